@@ -1,0 +1,900 @@
+// The Chirp node: the runtime-neutral engine between the user's API, the wasm core and a
+// runtime's sockets (transport.ts). It keeps what JavaScript must own (promises, send queues,
+// sockets, payload bytes) and asks the core for every protocol decision: framing, handshake,
+// slots, serials, ACK matching, NOOPs and all timers (assembly/ABI.md).
+//
+// Data flow per connection: socket bytes -> feed() once per read -> events -> Messages;
+// send queue -> dataFrame() per message into the OUT area -> one socket write per batch.
+import { Core, EV, ST } from "./core.ts";
+import { ChirpError, codeOf, type ChirpErrorCode } from "./errors.ts";
+import { resolveConfig, isIPv4, type ChirpConfig, type ResolvedConfig } from "./config.ts";
+import { Message, type MessageOwner } from "./message.ts";
+import type { Listener, Socket, Transport } from "./transport.ts";
+
+let registeredTransport: Transport | undefined;
+
+/** Runtime entry points (node.ts, ...) register their transport here. */
+export function setDefaultTransport(t: Transport): void {
+  registeredTransport = t;
+}
+
+/** Where a message goes: "host:port", "[v6]:port", or an object. */
+export type Target = string | { address: string; port: number };
+
+export interface SendOptions {
+  /** Upper-layer header bytes (at most 65535). */
+  header?: Uint8Array | string;
+  /** The message identity (16 bytes); default random. A reply reuses the request's. */
+  identity?: Uint8Array;
+}
+
+const EMPTY = new Uint8Array(0);
+const encoder = new TextEncoder();
+/** Payloads up to this size are copied into the core's OUT area; larger ones are written
+ * from their own buffers right after their 27-byte header (no copy). */
+const INLINE_MAX = 16 * 1024;
+/** A write batch is cut at about this many bytes so that one burst does not build one huge
+ * buffer. */
+const BATCH_BYTES = 256 * 1024;
+
+const now = (): number => performance.now();
+
+function toBytes(v: Uint8Array | string | undefined, what: string): Uint8Array {
+  if (v === undefined) return EMPTY;
+  if (typeof v === "string") return encoder.encode(v);
+  if (v instanceof Uint8Array) return v;
+  throw new ChirpError("VALUE_ERROR", `${what} must be a Uint8Array or a string`);
+}
+
+function normalizeAddress(a: string): string | null {
+  if (a === "localhost") return "127.0.0.1";
+  if (isIPv4(a)) return a;
+  if (a.includes(":")) {
+    try {
+      const h = new URL(`http://[${a}]/`).hostname;
+      return h.slice(1, -1);
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+function parseTarget(to: Target): { address: string; port: number } {
+  let address: string;
+  let port: number;
+  if (typeof to === "string") {
+    const m = /^\[([^\]]+)\]:(\d+)$/.exec(to) ?? /^([^:]+):(\d+)$/.exec(to);
+    if (!m) throw new ChirpError("VALUE_ERROR", `target "${to}" is not "address:port" or "[ipv6]:port"`);
+    address = m[1];
+    port = Number(m[2]);
+  } else if (to && typeof to === "object") {
+    address = to.address;
+    port = to.port;
+  } else {
+    throw new ChirpError("VALUE_ERROR", "target must be \"address:port\" or { address, port }");
+  }
+  const norm = typeof address === "string" ? normalizeAddress(address) : null;
+  if (norm === null) throw new ChirpError("VALUE_ERROR", `address "${address}" is not an IPv4 or IPv6 address (or "localhost")`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ChirpError("VALUE_ERROR", `port ${port} is out of range: 1 to 65535`);
+  return { address: norm, port };
+}
+
+interface SendOp {
+  identity: Uint8Array;
+  header: Uint8Array;
+  data: Uint8Array;
+  resolve: (id: Uint8Array) => void;
+  reject: (e: Error) => void;
+  written: boolean;
+  acked: boolean;
+  done: boolean;
+}
+
+function settle(op: SendOp, err?: Error): void {
+  if (op.done) return;
+  op.done = true;
+  if (err) op.reject(err);
+  else op.resolve(op.identity);
+}
+
+interface Partial {
+  slot: number;
+  identity: Uint8Array;
+  serial: number;
+  type: number;
+  header: Uint8Array;
+  data: Uint8Array;
+}
+
+class Conn {
+  sock: Socket | null = null;
+  remote: Remote | null = null;
+  ready = false;
+  closed = false;
+  paused = false;
+  needDrain = false;
+  /** Unconsumed input kept while paused for a slot (spec §3.2). */
+  pending: Uint8Array | null = null;
+  partial: Partial | null = null;
+  /** Bytes to write once the dial completes (our handshake). */
+  pre: Uint8Array[] = [];
+  /** Write batches not yet completed, in order; each holds the sends it carries. */
+  batches: SendOp[][] = [];
+  writesPending = 0;
+  peerPort = 0;
+  remoteIdentity: Uint8Array = EMPTY;
+  cancelDial: (() => void) | null = null;
+  controlScheduled = false;
+  constructor(
+    readonly idx: number,
+    readonly gen: number,
+    readonly outgoing: boolean,
+    readonly address: string,
+  ) {}
+}
+
+class Remote {
+  queue: SendOp[] = [];
+  qHead = 0;
+  /** Synchronous mode: the message written and waiting for its ACK. */
+  inflight: SendOp | null = null;
+  dialing: Conn | null = null;
+  conns = new Set<Conn>();
+  freed = false;
+  constructor(
+    readonly idx: number,
+    readonly key: string,
+    readonly address: string,
+    readonly port: number,
+  ) {}
+  get queued(): number {
+    return this.queue.length - this.qHead;
+  }
+}
+
+/** A Chirp node. Start one with `Chirp.start(config)`. */
+export class Chirp implements MessageOwner, AsyncIterable<Message> {
+  /** The resolved configuration. */
+  readonly config: Readonly<ResolvedConfig>;
+  /** The port this node listens on and announces. */
+  readonly port: number;
+  /** This node's 16-byte identity. */
+  readonly identity: Uint8Array;
+  readonly #core: Core;
+  readonly #transport: Transport;
+  readonly #onMessage?: (msg: Message) => void;
+  readonly #onError: (err: Error) => void;
+  #listeners: Listener[] = [];
+  readonly #conns: (Conn | undefined)[] = [];
+  readonly #remotes = new Map<string, Remote>();
+  readonly #remoteByIdx: (Remote | undefined)[] = [];
+  #dirty = new Set<Remote>();
+  #pumpScheduled = false;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #timerAt = Infinity;
+  #closing: Promise<void> | null = null;
+  #openSockets = 0;
+  #socketsClosed: (() => void) | null = null;
+  #inbox: Message[] = [];
+  #waiters: ((r: IteratorResult<Message>) => void)[] = [];
+
+  private constructor(cfg: ResolvedConfig, core: Core, transport: Transport, port: number, user: ChirpConfig) {
+    this.config = Object.freeze({ ...cfg, port });
+    this.port = port;
+    this.identity = cfg.identity.slice();
+    this.#core = core;
+    this.#transport = transport;
+    this.#onMessage = user.onMessage;
+    this.#onError = user.onError ?? (() => {});
+  }
+
+  /** Validates the config, listens (IPv4 and IPv6) and returns the running node. */
+  static async start(config: ChirpConfig = {}, transport?: Transport): Promise<Chirp> {
+    const cfg = resolveConfig(config);
+    const t = transport ?? registeredTransport;
+    if (!t) throw new ChirpError("FATAL", "no socket transport registered: import Chirp from the package entry for your runtime");
+    const early: Socket[] = [];
+    let node: Chirp | undefined;
+    const onSocket = (s: Socket): void => {
+      if (node) node.#accept(s);
+      else early.push(s);
+    };
+    const listeners: Listener[] = [];
+    let port = cfg.port;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          if (cfg.bindV4 !== null) {
+            const l = await t.listen({ host: cfg.bindV4, port, backlog: cfg.backlog, ipv6Only: false }, onSocket);
+            listeners.push(l);
+            port = l.port;
+          }
+          if (cfg.bindV6 !== null) {
+            try {
+              const l = await t.listen({ host: cfg.bindV6, port, backlog: cfg.backlog, ipv6Only: true }, onSocket);
+              listeners.push(l);
+              port = l.port;
+            } catch (e) {
+              const code = (e as { code?: string }).code;
+              const noV6 = code === "EAFNOSUPPORT" || code === "EADDRNOTAVAIL";
+              if (!(noV6 && !cfg.bindV6Explicit && cfg.bindV4 !== null)) throw e;
+            }
+          }
+          break;
+        } catch (e) {
+          await Promise.all(listeners.splice(0).map((l) => l.close()));
+          const code = (e as { code?: string }).code;
+          // Port 0: the IPv4 port the system picked may be taken on IPv6; pick again.
+          if (cfg.port === 0 && code === "EADDRINUSE" && attempt < 8) {
+            port = 0;
+            continue;
+          }
+          throw e;
+        }
+      }
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === "EADDRINUSE") throw new ChirpError("EADDRINUSE", `port ${cfg.port} is already in use`, { cause: e });
+      if (e instanceof ChirpError) throw e;
+      throw new ChirpError("EADDRINUSE", `cannot listen on port ${cfg.port}: ${(e as Error).message}`, { cause: e });
+    }
+    let core: Core;
+    try {
+      core = new Core({
+        maxConns: cfg.maxConnections,
+        maxRemotes: cfg.maxRemotes,
+        maxSlots: cfg.maxSlots,
+        synchronous: cfg.synchronous,
+        maxMsgSize: cfg.maxMsgSize,
+        timeoutMs: cfg.timeout * 1000,
+        reuseMs: cfg.effectiveReuse * 1000,
+        bufSize: cfg.bufferSize,
+        port,
+        identity: cfg.identity,
+      });
+    } catch (e) {
+      await Promise.all(listeners.map((l) => l.close()));
+      throw new ChirpError("ENOMEM", `cannot set up the protocol core: ${(e as Error).message}`, { cause: e });
+    }
+    node = new Chirp(cfg, core, t, port, config);
+    node.#listeners = listeners;
+    for (const s of early) node.#accept(s);
+    return node;
+  }
+
+  /** Bytes of wasm memory the core uses; fixed after start (it never grows). */
+  get coreMemoryBytes(): number {
+    return this.#core.memoryBytes;
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  /**
+   * Sends `data` to `to`. Connects on first use and reuses the connection both ways.
+   * Resolves with the message identity: asynchronous mode once the frame was handed to the
+   * kernel, synchronous mode once the receiver released it (spec §4.2). Rejects with a
+   * ChirpError: TIMEOUT, CANNOT_CONNECT, PROTOCOL_ERROR, SHUTDOWN, ENOMEM, VALUE_ERROR.
+   */
+  send(to: Target, data?: Uint8Array | string, options: SendOptions = {}): Promise<Uint8Array> {
+    try {
+      if (this.#closing) throw new ChirpError("SHUTDOWN", "this node is closing");
+      const { address, port } = parseTarget(to);
+      return this.#enqueue(address, port, toBytes(data, "data"), options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** MessageOwner: reply over the message's remote (its connection while it lives). */
+  reply(msg: Message, data?: Uint8Array | string, options: { header?: Uint8Array | string } = {}): Promise<Uint8Array> {
+    try {
+      if (this.#closing) throw new ChirpError("SHUTDOWN", "this node is closing");
+      return this.#enqueue(msg.address, msg.port, toBytes(data, "data"), { header: options.header, identity: msg.identity });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #enqueue(address: string, port: number, data: Uint8Array, options: SendOptions): Promise<Uint8Array> {
+    const header = toBytes(options.header, "header");
+    if (header.length > 0xffff) throw new ChirpError("VALUE_ERROR", `header is ${header.length} bytes; at most 65535`);
+    if (data.length > 0xffffffff) throw new ChirpError("VALUE_ERROR", "data is larger than 4 GiB - 1");
+    let identity: Uint8Array;
+    if (options.identity !== undefined) {
+      if (!(options.identity instanceof Uint8Array) || options.identity.length !== 16) {
+        throw new ChirpError("VALUE_ERROR", "identity must be a Uint8Array of 16 bytes");
+      }
+      identity = options.identity;
+    } else {
+      identity = crypto.getRandomValues(new Uint8Array(16));
+    }
+    const remote = this.#remote(address, port);
+    return new Promise<Uint8Array>((resolve, reject) => {
+      remote.queue.push({ identity, header, data, resolve, reject, written: false, acked: false, done: false });
+      this.#markDirty(remote);
+    });
+  }
+
+  #remote(address: string, port: number): Remote {
+    const key = `${address}|${port}`;
+    let r = this.#remotes.get(key);
+    if (r) return r;
+    const idx = this.#core.x.remoteAlloc(now());
+    if (idx < 0) throw new ChirpError("ENOMEM", `too many remotes (maxRemotes ${this.config.maxRemotes})`);
+    r = new Remote(idx, key, address, port);
+    this.#remotes.set(key, r);
+    this.#remoteByIdx[idx] = r;
+    return r;
+  }
+
+  #markDirty(r: Remote): void {
+    this.#dirty.add(r);
+    if (!this.#pumpScheduled) {
+      this.#pumpScheduled = true;
+      queueMicrotask(() => this.#pumpDirty());
+    }
+  }
+
+  #pumpDirty(): void {
+    this.#pumpScheduled = false;
+    const dirty = this.#dirty;
+    this.#dirty = new Set();
+    for (const r of dirty) this.#pump(r);
+    this.#armTimer();
+  }
+
+  /** Moves a remote's queue forward: write what the protocol allows, or dial. */
+  #pump(r: Remote): void {
+    if (r.freed || this.#closing) return;
+    const x = this.#core.x;
+    if (r.queued === 0) {
+      x.remoteWant(r.idx, 0);
+      return;
+    }
+    const ci = x.remoteConn(r.idx);
+    const conn = ci >= 0 ? this.#conns[ci] : undefined;
+    if (!conn) {
+      this.#dial(r);
+      return;
+    }
+    if (conn.needDrain) return;
+    this.#writeQueue(conn, r);
+  }
+
+  #writeQueue(conn: Conn, r: Remote): void {
+    const core = this.#core;
+    const x = core.x;
+    const t = now();
+    const sync = this.config.synchronous;
+    const chunks: Uint8Array[] = [];
+    let ops: SendOp[] = [];
+    let batchBytes = 0;
+    const write = (): boolean => {
+      if (x.outLen() > 0) chunks.push(core.takeOut());
+      if (chunks.length === 0) return true;
+      const ok = this.#write(conn, chunks.splice(0), ops);
+      ops = [];
+      batchBytes = 0;
+      return ok;
+    };
+    while (r.qHead < r.queue.length) {
+      const op = r.queue[r.qHead];
+      if (op.done) {
+        r.qHead++;
+        continue;
+      }
+      const hl = op.header.length;
+      const dl = op.data.length;
+      const inline = hl + dl <= INLINE_MAX;
+      core.mem.set(op.identity, core.scratchPtr);
+      const at = x.dataFrame(conn.idx, hl, dl, inline ? 1 : 0, t);
+      if (at === -ST.SPACE) {
+        if (x.outLen() === 0) {
+          settle(op, new ChirpError("FATAL", "internal: the core has no room for a frame in an empty buffer"));
+          r.qHead++;
+          continue;
+        }
+        if (!write()) break;
+        continue;
+      }
+      if (at < 0) break; // BUSY: a sync message waits for its ACK; EMPTY: not ready yet
+      r.qHead++;
+      if (inline) {
+        const p = core.outPtr + at + 27;
+        if (hl) core.mem.set(op.header, p);
+        if (dl) core.mem.set(op.data, p + hl);
+      } else {
+        chunks.push(core.takeOut());
+        if (hl) chunks.push(op.header);
+        if (dl) chunks.push(op.data);
+      }
+      ops.push(op);
+      batchBytes += 27 + hl + dl;
+      if (sync) {
+        r.inflight = op;
+        break;
+      }
+      if (batchBytes >= BATCH_BYTES && !write()) break;
+    }
+    write();
+    if (r.qHead > 1024 && r.qHead * 2 > r.queue.length) {
+      r.queue = r.queue.slice(r.qHead);
+      r.qHead = 0;
+    }
+  }
+
+  /** Control frames (ACKs, NOOP) for a connection, written on their own (spec §4.1). */
+  #flushControl(conn: Conn): void {
+    conn.controlScheduled = false;
+    if (conn.closed || !conn.sock) return;
+    const x = this.#core.x;
+    const n = x.flush(conn.idx, now());
+    if (n > 0) this.#write(conn, [this.#core.takeOut()], []);
+    else if (x.outConn() === conn.idx) x.outReset();
+  }
+
+  #scheduleControl(conn: Conn): void {
+    if (conn.controlScheduled) return;
+    conn.controlScheduled = true;
+    queueMicrotask(() => this.#flushControl(conn));
+  }
+
+  #write(conn: Conn, chunks: Uint8Array[], ops: SendOp[]): boolean {
+    const sock = conn.sock;
+    if (!sock || conn.closed) {
+      const err = new ChirpError("PROTOCOL_ERROR", "connection closed before the write");
+      for (const op of ops) settle(op, err);
+      return false;
+    }
+    const x = this.#core.x;
+    x.writeStart(conn.idx, now());
+    conn.writesPending++;
+    conn.batches.push(ops);
+    const ok = sock.write(chunks, (err) => this.#written(conn, ops, err));
+    if (!ok) conn.needDrain = true;
+    return ok;
+  }
+
+  #written(conn: Conn, ops: SendOp[], err?: Error): void {
+    if (conn.closed) return; // closeConn already failed what it carried
+    conn.writesPending--;
+    const i = conn.batches.indexOf(ops);
+    if (i >= 0) conn.batches.splice(i, 1);
+    if (err) {
+      this.#closeConn(conn, "PROTOCOL_ERROR", `write failed: ${err.message}`);
+      for (const op of ops) settle(op, new ChirpError("PROTOCOL_ERROR", `write failed: ${err.message}`));
+      return;
+    }
+    this.#core.x.writeDone(conn.idx, conn.writesPending === 0 ? 1 : 0, now());
+    const sync = this.config.synchronous;
+    for (const op of ops) {
+      op.written = true;
+      if (!sync || op.acked) settle(op);
+    }
+  }
+
+  // ---------------------------------------------------------------- connections
+
+  #dial(r: Remote): void {
+    if (r.dialing || this.#closing) return;
+    const x = this.#core.x;
+    const t = now();
+    if (x.remoteDebounce(r.idx, t) > 0) {
+      x.remoteWant(r.idx, 1); // the core emits EV_RETRY when the debounce ends
+      return;
+    }
+    const ci = x.connOpen(1, r.idx, t);
+    if (ci < 0) {
+      this.#failHead(r, new ChirpError("ENOMEM", `too many connections (maxConnections ${this.config.maxConnections})`));
+      return;
+    }
+    const conn = new Conn(ci, x.connGen(ci), true, r.address);
+    conn.pre.push(this.#core.takeOut());
+    conn.remote = r;
+    conn.peerPort = r.port;
+    r.conns.add(conn);
+    r.dialing = conn;
+    this.#conns[ci] = conn;
+    conn.cancelDial = this.#transport.connect(r.address, r.port, (err, sock) => {
+      conn.cancelDial = null;
+      if (conn.closed) {
+        sock?.close();
+        return;
+      }
+      if (err || !sock) {
+        this.#closeConn(conn, "CANNOT_CONNECT", `cannot connect: ${err?.message ?? "no socket"}`);
+        return;
+      }
+      this.#attach(conn, sock);
+      const pre = conn.pre;
+      conn.pre = [];
+      this.#write(conn, pre, []);
+    });
+  }
+
+  #accept(sock: Socket): void {
+    if (this.#closing) {
+      sock.close();
+      return;
+    }
+    const x = this.#core.x;
+    const ci = x.connOpen(0, -1, now());
+    if (ci < 0) {
+      sock.close();
+      this.#onError(new ChirpError("ENOMEM", `refused a connection from ${sock.remoteAddress}: too many connections (maxConnections ${this.config.maxConnections})`));
+      return;
+    }
+    const conn = new Conn(ci, x.connGen(ci), false, normalizeAddress(sock.remoteAddress) ?? sock.remoteAddress);
+    this.#conns[ci] = conn;
+    this.#attach(conn, sock);
+    this.#write(conn, [this.#core.takeOut()], []);
+    this.#armTimer();
+  }
+
+  #attach(conn: Conn, sock: Socket): void {
+    conn.sock = sock;
+    this.#openSockets++;
+    let gone = false;
+    sock.onData = (bytes) => this.#onData(conn, bytes);
+    sock.onDrain = () => {
+      conn.needDrain = false;
+      if (conn.remote) this.#markDirty(conn.remote);
+    };
+    sock.onClose = (err) => {
+      if (gone) return;
+      gone = true;
+      this.#openSockets--;
+      this.#closeConn(conn, "PROTOCOL_ERROR", err ? `connection failed: ${err.message}` : "the peer closed the connection");
+      if (this.#openSockets === 0) this.#socketsClosed?.();
+    };
+  }
+
+  #onData(conn: Conn, bytes: Uint8Array): void {
+    if (conn.closed) return;
+    if (conn.paused) {
+      // The runtime may deliver a chunk after pause(): keep it behind the saved bytes.
+      const p = conn.pending ?? EMPTY;
+      const joined = new Uint8Array(p.length + bytes.length);
+      joined.set(p);
+      joined.set(bytes, p.length);
+      conn.pending = joined;
+      return;
+    }
+    this.#feed(conn, bytes);
+    this.#armTimer();
+  }
+
+  /** One feed() per read (more only if a read exceeds the IN area or the event area fills). */
+  #feed(conn: Conn, bytes: Uint8Array): void {
+    const core = this.#core;
+    const x = core.x;
+    let off = 0;
+    for (;;) {
+      const n = Math.min(bytes.length - off, core.inCap);
+      if (n > 0) core.mem.set(n === bytes.length ? bytes : bytes.subarray(off, off + n), core.inPtr);
+      const used = x.feed(conn.idx, n, now());
+      const delivered = this.#handleEvents();
+      off += used;
+      if (conn.closed) {
+        this.#dispatch(delivered);
+        return;
+      }
+      if (x.connPaused(conn.idx)) {
+        conn.paused = true;
+        conn.pending = bytes.slice(off);
+        conn.sock?.pause();
+        this.#dispatch(delivered);
+        return;
+      }
+      this.#dispatch(delivered);
+      if (conn.closed || off >= bytes.length) return;
+      if (used === 0 && n > 0) {
+        this.#closeConn(conn, "FATAL", "internal: the core made no progress");
+        return;
+      }
+    }
+  }
+
+  /** Reads the core's event records (from feed or tick). Messages are returned, to be handed
+   * to the application only after all records were read. */
+  #handleEvents(): Message[] {
+    const core = this.#core;
+    const x = core.x;
+    const n = x.evCount();
+    const out: Message[] = [];
+    for (let i = 0; i < n; i++) {
+      const kind = core.evKind(i);
+      const conn = this.#conns[core.evConn(i)];
+      switch (kind) {
+        case EV.MSG: {
+          if (!conn) break;
+          const p1 = core.evPtr1(i);
+          const p2 = core.evPtr2(i);
+          const hl = core.evHeaderLen(i);
+          const dl = core.evDataLen(i);
+          out.push(new Message(
+            this, conn.idx, conn.gen, core.evSlot(i), core.evIdentity(i), core.evSerial(i), core.evType(i),
+            hl ? core.mem.slice(p1, p1 + hl) : EMPTY, dl ? core.mem.slice(p2, p2 + dl) : new Uint8Array(0),
+            conn.address, conn.peerPort, conn.remoteIdentity,
+          ));
+          break;
+        }
+        case EV.BEGIN: {
+          if (!conn) break;
+          conn.partial = {
+            slot: core.evSlot(i), identity: core.evIdentity(i), serial: core.evSerial(i), type: core.evType(i),
+            header: new Uint8Array(core.evHeaderLen(i)), data: new Uint8Array(core.evDataLen(i)),
+          };
+          break;
+        }
+        case EV.CHUNK: {
+          const pm = conn?.partial;
+          if (!pm) break;
+          const p = core.evPtr1(i);
+          const len = core.evPtr2(i);
+          const at = core.evAux(i);
+          const hl = pm.header.length;
+          const src = core.mem.subarray(p, p + len);
+          if (at < hl) {
+            const inHeader = Math.min(len, hl - at);
+            pm.header.set(src.subarray(0, inHeader), at);
+            if (len > inHeader) pm.data.set(src.subarray(inHeader), 0);
+          } else {
+            pm.data.set(src, at - hl);
+          }
+          break;
+        }
+        case EV.END: {
+          const pm = conn?.partial;
+          if (!conn || !pm) break;
+          conn.partial = null;
+          out.push(new Message(
+            this, conn.idx, conn.gen, pm.slot, pm.identity, pm.serial, pm.type, pm.header, pm.data,
+            conn.address, conn.peerPort, conn.remoteIdentity,
+          ));
+          break;
+        }
+        case EV.HANDSHAKE:
+          if (conn) this.#handshake(conn, core.evAux(i), core.evIdentity(i));
+          break;
+        case EV.ACK: {
+          const r = this.#remoteByIdx[core.evRemote(i)];
+          const op = r?.inflight;
+          if (!r || !op) break;
+          r.inflight = null;
+          op.acked = true;
+          if (op.written) settle(op);
+          this.#markDirty(r);
+          break;
+        }
+        case EV.ERROR: {
+          if (!conn) break;
+          const code = core.evSlot(i);
+          this.#closeConn(conn, codeOf(code), code === ST.ENOMEM
+            ? `the peer sent a frame larger than maxMsgSize (${this.config.maxMsgSize} bytes)`
+            : "the peer sent an invalid frame");
+          this.#onError(new ChirpError(codeOf(code), `connection from ${conn.address}:${conn.peerPort} closed: ${code === ST.ENOMEM ? "frame larger than maxMsgSize" : "invalid frame"}`));
+          break;
+        }
+        case EV.TIMEOUT: {
+          if (!conn) break;
+          const kindOf = core.evAux(i);
+          const why = kindOf === 1 ? (conn.outgoing ? "connect timeout: no handshake from the peer" : "handshake timeout: the peer never spoke")
+            : kindOf === 2 ? "send timeout: the receiver did not acknowledge (release) the message in time"
+            : "write timeout: the peer does not read";
+          this.#closeConn(conn, "TIMEOUT", why);
+          break;
+        }
+        case EV.GC_REMOTE: {
+          const r = this.#remoteByIdx[core.evRemote(i)] ?? this.#remoteByIdx[core.evSlot(i)];
+          if (r) this.#dropRemote(r, new ChirpError("SHUTDOWN", `remote ${r.address}:${r.port} was idle and garbage-collected`));
+          break;
+        }
+        case EV.GC_CONN:
+          if (conn) this.#closeConn(conn, "SHUTDOWN", "idle connection garbage-collected");
+          break;
+        case EV.RETRY: {
+          const r = this.#remoteByIdx[core.evRemote(i)] ?? this.#remoteByIdx[core.evSlot(i)];
+          if (r) this.#markDirty(r);
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    return out;
+  }
+
+  #handshake(conn: Conn, port: number, identity: Uint8Array): void {
+    conn.ready = true;
+    conn.remoteIdentity = identity;
+    if (conn.outgoing) {
+      // Filed under the remote we dialled, whatever port the peer announces (libchirp files it
+      // under the announced port and strands the queue, spec §10.4).
+      const r = conn.remote!;
+      if (r.dialing === conn) r.dialing = null;
+      this.#markDirty(r);
+      return;
+    }
+    conn.peerPort = port;
+    let r: Remote;
+    try {
+      r = this.#remote(conn.address, port);
+    } catch (e) {
+      this.#closeConn(conn, "ENOMEM", (e as Error).message);
+      return;
+    }
+    this.#core.x.connAttach(conn.idx, r.idx, now());
+    conn.remote = r;
+    r.conns.add(conn);
+    this.#markDirty(r);
+  }
+
+  #dispatch(msgs: Message[]): void {
+    for (const msg of msgs) {
+      if (this.#onMessage) {
+        try {
+          this.#onMessage(msg);
+        } catch (e) {
+          this.#onError(e as Error);
+        }
+      } else if (this.#waiters.length > 0) {
+        this.#waiters.shift()!({ value: msg, done: false });
+      } else {
+        this.#inbox.push(msg);
+      }
+    }
+  }
+
+  /** MessageOwner: frees a slot; queues the ACK in sync mode; resumes a paused reader. */
+  releaseSlot(ci: number, gen: number, slot: number): void {
+    const conn = this.#conns[ci];
+    if (!conn || conn.gen !== gen || conn.closed) return; // closed: nothing to ACK (spec §3.6)
+    const x = this.#core.x;
+    let rc = x.release(ci, gen, slot, now());
+    if (rc === -ST.SPACE) {
+      this.#flushControl(conn);
+      rc = x.release(ci, gen, slot, now());
+    }
+    if (rc === 1) this.#scheduleControl(conn);
+    if (conn.paused) queueMicrotask(() => this.#resume(conn));
+  }
+
+  #resume(conn: Conn): void {
+    if (conn.closed || !conn.paused) return;
+    conn.paused = false;
+    const p = conn.pending ?? EMPTY;
+    conn.pending = null;
+    this.#feed(conn, p);
+    if (!conn.paused && !conn.closed) conn.sock?.resume();
+    this.#armTimer();
+  }
+
+  /** Closes a connection and settles what depended on it (spec §4.5). */
+  #closeConn(conn: Conn, code: ChirpErrorCode, why: string): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    conn.cancelDial?.();
+    conn.cancelDial = null;
+    conn.sock?.close();
+    const x = this.#core.x;
+    const flags = x.connClose(conn.idx, now());
+    if (this.#conns[conn.idx] === conn) this.#conns[conn.idx] = undefined;
+    const r = conn.remote;
+    const where = r ? `${r.address}:${r.port}` : `${conn.address}`;
+    const err = new ChirpError(code, `${why} (${where})`);
+    let failed = 0;
+    for (const batch of conn.batches) {
+      for (const op of batch) {
+        if (!op.done && !(this.config.synchronous && op.written)) {
+          settle(op, err);
+          failed++;
+        }
+      }
+    }
+    conn.batches = [];
+    if (!r) return;
+    r.conns.delete(conn);
+    const wasDialing = r.dialing === conn;
+    if (wasDialing) r.dialing = null;
+    if ((flags & 1) && r.inflight) {
+      settle(r.inflight, err);
+      r.inflight = null;
+      failed++;
+    }
+    // libchirp's "abort one" (spec §4.5): a failed dial fails the head of the queue, so that a
+    // peer that cannot be reached fails sends one by one instead of never.
+    if (failed === 0 && code !== "SHUTDOWN" && (wasDialing || !conn.ready) && conn.outgoing) this.#failHead(r, err);
+    if (r.queued > 0 && !r.freed) this.#markDirty(r);
+  }
+
+  #failHead(r: Remote, err: Error): void {
+    while (r.qHead < r.queue.length) {
+      const op = r.queue[r.qHead++];
+      if (!op.done) {
+        settle(op, err);
+        return;
+      }
+    }
+  }
+
+  /** Forget a remote: fail its queue, close its connections (spec §5.5, §5.6). */
+  #dropRemote(r: Remote, err: ChirpError): void {
+    if (r.freed) return;
+    r.freed = true;
+    for (let i = r.qHead; i < r.queue.length; i++) settle(r.queue[i], err);
+    r.queue = [];
+    r.qHead = 0;
+    if (r.inflight) settle(r.inflight, err);
+    r.inflight = null;
+    for (const c of [...r.conns]) this.#closeConn(c, err.code, err.message);
+    this.#core.x.remoteFree(r.idx);
+    this.#remotes.delete(r.key);
+    if (this.#remoteByIdx[r.idx] === r) this.#remoteByIdx[r.idx] = undefined;
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  #armTimer(): void {
+    if (this.#closing) return;
+    const d = this.#core.x.nextDeadline();
+    if (!Number.isFinite(d) || d >= this.#timerAt) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timerAt = d;
+    this.#timer = setTimeout(() => this.#onTimer(), Math.max(0, Math.ceil(d - now())));
+  }
+
+  #onTimer(): void {
+    this.#timer = null;
+    this.#timerAt = Infinity;
+    if (this.#closing) return;
+    this.#core.x.tick(now());
+    this.#dispatch(this.#handleEvents());
+    this.#armTimer();
+  }
+
+  // ---------------------------------------------------------------- receiving API
+
+  /** Messages not taken by an `onMessage` handler, in arrival order. Each holds its slot
+   * until released. The iteration ends when the node closes. */
+  [Symbol.asyncIterator](): AsyncIterator<Message> {
+    return {
+      next: (): Promise<IteratorResult<Message>> => {
+        const m = this.#inbox.shift();
+        if (m) return Promise.resolve({ value: m, done: false });
+        if (this.#closing) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => this.#waiters.push(resolve));
+      },
+      return: (): Promise<IteratorResult<Message>> => Promise.resolve({ value: undefined, done: true }),
+    };
+  }
+
+  // ---------------------------------------------------------------- shutdown
+
+  /** Closes the node (spec §5.6): stops listening, fails queued and unfinished sends with
+   * SHUTDOWN, closes every connection; resolves when every socket is closed. Idempotent. */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#closing = (async () => {
+      const listening = Promise.all(this.#listeners.map((l) => l.close().catch(() => {})));
+      const err = new ChirpError("SHUTDOWN", "the node is closing");
+      for (const r of [...this.#remotes.values()]) this.#dropRemote(r, err);
+      for (const c of this.#conns) if (c) this.#closeConn(c, "SHUTDOWN", "the node is closing");
+      if (this.#timer) clearTimeout(this.#timer);
+      this.#timer = null;
+      for (const w of this.#waiters.splice(0)) w({ value: undefined, done: true });
+      if (this.#openSockets > 0) {
+        await new Promise<void>((resolve) => {
+          this.#socketsClosed = resolve;
+        });
+      }
+      await listening;
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

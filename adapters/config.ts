@@ -1,0 +1,137 @@
+// Node configuration: defaults and validation, modelled on libchirp's ch_config_t (spec §6).
+// Every refusal is a ChirpError VALUE_ERROR that names the field and its allowed range.
+import { ChirpError } from "./errors.ts";
+import type { Message } from "./message.ts";
+
+export interface ChirpConfig {
+  /** Listening port and the port announced in the handshake (spec §1.4). 1025..65535, or 0
+   * to let the system pick a free one (read it back from `chirp.port`). Default 2998. */
+  port?: number;
+  /** Send/ACK timeout in seconds (spec §4.3). 0.1..1200, default 5. The connect timeout is
+   * min(2·timeout, 60). */
+  timeout?: number;
+  /** Idle time in seconds after which connections are collected (spec §5.5). 0.5..3600,
+   * default 30; the effective value is max(reuseTime, 3·timeout). */
+  reuseTime?: number;
+  /** Synchronous mode (default true): the receiver ACKs on release and `send` settles then. */
+  synchronous?: boolean;
+  /** Message slots per connection (spec §3.2): 1..32. Synchronous mode uses 1; asynchronous
+   * defaults to 16. */
+  maxSlots?: number;
+  /** Largest header+data accepted from a peer, in bytes: 1..4294967295, default 100 MiB. */
+  maxMsgSize?: number;
+  /** Read buffer size in bytes (spec §3.3): 1024..16777216, default 65536. */
+  bufferSize?: number;
+  /** Most connections open at once (incoming and outgoing): 1..65535, default 1024. */
+  maxConnections?: number;
+  /** Most remotes (distinct address:port peers) known at once: 1..65535, default 1024. */
+  maxRemotes?: number;
+  /** IPv4 bind address, default "0.0.0.0"; null: no IPv4 listener. */
+  bindV4?: string | null;
+  /** IPv6 bind address, default "::" (IPv6-only socket); null: no IPv6 listener. When the
+   * host has no IPv6 the default is skipped quietly; an explicit address must bind. */
+  bindV6?: string | null;
+  /** Listen backlog, 1..127, default 100. */
+  backlog?: number;
+  /** 16-byte node identity (bytes or 32 hex digits); default random. All 16 bytes are used
+   * (libchirp keeps only byte 0, spec §10.8). */
+  identity?: Uint8Array | string;
+  /** Called for every received message. Without a handler, messages are delivered to async
+   * iteration (`for await (const msg of chirp)`), each holding its slot until released. */
+  onMessage?: (msg: Message) => void;
+  /** Called with errors that concern no particular send (a peer's bad frame, a failed
+   * accept). Default: ignored. */
+  onError?: (err: Error) => void;
+}
+
+export interface ResolvedConfig {
+  port: number;
+  timeout: number;
+  reuseTime: number;
+  /** Effective R in seconds = max(reuseTime, 3·timeout). */
+  effectiveReuse: number;
+  synchronous: boolean;
+  maxSlots: number;
+  maxMsgSize: number;
+  bufferSize: number;
+  maxConnections: number;
+  maxRemotes: number;
+  bindV4: string | null;
+  bindV6: string | null;
+  bindV6Explicit: boolean;
+  backlog: number;
+  identity: Uint8Array;
+}
+
+function bad(field: string, value: unknown, range: string): never {
+  throw new ChirpError("VALUE_ERROR", `config.${field} = ${String(value)} is out of range: ${range}`);
+}
+
+function num(
+  cfg: Record<string, unknown>, field: string, dflt: number, min: number, max: number,
+  integer: boolean,
+): number {
+  const v = cfg[field];
+  if (v === undefined) return dflt;
+  if (typeof v !== "number" || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min || v > max) {
+    bad(field, v, `${integer ? "an integer" : "a number"} from ${min} to ${max}`);
+  }
+  return v;
+}
+
+function parseIdentity(v: unknown): Uint8Array {
+  if (v === undefined) return crypto.getRandomValues(new Uint8Array(16));
+  if (v instanceof Uint8Array && v.length === 16) return v.slice();
+  if (typeof v === "string" && /^[0-9a-fA-F]{32}$/.test(v)) {
+    const out = new Uint8Array(16);
+    for (let i = 0; i < 16; i++) out[i] = parseInt(v.slice(i * 2, i * 2 + 2), 16);
+    return out;
+  }
+  bad("identity", v, "16 bytes (a Uint8Array of length 16 or 32 hex digits)");
+}
+
+export function resolveConfig(input: ChirpConfig = {}): ResolvedConfig {
+  const cfg = input as Record<string, unknown>;
+  const port = num(cfg, "port", 2998, 0, 65535, true);
+  if (port !== 0 && port <= 1024) bad("port", port, "0 (any free port) or 1025 to 65535");
+  const timeout = num(cfg, "timeout", 5, 0.1, 1200, false);
+  const reuseTime = num(cfg, "reuseTime", 30, 0.5, 3600, false);
+  const effectiveReuse = Math.max(reuseTime, 3 * timeout);
+  if (effectiveReuse > 3600) bad("reuseTime", reuseTime, "max(reuseTime, 3·timeout) must be at most 3600");
+  const sync = cfg.synchronous ?? true;
+  if (typeof sync !== "boolean") bad("synchronous", sync, "true or false");
+  let maxSlots: number;
+  if (sync) {
+    maxSlots = num(cfg, "maxSlots", 1, 1, 1, true);
+  } else {
+    maxSlots = num(cfg, "maxSlots", 16, 1, 32, true);
+  }
+  const maxMsgSize = num(cfg, "maxMsgSize", 100 * 1024 * 1024, 1, 0xffffffff, true);
+  const bufferSize = num(cfg, "bufferSize", 65536, 1024, 16 * 1024 * 1024, true);
+  const maxConnections = num(cfg, "maxConnections", 1024, 1, 65535, true);
+  const maxRemotes = num(cfg, "maxRemotes", 1024, 1, 65535, true);
+  const backlog = num(cfg, "backlog", 100, 1, 127, true);
+  const bindV4 = cfg.bindV4 === undefined ? "0.0.0.0" : cfg.bindV4;
+  if (bindV4 !== null && (typeof bindV4 !== "string" || !isIPv4(bindV4))) bad("bindV4", bindV4, "an IPv4 address or null");
+  const bindV6 = cfg.bindV6 === undefined ? "::" : cfg.bindV6;
+  if (bindV6 !== null && (typeof bindV6 !== "string" || !bindV6.includes(":"))) bad("bindV6", bindV6, "an IPv6 address or null");
+  if (bindV4 === null && bindV6 === null) bad("bindV4", null, "at least one of bindV4 and bindV6 must be set");
+  for (const f of ["onMessage", "onError"]) {
+    if (cfg[f] !== undefined && typeof cfg[f] !== "function") bad(f, cfg[f], "a function");
+  }
+  const known = new Set([
+    "port", "timeout", "reuseTime", "synchronous", "maxSlots", "maxMsgSize", "bufferSize",
+    "maxConnections", "maxRemotes", "bindV4", "bindV6", "backlog", "identity", "onMessage", "onError",
+  ]);
+  for (const k of Object.keys(cfg)) if (!known.has(k)) bad(k, cfg[k], "not a known option");
+  return {
+    port, timeout, reuseTime, effectiveReuse, synchronous: sync, maxSlots, maxMsgSize, bufferSize,
+    maxConnections, maxRemotes, bindV4: bindV4 as string | null, bindV6: bindV6 as string | null,
+    bindV6Explicit: cfg.bindV6 !== undefined, backlog, identity: parseIdentity(cfg.identity),
+  };
+}
+
+export function isIPv4(s: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  return m !== null && m.slice(1).every((p) => Number(p) <= 255);
+}

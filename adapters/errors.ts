@@ -1,0 +1,50 @@
+// ChirpError: every failure a user sees, with a stable `code` named after libchirp's status
+// (spec §4.4) and the matching numeric `status`.
+
+/** Stable error codes (spec §4.4 names without the CH_ prefix). */
+export type ChirpErrorCode =
+  | "VALUE_ERROR"
+  | "PROTOCOL_ERROR"
+  | "EADDRINUSE"
+  | "FATAL"
+  | "TLS_ERROR"
+  | "TIMEOUT"
+  | "ENOMEM"
+  | "SHUTDOWN"
+  | "CANNOT_CONNECT"
+  | "WRITE_ERROR";
+
+/** libchirp's numeric ch_error_t for each code (spec §4.4). */
+export const STATUS: Record<ChirpErrorCode, number> = {
+  VALUE_ERROR: 1,
+  PROTOCOL_ERROR: 3,
+  EADDRINUSE: 4,
+  FATAL: 5,
+  TLS_ERROR: 6,
+  TIMEOUT: 9,
+  ENOMEM: 10,
+  SHUTDOWN: 11,
+  CANNOT_CONNECT: 12,
+  WRITE_ERROR: 18,
+};
+
+const CODE_BY_STATUS = new Map<number, ChirpErrorCode>(
+  Object.entries(STATUS).map(([k, v]) => [v, k as ChirpErrorCode]),
+);
+
+/** The code for a numeric status (core events carry numbers). */
+export function codeOf(status: number): ChirpErrorCode {
+  return CODE_BY_STATUS.get(status) ?? "FATAL";
+}
+
+export class ChirpError extends Error {
+  readonly code: ChirpErrorCode;
+  /** libchirp's numeric status for `code`. */
+  readonly status: number;
+  constructor(code: ChirpErrorCode, message: string, options?: { cause?: unknown }) {
+    super(`${code}: ${message}`, options);
+    this.name = "ChirpError";
+    this.code = code;
+    this.status = STATUS[code];
+  }
+}

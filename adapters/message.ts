@@ -1,0 +1,84 @@
+// A received message (spec §3.4): its fields, and the slot it holds until released.
+
+/** What the engine does for a message; implemented by Chirp. */
+export interface MessageOwner {
+  releaseSlot(conn: number, gen: number, slot: number): void;
+  reply(msg: Message, data?: Uint8Array | string, options?: { header?: Uint8Array | string }): Promise<Uint8Array>;
+}
+
+const decoder = new TextDecoder();
+
+export class Message {
+  /** 16-byte message identity; a reply carries the request's identity (spec §2.5). */
+  readonly identity: Uint8Array;
+  /** The sender's serial for this frame (spec §2.3). */
+  readonly serial: number;
+  /** Raw type byte (0x01 = the sender waits for an ACK, spec §2.2). */
+  readonly type: number;
+  /** Upper-layer protocol header bytes (may be empty). */
+  readonly header: Uint8Array;
+  /** Data bytes (may be empty). */
+  readonly data: Uint8Array;
+  /** The sender's IP address as text. */
+  readonly address: string;
+  /** The sender's listening port, from its handshake (spec §3.4): a reply goes there. */
+  readonly port: number;
+  /** The sender node's identity (from its handshake); it changes when the peer restarts. */
+  readonly remoteIdentity: Uint8Array;
+  #owner: MessageOwner;
+  #conn: number;
+  #gen: number;
+  #slot: number;
+  #released = false;
+
+  constructor(
+    owner: MessageOwner, conn: number, gen: number, slot: number, identity: Uint8Array,
+    serial: number, type: number, header: Uint8Array, data: Uint8Array, address: string,
+    port: number, remoteIdentity: Uint8Array,
+  ) {
+    this.#owner = owner;
+    this.#conn = conn;
+    this.#gen = gen;
+    this.#slot = slot;
+    this.identity = identity;
+    this.serial = serial;
+    this.type = type;
+    this.header = header;
+    this.data = data;
+    this.address = address;
+    this.port = port;
+    this.remoteIdentity = remoteIdentity;
+  }
+
+  /** True once `release()` was called. */
+  get released(): boolean {
+    return this.#released;
+  }
+
+  /** Whether the sender waits for this message's release (synchronous sender). */
+  get requiresAck(): boolean {
+    return (this.type & 1) !== 0;
+  }
+
+  /** The data as UTF-8 text. */
+  text(): string {
+    return decoder.decode(this.data);
+  }
+
+  /** Frees the message's slot so the connection reads on; for a synchronous sender this
+   * sends the ACK that settles its `send` (spec §3.6). Idempotent. Releasing after the
+   * connection closed is allowed and sends nothing. */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#owner.releaseSlot(this.#conn, this.#gen, this.#slot);
+  }
+
+  /** Sends `data` back to the sender with this message's identity, over the connection the
+   * message came in on while it lives (spec §5.3). Resolves like `Chirp.send`. Note: a
+   * synchronous peer with one slot cannot read the reply until you release this message
+   * (spec §10.2): release first, or reply and release without awaiting in between. */
+  reply(data?: Uint8Array | string, options?: { header?: Uint8Array | string }): Promise<Uint8Array> {
+    return this.#owner.reply(this, data, options);
+  }
+}

@@ -1,0 +1,8 @@
+// The runtime-neutral public API. Runtime entry files (node.ts, ...) re-export this after
+// registering their socket transport.
+export { Chirp, setDefaultTransport, type Target, type SendOptions } from "./chirp.ts";
+export { Message } from "./message.ts";
+export { ChirpError, STATUS, type ChirpErrorCode } from "./errors.ts";
+export type { ChirpConfig, ResolvedConfig } from "./config.ts";
+export type { Transport, Socket, Listener, ListenOptions } from "./transport.ts";
+export { coreWasmBytes } from "./core.ts";
