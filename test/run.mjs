@@ -1,0 +1,50 @@
+// Runs every test file (test/*.test.ts) in its own process, on each runtime, and prints one
+// closing line "N passed, M failed". Node runs the compiled JavaScript (build/js/test);
+// Deno and Bun run the TypeScript sources. Usage: node test/run.mjs [node|deno|bun ...]
+import { spawnSync } from "node:child_process";
+import { readdirSync, existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const bin = (name) => join(root, "node_modules", ".bin", name);
+const runtimes = {
+  node: (f) => [process.execPath, [join(root, "build/js/test", f.replace(/\.ts$/, ".js"))]],
+  deno: (f) => [bin("deno"), ["run", "-A", join(root, "test", f)]],
+  bun: (f) => [bin("bun"), ["run", join(root, "test", f)]],
+};
+const only = process.argv.slice(2).filter((a) => a in runtimes);
+const chosen = only.length ? only : Object.keys(runtimes).filter((r) => r === "node" || existsSync(bin(r)));
+const filter = process.env.TEST_FILTER ? new RegExp(process.env.TEST_FILTER) : null;
+const files = readdirSync(join(root, "test")).filter((f) => f.endsWith(".test.ts") && (!filter || filter.test(f))).sort();
+// Files a runtime cannot run yet, by runtime (each with the reason).
+const skip = { deno: new Set(), bun: new Set() };
+
+let passed = 0, failed = 0, skipped = 0;
+const failures = [];
+for (const rt of chosen) {
+  for (const f of files) {
+    if (skip[rt]?.has(f)) continue;
+    const [cmd, args] = runtimes[rt](f);
+    const t0 = Date.now();
+    const r = spawnSync(cmd, args, { cwd: root, encoding: "utf8", env: { ...process.env, CHIRP_RUNTIME: rt }, timeout: 10 * 60_000, maxBuffer: 64 << 20 });
+    const out = (r.stdout ?? "") + (r.stderr ?? "");
+    const plain = out.replace(/\x1b\[[0-9;]*m/g, "");
+    const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? 0);
+    const ok = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? 0);
+    const sk = Number(/Skipped:\s+(\d+)/.exec(plain)?.[1] ?? 0);
+    const bad = r.status !== 0 || total === 0 || ok + sk < total;
+    passed += ok;
+    skipped += sk;
+    const nfail = bad ? Math.max(1, total - ok - sk) : 0;
+    failed += nfail;
+    console.log(`${bad ? "FAIL" : "ok  "} ${rt.padEnd(4)} ${f.padEnd(28)} ${ok}/${total} passed${sk ? `, ${sk} skipped` : ""} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    if (bad || process.env.TEST_VERBOSE) {
+      process.stdout.write(out.split("\n").map((l) => "    " + l).join("\n") + "\n");
+      if (bad) failures.push(`${rt} ${f}`);
+    }
+  }
+}
+if (failures.length) console.log(`failed: ${failures.join(", ")}`);
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
+process.exit(failed ? 1 : 0);
