@@ -263,6 +263,13 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     return node;
   }
 
+  /** Open connections (incoming and outgoing, including ones still dialling). */
+  get connectionCount(): number {
+    let n = 0;
+    for (const c of this.#conns) if (c) n++;
+    return n;
+  }
+
   /** Bytes of wasm memory the core uses; fixed after start (it never grows). */
   get coreMemoryBytes(): number {
     return this.#core.memoryBytes;

@@ -1,0 +1,118 @@
+// Flow control: slots, backpressure and ACK-on-release (spec §3.2, §3.6, §4.2).
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import type { Message } from "../adapters/node.ts";
+import { node, sleep, until, stateAfter, RawPeer, handshake, frame } from "./helpers.ts";
+
+test("sync: the send settles only when the receiver releases (ACK on release)", async () => {
+  const held: Message[] = [];
+  const b = await node({ onMessage: (m) => held.push(m) });
+  const a = await node();
+  const p = a.send(`127.0.0.1:${b.port}`, "hold me");
+  await until(() => held.length === 1);
+  assert.is(await stateAfter(p, 300), "pending");
+  held[0].release();
+  await p;
+  await a.close();
+  await b.close();
+});
+
+test("sync: one unacknowledged message per remote; the next goes after the release", async () => {
+  const held: Message[] = [];
+  const b = await node({ onMessage: (m) => held.push(m) });
+  const a = await node();
+  const p1 = a.send(`127.0.0.1:${b.port}`, "1");
+  const p2 = a.send(`127.0.0.1:${b.port}`, "2");
+  await until(() => held.length === 1);
+  await sleep(200);
+  assert.is(held.length, 1, "second message must wait for the first ACK");
+  held[0].release();
+  await p1;
+  await until(() => held.length === 2);
+  assert.is(held[1].text(), "2");
+  held[1].release();
+  await p2;
+  await a.close();
+  await b.close();
+});
+
+test("async: a receiver that does not release gets exactly maxSlots messages, then one per release", async () => {
+  const held: Message[] = [];
+  const b = await node({ synchronous: false, maxSlots: 4, onMessage: (m) => held.push(m) });
+  const a = await node({ synchronous: false });
+  for (let i = 0; i < 20; i++) void a.send(`127.0.0.1:${b.port}`, `m${i}`);
+  await until(() => held.length === 4);
+  await sleep(200);
+  assert.is(held.length, 4);
+  held[0].release();
+  await until(() => held.length === 5);
+  await sleep(100);
+  assert.is(held.length, 5);
+  for (const m of held.slice(1)) m.release();
+  await until(() => held.length === 9);
+  while (held.length < 20) {
+    for (const m of held) m.release();
+    await sleep(10);
+  }
+  assert.equal(held.map((m) => m.text()), Array.from({ length: 20 }, (_, i) => `m${i}`));
+  await a.close();
+  await b.close();
+});
+
+test("async: a stalled receiver stalls the sender through TCP, and it resumes after releases", async () => {
+  const held: Message[] = [];
+  const b = await node({ synchronous: false, maxSlots: 1, onMessage: (m) => held.push(m) });
+  const a = await node({ synchronous: false, timeout: 30 });
+  const chunk = new Uint8Array(256 * 1024);
+  const sends: Promise<unknown>[] = [];
+  let settled = 0;
+  for (let i = 0; i < 200; i++) sends.push(a.send(`127.0.0.1:${b.port}`, chunk).then(() => settled++));
+  await until(() => held.length === 1);
+  await sleep(500);
+  // 50 MiB cannot all fit in socket buffers: the sender must be held back.
+  assert.ok(settled < 200, `sender was not stalled: ${settled} of 200 sends settled`);
+  assert.is(held.length, 1);
+  const end = Date.now() + 20000;
+  while (held.length < 200 && Date.now() < end) {
+    for (const m of held) m.release();
+    await sleep(5);
+  }
+  assert.is(held.length, 200);
+  held[199].release();
+  await Promise.all(sends);
+  await a.close();
+  await b.close();
+});
+
+test("sync: a raw peer sees an ACK with the message identity only after release", async () => {
+  const held: Message[] = [];
+  const b = await node({ onMessage: (m) => held.push(m) });
+  const peer = await RawPeer.connect(b.port);
+  peer.write(handshake(1));
+  const id = crypto.getRandomValues(new Uint8Array(16));
+  peer.write(frame({ identity: id, type: 1, data: new Uint8Array([1, 2, 3]) }));
+  await until(() => held.length === 1);
+  await sleep(100);
+  assert.is(peer.frames().length, 0, "no ACK before release");
+  held[0].release();
+  await peer.until(() => peer.frames().length === 1, 5000, "the ACK");
+  const ack = peer.frames()[0];
+  assert.is(ack.type, 2);
+  assert.equal(ack.identity, id);
+  assert.is(ack.data.length, 0);
+  peer.close();
+  await b.close();
+});
+
+test("async mode sends no ACK for type-0 messages", async () => {
+  const b = await node({ synchronous: false, onMessage: (m) => m.release() });
+  const peer = await RawPeer.connect(b.port);
+  peer.write(handshake(1));
+  for (let i = 0; i < 3; i++) peer.write(frame({ type: 0, data: new Uint8Array([i]) }));
+  await sleep(200);
+  assert.is(peer.frames().length, 0);
+  peer.close();
+  await b.close();
+});
+
+test.run();
