@@ -493,7 +493,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     }
     const ci = x.connOpen(1, r.idx, t);
     if (ci < 0) {
-      this.#failHead(r, new ChirpError("ENOMEM", `too many connections (maxConnections ${this.config.maxConnections})`));
+      this.#failQueue(r, new ChirpError("ENOMEM", `too many connections (maxConnections ${this.config.maxConnections})`));
       return;
     }
     const conn = new Conn(ci, x.connGen(ci), true, r.address);
@@ -791,12 +791,10 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     const r = conn.remote;
     const where = r ? `${r.address}:${r.port}` : `${conn.address}`;
     const err = new ChirpError(code, `${why} (${where})`);
-    let failed = 0;
     for (const batch of conn.batches) {
       for (const op of batch) {
         if (!op.done && !(this.config.synchronous && op.written)) {
           settle(op, err);
-          failed++;
         }
       }
     }
@@ -808,31 +806,25 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     if ((flags & 1) && r.inflight) {
       settle(r.inflight, err);
       r.inflight = null;
-      failed++;
     }
-    // libchirp's "abort one" (spec §4.5): a failed dial fails the head of the queue, so that a
-    // peer that cannot be reached fails sends one by one instead of never.
-    if (failed === 0 && code !== "SHUTDOWN" && (wasDialing || !conn.ready) && conn.outgoing) this.#failHead(r, err);
+    // A failed dial fails every message queued for the remote. libchirp fails only the head
+    // ("abort one", spec §4.5) and retries after a 50-549 ms debounce, so a long queue to a
+    // dead peer drains one message per debounce and, being always in debounce, escapes GC.
+    if (code !== "SHUTDOWN" && (wasDialing || !conn.ready) && conn.outgoing) this.#failQueue(r, err);
     if (r.queued > 0 && !r.freed) this.#markDirty(r);
   }
 
-  #failHead(r: Remote, err: Error): void {
-    while (r.qHead < r.queue.length) {
-      const op = r.queue[r.qHead++];
-      if (!op.done) {
-        settle(op, err);
-        return;
-      }
-    }
+  #failQueue(r: Remote, err: Error): void {
+    for (let i = r.qHead; i < r.queue.length; i++) settle(r.queue[i], err);
+    r.queue = [];
+    r.qHead = 0;
   }
 
   /** Forget a remote: fail its queue, close its connections (spec §5.5, §5.6). */
   #dropRemote(r: Remote, err: ChirpError): void {
     if (r.freed) return;
     r.freed = true;
-    for (let i = r.qHead; i < r.queue.length; i++) settle(r.queue[i], err);
-    r.queue = [];
-    r.qHead = 0;
+    this.#failQueue(r, err);
     if (r.inflight) settle(r.inflight, err);
     r.inflight = null;
     for (const c of [...r.conns]) this.#closeConn(c, err.code, err.message);

@@ -1,0 +1,153 @@
+// Connection life cycle: reuse, idle garbage collection, reconnect, simultaneous dials,
+// NOOP probes, shutdown, and the core's fixed memory (spec §4.5, §4.6, §5).
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import type { Message } from "../adapters/node.ts";
+import { node, sleep, until, codeOf, RawPeer, handshake, frame, text } from "./helpers.ts";
+
+test("a connection is reused for many sends, in both directions", async () => {
+  const b = await node({ onMessage: (m) => m.release() });
+  const a = await node({ onMessage: (m) => m.release() });
+  for (let i = 0; i < 20; i++) await a.send(`127.0.0.1:${b.port}`, "x");
+  assert.is(a.connectionCount, 1);
+  assert.is(b.connectionCount, 1);
+  // b -> a uses the same connection (remote key = a's address and handshake port).
+  for (let i = 0; i < 5; i++) await b.send(`127.0.0.1:${a.port}`, "y");
+  assert.is(a.connectionCount, 1);
+  assert.is(b.connectionCount, 1);
+  await a.close();
+  await b.close();
+});
+
+test("idle connections are garbage-collected after R..2R and the next send reconnects", async () => {
+  // R = max(reuseTime, 3·timeout) = 0.6 s
+  const got: Message[] = [];
+  const b = await node({ timeout: 0.2, reuseTime: 0.6, onMessage: (m) => { got.push(m); m.release(); } });
+  const a = await node({ timeout: 0.2, reuseTime: 0.6 });
+  await a.send(`127.0.0.1:${b.port}`, "first");
+  assert.is(a.connectionCount, 1);
+  await until(() => a.connectionCount === 0 && b.connectionCount === 0, 3000, "GC to close the idle connection");
+  await a.send(`127.0.0.1:${b.port}`, "second");
+  assert.equal(got.map((m) => m.text()), ["first", "second"]);
+  await a.close();
+  await b.close();
+});
+
+test("after the peer restarts on the same port, sends reconnect and see the new identity", async () => {
+  const got: Message[] = [];
+  let b = await node({ onMessage: (m) => { got.push(m); m.release(); } });
+  const port = b.port;
+  const replies: Message[] = [];
+  const a = await node({ onMessage: (m) => { replies.push(m); m.release(); } });
+  await a.send(`127.0.0.1:${port}`, "one");
+  const firstId = b.identity;
+  await b.close();
+  b = await node({ port, onMessage: (m) => { m.release(); void m.reply("hi"); } });
+  // The first send after the restart may fail (the old connection's EOF, or the debounce);
+  // sends carry on after that.
+  let ok = false;
+  for (let i = 0; i < 20 && !ok; i++) {
+    ok = await a.send(`127.0.0.1:${port}`, "two").then(() => true, () => false);
+    if (!ok) await sleep(100);
+  }
+  assert.ok(ok, "a reconnected to the restarted peer");
+  await until(() => replies.length >= 1);
+  assert.not.equal(replies[0].remoteIdentity, firstId);
+  assert.equal(replies[0].remoteIdentity, b.identity);
+  await a.close();
+  await b.close();
+});
+
+test("simultaneous connects from both sides: every message arrives, both ways", async () => {
+  for (const synchronous of [true, false]) {
+    const gotA: string[] = [];
+    const gotB: string[] = [];
+    const a = await node({ synchronous, onMessage: (m) => { gotA.push(m.text()); m.release(); } });
+    const b = await node({ synchronous, onMessage: (m) => { gotB.push(m.text()); m.release(); } });
+    const sends: Promise<unknown>[] = [];
+    for (let i = 0; i < 10; i++) {
+      sends.push(a.send(`127.0.0.1:${b.port}`, `a${i}`));
+      sends.push(b.send(`127.0.0.1:${a.port}`, `b${i}`));
+    }
+    await Promise.all(sends);
+    await until(() => gotA.length === 10 && gotB.length === 10);
+    assert.equal(gotB.slice().sort(), Array.from({ length: 10 }, (_, i) => `a${i}`).sort());
+    assert.equal(gotA.slice().sort(), Array.from({ length: 10 }, (_, i) => `b${i}`).sort());
+    await a.close();
+    await b.close();
+  }
+});
+
+test("a NOOP goes before a send after 0.75·R idle (spec §4.6)", async () => {
+  // The raw peer dials b and announces port 1; b's sends to 127.0.0.1:1 use that socket.
+  const b = await node({ synchronous: false, timeout: 0.2, reuseTime: 1.2, onMessage: (m) => m.release() });
+  const peer = await RawPeer.connect(b.port);
+  peer.write(handshake(1));
+  peer.write(frame({ data: text("hello") }));
+  await sleep(100);
+  // b -> peer (remote 127.0.0.1:1, connected through this socket): no NOOP yet.
+  await b.send("127.0.0.1:1", "early");
+  await peer.until(() => peer.frames().length === 1, 2000, "first frame");
+  assert.is(peer.frames()[0].type, 0);
+  // Idle past 0.75·R = 0.9 s, but not past R = 1.2 s (GC).
+  await sleep(1000);
+  await b.send("127.0.0.1:1", "late");
+  await peer.until(() => peer.frames().length === 3, 2000, "NOOP + frame");
+  const fr = peer.frames();
+  assert.is(fr[1].type, 4, "a NOOP first");
+  assert.equal(fr[1].identity, new Uint8Array(16));
+  assert.is(fr[2].type, 0);
+  assert.is(new TextDecoder().decode(fr[2].data), "late");
+  // Serials: +1 per frame including the NOOP (spec §2.3).
+  assert.is(fr[1].serial, (fr[0].serial + 1) >>> 0);
+  assert.is(fr[2].serial, (fr[1].serial + 1) >>> 0);
+  peer.close();
+  await b.close();
+});
+
+test("close fails queued sends with SHUTDOWN, later sends too, and resolves when sockets are closed", async () => {
+  const held: Message[] = [];
+  const b = await node({ onMessage: (m) => held.push(m) });
+  const a = await node();
+  const p1 = a.send(`127.0.0.1:${b.port}`, "in flight");
+  const p2 = a.send(`127.0.0.1:${b.port}`, "queued");
+  await until(() => held.length === 1);
+  await a.close();
+  assert.is(await codeOf(p1), "SHUTDOWN");
+  assert.is(await codeOf(p2), "SHUTDOWN");
+  assert.is(await codeOf(a.send(`127.0.0.1:${b.port}`, "late")), "SHUTDOWN");
+  assert.is(a.connectionCount, 0);
+  held[0].release(); // releasing after the connection closed is allowed
+  await b.close();
+  await b.close(); // idempotent
+});
+
+test("the core's wasm memory never grows: heavy traffic, many connections, garbage", async () => {
+  const b = await node({ synchronous: false, maxMsgSize: 1 << 21, onMessage: (m) => m.release() });
+  const a = await node({ synchronous: false });
+  const memA = a.coreMemoryBytes;
+  const memB = b.coreMemoryBytes;
+  const sends: Promise<unknown>[] = [];
+  for (let i = 0; i < 20000; i++) sends.push(a.send(`127.0.0.1:${b.port}`, new Uint8Array(i % 100)));
+  for (let i = 0; i < 5; i++) sends.push(a.send(`127.0.0.1:${b.port}`, new Uint8Array(1 << 20)));
+  await Promise.all(sends);
+  for (let round = 0; round < 5; round++) {
+    const nodes = await Promise.all(Array.from({ length: 20 }, () => node({ synchronous: false })));
+    await Promise.all(nodes.map((n) => n.send(`127.0.0.1:${b.port}`, "hi")));
+    await Promise.all(nodes.map((n) => n.close()));
+  }
+  for (let i = 0; i < 20; i++) {
+    const p = await RawPeer.connect(b.port);
+    p.write(handshake(1));
+    p.write(crypto.getRandomValues(new Uint8Array(500)));
+    await sleep(5);
+    p.close();
+  }
+  await a.send(`127.0.0.1:${b.port}`, "still fine");
+  assert.is(a.coreMemoryBytes, memA);
+  assert.is(b.coreMemoryBytes, memB);
+  await a.close();
+  await b.close();
+});
+
+test.run();

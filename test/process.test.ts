@@ -1,0 +1,87 @@
+// Nodes in separate processes: a real second Node process echoes, and a peer killed with
+// SIGKILL mid-message fails the send with an error (nothing is lost silently).
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { Message } from "../adapters/node.ts";
+import { node, until, codeOf } from "./helpers.ts";
+
+const peerScript = fileURLToPath(new URL("./fixtures/peer.js", import.meta.url));
+
+function startPeer(mode: string, behaviour: string): Promise<{ child: ChildProcess; port: number; lines: string[] }> {
+  const child = spawn(process.execPath, [peerScript, "0", mode, behaviour], { stdio: ["pipe", "pipe", "inherit"] });
+  const lines: string[] = [];
+  return new Promise((resolve, reject) => {
+    let buf = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      buf += d.toString();
+      const parts = buf.split("\n");
+      buf = parts.pop()!;
+      for (const l of parts) {
+        lines.push(l);
+        const m = /^ready (\d+)$/.exec(l);
+        if (m) resolve({ child, port: Number(m[1]), lines });
+      }
+    });
+    child.once("exit", (c) => reject(new Error(`peer exited early with ${c}`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    child.once("exit", (code) => resolve(code));
+    child.stdin!.end();
+  });
+}
+
+for (const mode of ["sync", "async"]) {
+  test(`${mode}: request/reply with an echo node in another process`, async () => {
+    const peer = await startPeer(mode, "echo");
+    const replies: Message[] = [];
+    const a = await node({ synchronous: mode === "sync", onMessage: (m) => { replies.push(m); m.release(); } });
+    const ids: Uint8Array[] = [];
+    for (let i = 0; i < 100; i++) ids.push(await a.send(`127.0.0.1:${peer.port}`, `req ${i}`, { header: "H" }));
+    const big = crypto.getRandomValues(new Uint8Array(1 << 20));
+    ids.push(await a.send(`127.0.0.1:${peer.port}`, big));
+    await until(() => replies.length === 101, 10000, "101 replies");
+    for (let i = 0; i < 100; i++) {
+      assert.is(replies[i].text(), `req ${i}`);
+      assert.equal(replies[i].identity, ids[i]);
+      assert.is(new TextDecoder().decode(replies[i].header), "H");
+    }
+    assert.equal(replies[100].data, big);
+    await a.close();
+    assert.is(await stop(peer.child), 0, "the peer closed cleanly");
+  });
+}
+
+test("sync: a peer killed with SIGKILL mid-message fails the send (PROTOCOL_ERROR), then sends fail fast", async () => {
+  const peer = await startPeer("sync", "hold");
+  const a = await node({ timeout: 5 });
+  const p = a.send(`127.0.0.1:${peer.port}`, new Uint8Array(4 << 20));
+  await until(() => peer.lines.some((l) => l.startsWith("got")), 10000, "the peer to receive");
+  peer.child.kill("SIGKILL");
+  assert.is(await codeOf(p), "PROTOCOL_ERROR");
+  const code = await codeOf(a.send(`127.0.0.1:${peer.port}`, "anyone?"));
+  assert.ok(code === "CANNOT_CONNECT", `after the kill: ${code}`);
+  await a.close();
+});
+
+test("async: a peer killed mid-stream: every send settles, none stays pending", async () => {
+  const peer = await startPeer("async", "hold");
+  const a = await node({ synchronous: false, timeout: 1 });
+  const outcomes: string[] = [];
+  const sends: Promise<unknown>[] = [];
+  for (let i = 0; i < 200; i++) {
+    sends.push(a.send(`127.0.0.1:${peer.port}`, new Uint8Array(64 * 1024)).then(() => outcomes.push("ok"), (e) => outcomes.push(e.code)));
+  }
+  await until(() => peer.lines.length >= 2, 10000, "the peer to receive");
+  peer.child.kill("SIGKILL");
+  await until(() => outcomes.length === 200, 30000, "every send to settle");
+  assert.ok(outcomes.every((o) => ["ok", "PROTOCOL_ERROR", "CANNOT_CONNECT", "TIMEOUT", "SHUTDOWN"].includes(o)), outcomes.join());
+  assert.ok(outcomes.some((o) => o !== "ok"), "some sends must fail");
+  await a.close();
+});
+
+test.run();
