@@ -20,13 +20,13 @@ test("send timeout is not cancelled by an interleaved ACK (libchirp §4.3 bug fi
   // on the same connection. a's send must still fail with TIMEOUT, not hang until GC.
   const b = await node({ onMessage: () => {} });
   const a = await node({ timeout: 0.5, onMessage: (m) => m.release() });
-  const p = a.send(`127.0.0.1:${b.port}`, "held");
+  const p = codeOf(a.send(`127.0.0.1:${b.port}`, "held"));
   await sleep(50);
   for (let i = 0; i < 5; i++) {
     await b.send(`127.0.0.1:${a.port}`, `tick${i}`);
     await sleep(50);
   }
-  assert.is(await codeOf(p), "TIMEOUT");
+  assert.is(await p, "TIMEOUT");
   await a.close();
   await b.close();
 });
@@ -134,10 +134,10 @@ test("a peer that vanishes before acknowledging fails the sync send with PROTOCO
   // b holds the message, then goes away without releasing it: a sees the connection close.
   const held: Message[] = [];
   const b = await node({ onMessage: (m) => held.push(m) });
-  const p = a.send(`127.0.0.1:${b.port}`, "doomed");
+  const p = codeOf(a.send(`127.0.0.1:${b.port}`, "doomed"));
   await until(() => held.length === 1);
   await b.close();
-  assert.is(await codeOf(p), "PROTOCOL_ERROR");
+  assert.is(await p, "PROTOCOL_ERROR");
   await a.close();
 });
 

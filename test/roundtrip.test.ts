@@ -29,7 +29,7 @@ for (const synchronous of [true, false]) {
   });
 
   test(`${mode}: reply goes back with the request's identity`, async () => {
-    const b = await node({ synchronous, onMessage: (m) => { m.release(); void m.reply(m.text().toUpperCase()); } });
+    const b = await node({ synchronous, onMessage: (m) => { m.release(); m.reply(m.text().toUpperCase()).catch(() => {}); } });
     const replies: Message[] = [];
     const a = await node({ synchronous, onMessage: (m) => { replies.push(m); m.release(); } });
     const id = await a.send({ address: "127.0.0.1", port: b.port }, "ping");
@@ -64,7 +64,7 @@ for (const synchronous of [true, false]) {
 }
 
 test("reply travels over the connection the request came in on (no new connection)", async () => {
-  const b = await node({ onMessage: (m) => { m.release(); void m.reply("pong"); } });
+  const b = await node({ onMessage: (m) => { m.release(); m.reply("pong").catch(() => {}); } });
   const peer = await RawPeer.connect(b.port);
   // Announce a port where nothing listens: a reply can only come back on this socket.
   peer.write(handshake(1));
@@ -102,7 +102,7 @@ test("IPv6 loopback round trip (skipped when ::1 is unavailable)", async () => {
 test("async iteration receives messages; release frees the slot", async () => {
   const b = await node({ synchronous: false, maxSlots: 2 });
   const a = await node({ synchronous: false });
-  for (let i = 0; i < 5; i++) void a.send(`127.0.0.1:${b.port}`, `n${i}`);
+  for (let i = 0; i < 5; i++) a.send(`127.0.0.1:${b.port}`, `n${i}`).catch(() => {});
   const seen: string[] = [];
   for await (const m of b) {
     seen.push(m.text());
