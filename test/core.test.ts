@@ -10,7 +10,7 @@ import { Core, EV, ST, coreWasmBytes, type CoreLimits } from "../adapters/core.t
 
 const hex = (s: string): Uint8Array =>
   Uint8Array.from((s.replace(/\s+/g, "").match(/../g) ?? []).map((h) => parseInt(h, 16)));
-const toHex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
+const toHex = (b: Uint8Array): string => Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 const concat = (...parts: Uint8Array[]): Uint8Array => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
