@@ -39,6 +39,23 @@ const BATCH_BYTES = 256 * 1024;
 
 const now = (): number => performance.now();
 
+/** Random message identities, drawn from a pool filled 64 KiB at a time (one
+ * getRandomValues call per message costs more than the rest of a send). */
+let idPool = new Uint8Array(0);
+let idPos = 0;
+function randomIdentity(): Uint8Array {
+  if (idPos + 16 > idPool.length) {
+    idPool = crypto.getRandomValues(new Uint8Array(65536));
+    idPos = 0;
+  }
+  const id = idPool.subarray(idPos, idPos + 16);
+  idPos += 16;
+  return id;
+}
+
+/** Parsed "address:port" strings (send() is called with the same few targets). */
+const targetCache = new Map<string, { address: string; port: number }>();
+
 function toBytes(v: Uint8Array | string | undefined, what: string): Uint8Array {
   if (v === undefined) return EMPTY;
   if (typeof v === "string") return encoder.encode(v);
@@ -61,6 +78,18 @@ function normalizeAddress(a: string): string | null {
 }
 
 function parseTarget(to: Target): { address: string; port: number } {
+  if (typeof to === "string") {
+    const hit = targetCache.get(to);
+    if (hit) return hit;
+    const t = parseTargetUncached(to);
+    if (targetCache.size >= 1024) targetCache.clear();
+    targetCache.set(to, t);
+    return t;
+  }
+  return parseTargetUncached(to);
+}
+
+function parseTargetUncached(to: Target): { address: string; port: number } {
   let address: string;
   let port: number;
   if (typeof to === "string") {
@@ -126,6 +155,8 @@ class Conn {
   remoteIdentity: Uint8Array = EMPTY;
   cancelDial: (() => void) | null = null;
   controlScheduled = false;
+  /** Releases so far (lets #feed see that a handler freed slots). */
+  released = 0;
   constructor(
     readonly idx: number,
     readonly gen: number,
@@ -314,7 +345,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
       }
       identity = options.identity;
     } else {
-      identity = crypto.getRandomValues(new Uint8Array(16));
+      identity = randomIdentity();
     }
     const remote = this.#remote(address, port);
     return new Promise<Uint8Array>((resolve, reject) => {
@@ -583,19 +614,18 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
       const used = x.feed(conn.idx, n, now());
       const delivered = this.#handleEvents();
       off += used;
-      if (conn.closed) {
-        this.#dispatch(delivered);
-        return;
-      }
+      const released = conn.released;
+      this.#dispatch(delivered);
+      if (conn.closed) return;
       if (x.connPaused(conn.idx)) {
+        // Handlers that released during dispatch freed slots: parse on at once.
+        if (conn.released !== released) continue;
         conn.paused = true;
         conn.pending = bytes.slice(off);
         conn.sock?.pause();
-        this.#dispatch(delivered);
         return;
       }
-      this.#dispatch(delivered);
-      if (conn.closed || off >= bytes.length) return;
+      if (off >= bytes.length) return;
       if (used === 0 && n > 0) {
         this.#closeConn(conn, "FATAL", "internal: the core made no progress");
         return;
@@ -759,6 +789,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     const conn = this.#conns[ci];
     if (!conn || conn.gen !== gen || conn.closed) return; // closed: nothing to ACK (spec §3.6)
     const x = this.#core.x;
+    conn.released++;
     let rc = x.release(ci, gen, slot, now());
     if (rc === -ST.SPACE) {
       this.#flushControl(conn);
