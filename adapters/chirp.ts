@@ -200,6 +200,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
   readonly #conns: (Conn | undefined)[] = [];
   readonly #remotes = new Map<string, Remote>();
   readonly #remoteByIdx: (Remote | undefined)[] = [];
+  readonly #remoteByTarget = new Map<string, Remote>();
   #dirty = new Set<Remote>();
   #pumpScheduled = false;
   #timer: ReturnType<typeof setTimeout> | null = null;
@@ -317,8 +318,18 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
   send(to: Target, data?: Uint8Array | string, options: SendOptions = {}): Promise<Uint8Array> {
     try {
       if (this.#closing) throw new ChirpError("SHUTDOWN", "this node is closing");
+      // Hot path: the same target string maps to the same live remote.
+      if (typeof to === "string") {
+        const r = this.#remoteByTarget.get(to);
+        if (r !== undefined && !r.freed) return this.#enqueue(r, toBytes(data, "data"), options);
+      }
       const { address, port } = parseTarget(to);
-      return this.#enqueue(address, port, toBytes(data, "data"), options);
+      const r = this.#remote(address, port);
+      if (typeof to === "string") {
+        if (this.#remoteByTarget.size >= 1024) this.#remoteByTarget.clear();
+        this.#remoteByTarget.set(to, r);
+      }
+      return this.#enqueue(r, toBytes(data, "data"), options);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -328,13 +339,14 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
   reply(msg: Message, data?: Uint8Array | string, options: { header?: Uint8Array | string } = {}): Promise<Uint8Array> {
     try {
       if (this.#closing) throw new ChirpError("SHUTDOWN", "this node is closing");
-      return this.#enqueue(msg.address, msg.port, toBytes(data, "data"), { header: options.header, identity: msg.identity });
+      const r = this.#remote(msg.address, msg.port);
+      return this.#enqueue(r, toBytes(data, "data"), { header: options.header, identity: msg.identity });
     } catch (e) {
       return Promise.reject(e);
     }
   }
 
-  #enqueue(address: string, port: number, data: Uint8Array, options: SendOptions): Promise<Uint8Array> {
+  #enqueue(remote: Remote, data: Uint8Array, options: SendOptions): Promise<Uint8Array> {
     const header = toBytes(options.header, "header");
     if (header.length > 0xffff) throw new ChirpError("VALUE_ERROR", `header is ${header.length} bytes; at most 65535`);
     if (data.length > 0xffffffff) throw new ChirpError("VALUE_ERROR", "data is larger than 4 GiB - 1");
@@ -347,7 +359,6 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     } else {
       identity = randomIdentity();
     }
-    const remote = this.#remote(address, port);
     return new Promise<Uint8Array>((resolve, reject) => {
       remote.queue.push({ identity, header, data, resolve, reject, written: false, acked: false, done: false });
       this.#markDirty(remote);
