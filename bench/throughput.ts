@@ -11,7 +11,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import * as net from "node:net";
 import { fileURLToPath } from "node:url";
-import { Chirp } from "../adapters/node.ts";
+import { Chirp } from "../adapters/index.ts";
 
 const self = fileURLToPath(import.meta.url);
 const PAYLOAD = 16;

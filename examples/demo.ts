@@ -3,7 +3,7 @@
 // process listens on 2999, sends messages to it and prints the replies and a round-trip rate.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { Chirp, type Message } from "../adapters/node.ts";
+import { Chirp, type Message } from "../adapters/index.ts";
 
 const echoScript = fileURLToPath(new URL("./echo.js", import.meta.url));
 const echo = spawn(process.execPath, [echoScript], { stdio: ["pipe", "pipe", "inherit"] });

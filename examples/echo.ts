@@ -1,6 +1,6 @@
 // An echo node: replies to every message with the same data, then releases it.
 // Usage: node build/js/examples/echo.js [port] [async]
-import { Chirp } from "../adapters/node.ts";
+import { Chirp } from "../adapters/index.ts";
 
 const port = Number(process.argv[2] ?? 2998);
 const synchronous = process.argv[3] !== "async";

@@ -2,7 +2,7 @@
 // A bad connection gets a clear error and costs only itself (spec §1.5, §3.5, §4.3, §10).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { Message } from "../adapters/node.ts";
+import type { Message } from "../adapters/index.ts";
 import { node, sleep, until, codeOf, RawPeer, handshake, frame, silentServer, refusedPort, text } from "./helpers.ts";
 
 test("sync send to a receiver that never releases fails with TIMEOUT", async () => {

@@ -1,7 +1,7 @@
 // Flow control: slots, backpressure and ACK-on-release (spec §3.2, §3.6, §4.2).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { Message } from "../adapters/node.ts";
+import type { Message } from "../adapters/index.ts";
 import { node, sleep, until, stateAfter, RawPeer, handshake, frame } from "./helpers.ts";
 
 test("sync: the send settles only when the receiver releases (ACK on release)", async () => {

@@ -1,7 +1,10 @@
 // Shared test helpers: start nodes on free ports, raw TCP peers (node:net, which all three
 // runtimes provide) that speak the wire protocol by hand, and frame builders (spec §1.4, §2.1).
 import * as net from "node:net";
-import { Chirp, type ChirpConfig } from "../adapters/node.ts";
+import { spawn, type ChildProcess } from "node:child_process";
+import { Chirp, type ChirpConfig } from "../adapters/index.ts";
+import type { RuntimeName } from "../adapters/runtime.ts";
+import { runtime, scriptCommand } from "./runtime.ts";
 
 export const ZERO_ID = new Uint8Array(16);
 
@@ -159,3 +162,36 @@ export async function refusedPort(): Promise<number> {
 }
 
 export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+export interface Peer { child: ChildProcess; port: number; lines: string[]; runtime: RuntimeName }
+
+/** Starts test/fixtures/peer.ts in its own process on runtime `rt` (default: this one).
+ * mode: "sync" | "async"; behaviour: "echo" | "hold". */
+export function startPeer(mode: string, behaviour: string, rt: RuntimeName = runtime): Promise<Peer> {
+  const [cmd, args] = scriptCommand("test/fixtures/peer.ts", ["0", mode, behaviour], rt);
+  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "inherit"] });
+  const lines: string[] = [];
+  return new Promise((resolve, reject) => {
+    let buf = "";
+    child.stdout!.on("data", (d: Uint8Array) => {
+      buf += new TextDecoder().decode(d);
+      const parts = buf.split("\n");
+      buf = parts.pop()!;
+      for (const l of parts) {
+        lines.push(l);
+        const m = /^ready (\d+)$/.exec(l);
+        if (m) resolve({ child, port: Number(m[1]), lines, runtime: rt });
+      }
+    });
+    child.once("exit", (c) => reject(new Error(`${rt} peer exited early with ${c}`)));
+  });
+}
+
+/** Ends a peer through its stdin (it closes its node and exits); resolves with the exit code. */
+export function stopPeer(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve(child.exitCode);
+    child.once("exit", (code) => resolve(code));
+    child.stdin!.end();
+  });
+}

@@ -2,7 +2,7 @@
 // NOOP probes, shutdown, and the core's fixed memory (spec §4.5, §4.6, §5).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { Message } from "../adapters/node.ts";
+import type { Message } from "../adapters/index.ts";
 import { node, sleep, until, codeOf, RawPeer, handshake, frame, text } from "./helpers.ts";
 
 test("a connection is reused for many sends, in both directions", async () => {

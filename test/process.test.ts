@@ -2,38 +2,8 @@
 // SIGKILL mid-message fails the send with an error (nothing is lost silently).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawn, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import type { Message } from "../adapters/node.ts";
-import { node, until, codeOf } from "./helpers.ts";
-
-const peerScript = fileURLToPath(new URL("./fixtures/peer.js", import.meta.url));
-
-function startPeer(mode: string, behaviour: string): Promise<{ child: ChildProcess; port: number; lines: string[] }> {
-  const child = spawn(process.execPath, [peerScript, "0", mode, behaviour], { stdio: ["pipe", "pipe", "inherit"] });
-  const lines: string[] = [];
-  return new Promise((resolve, reject) => {
-    let buf = "";
-    child.stdout!.on("data", (d: Buffer) => {
-      buf += d.toString();
-      const parts = buf.split("\n");
-      buf = parts.pop()!;
-      for (const l of parts) {
-        lines.push(l);
-        const m = /^ready (\d+)$/.exec(l);
-        if (m) resolve({ child, port: Number(m[1]), lines });
-      }
-    });
-    child.once("exit", (c) => reject(new Error(`peer exited early with ${c}`)));
-  });
-}
-
-function stop(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    child.once("exit", (code) => resolve(code));
-    child.stdin!.end();
-  });
-}
+import type { Message } from "../adapters/index.ts";
+import { node, until, codeOf, startPeer, stopPeer } from "./helpers.ts";
 
 for (const mode of ["sync", "async"]) {
   test(`${mode}: request/reply with an echo node in another process`, async () => {
@@ -52,7 +22,7 @@ for (const mode of ["sync", "async"]) {
     }
     assert.equal(replies[100].data, big);
     await a.close();
-    assert.is(await stop(peer.child), 0, "the peer closed cleanly");
+    assert.is(await stopPeer(peer.child), 0, "the peer closed cleanly");
   });
 }
 

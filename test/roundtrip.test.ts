@@ -1,7 +1,7 @@
 // Two nodes on 127.0.0.1 / ::1 exchange messages in synchronous and asynchronous mode.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { Chirp, ChirpError, type Message } from "../adapters/node.ts";
+import { Chirp, ChirpError, type Message } from "../adapters/index.ts";
 import { node, RawPeer, handshake, frame, text, sleep, until } from "./helpers.ts";
 
 for (const synchronous of [true, false]) {
