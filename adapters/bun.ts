@@ -24,3 +24,6 @@ export * from "./mod.ts";
 export { bunTransport };
 
 setDefaultTransport(bunTransport);
+
+/** Which entry point of the package was loaded (the export conditions pick it per runtime). */
+export const entryPoint = "bun";

@@ -29,3 +29,6 @@ export * from "./mod.ts";
 export { denoTransport };
 
 setDefaultTransport(denoTransport);
+
+/** Which entry point of the package was loaded (the export conditions pick it per runtime). */
+export const entryPoint = "deno";

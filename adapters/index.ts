@@ -13,3 +13,6 @@ export { detectRuntime };
 
 const runtime = detectRuntime();
 setDefaultTransport(runtime === "deno" ? denoTransport : runtime === "bun" ? bunTransport : nodeTransport);
+
+/** Which entry point of the package was loaded (the export conditions pick it per runtime). */
+export const entryPoint = "universal";

@@ -7,3 +7,6 @@ export * from "./mod.ts";
 export { nodeTransport };
 
 setDefaultTransport(nodeTransport);
+
+/** Which entry point of the package was loaded (the export conditions pick it per runtime). */
+export const entryPoint = "node";

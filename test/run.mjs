@@ -18,7 +18,7 @@ const chosen = only.length ? only : Object.keys(runtimes).filter((r) => r === "n
 const filter = process.env.TEST_FILTER ? new RegExp(process.env.TEST_FILTER) : null;
 const files = readdirSync(join(root, "test")).filter((f) => f.endsWith(".test.ts") && (!filter || filter.test(f))).sort();
 // Files a runtime cannot run yet, by runtime (each with the reason).
-const skip = { deno: new Set(["c-host.test.ts"]), bun: new Set(["c-host.test.ts"]) }; // C host: runtime-independent, runs once (on node)
+const skip = { deno: new Set(["c-host.test.ts", "package.test.ts", "interop.test.ts"]), bun: new Set(["c-host.test.ts", "package.test.ts", "interop.test.ts"]) }; // runtime-independent (C host) or driving all runtimes itself (package): run once, from node
 
 let passed = 0, failed = 0, skipped = 0;
 const failures = [];
