@@ -1,19 +1,26 @@
 // Throughput benchmark: one connection, sender and receiver in two processes (pinned to
-// separate CPUs when `taskset` exists), 16-byte payloads. Measures Chirp in asynchronous mode
-// (messages/s received and released by the handler) and synchronous mode (each send waits for
-// the receiver's release: one unacknowledged message, as libchirp), next to baselines
-// measured in the same run on the same machine: raw node:net with the same 43-byte frames
-// batched into 64 KiB writes, and raw node:net request/reply round trips.
+// separate CPUs when `taskset` exists), 16-byte payloads, on each runtime. Measures Chirp in
+// asynchronous mode (messages/s received and released by the handler) and synchronous mode
+// (each send waits for the receiver's release: one unacknowledged message, as libchirp), next
+// to baselines measured in the same run on the same runtime: the runtime's raw sockets (the
+// same transport Chirp uses, without Chirp) carrying the same 43-byte frames batched into
+// 64 KiB writes, and raw request/reply round trips (a frame out, a 27-byte ACK back).
 //
 //   node build/js/bench/throughput.js [--runs 3] [--async-count 1000000] [--sync-count 20000]
+//                                     [--runtimes node,deno,bun]
 //
-// Prints a table and one JSON line (prefix "RESULT ").
+// Prints a table per runtime and one JSON line (prefix "RESULT ").
 import { spawn, spawnSync } from "node:child_process";
-import * as net from "node:net";
-import { fileURLToPath } from "node:url";
-import { Chirp } from "../adapters/index.ts";
+import process from "node:process";
+import { Chirp, type Socket, type Transport } from "../adapters/index.ts";
+import { nodeTransport } from "../adapters/node-net.ts";
+import { denoTransport } from "../adapters/deno-net.ts";
+import { bunTransport } from "../adapters/bun-net.ts";
+import type { RuntimeName } from "../adapters/runtime.ts";
+import { runtime, scriptCommand } from "../test/runtime.ts";
 
-const self = fileURLToPath(import.meta.url);
+const transport: Transport = runtime === "deno" ? denoTransport : runtime === "bun" ? bunTransport : nodeTransport;
+const noop = (): void => {};
 const PAYLOAD = 16;
 const FRAME = 27 + PAYLOAD;
 
@@ -47,16 +54,15 @@ async function chirpReceiver(mode: string, count: number): Promise<void> {
 }
 
 function rawReceiver(mode: string, count: number): void {
-  const srv = net.createServer((s) => {
-    s.setNoDelay(true);
+  const ack = new Uint8Array(27);
+  ack[26] = 2;
+  void transport.listen({ host: "127.0.0.1", port: 0, backlog: 100, ipv6Only: false }, (s: Socket) => {
     let n = 0;
     let t0 = 0;
     let rest = new Uint8Array(0);
-    const ack = new Uint8Array(27);
-    ack[26] = 2;
-    s.on("data", (d: Buffer) => {
+    s.onData = (d) => {
       if (n === 0) t0 = performance.now();
-      let buf: Uint8Array = d;
+      let buf = d;
       if (rest.length) {
         buf = new Uint8Array(rest.length + d.length);
         buf.set(rest);
@@ -69,17 +75,15 @@ function rawReceiver(mode: string, count: number): void {
         if (p + len > buf.length) break;
         p += len;
         n++;
-        if (mode === "sync") s.write(ack);
+        if (mode === "sync") s.write([ack], noop);
       }
       rest = buf.slice(p);
       if (n >= count && t0 > 0) {
         report(`done ${n} ${performance.now() - t0}`);
         t0 = -1;
       }
-    });
-    s.on("error", () => {});
-  });
-  srv.listen(0, "127.0.0.1", () => report(`ready ${(srv.address() as net.AddressInfo).port}`));
+    };
+  }).then((l) => report(`ready ${l.port}`));
   process.stdin.resume();
   process.stdin.on("end", () => process.exit(0));
 }
@@ -106,16 +110,16 @@ async function chirpSender(mode: string, port: number, count: number): Promise<v
 }
 
 async function rawSender(mode: string, port: number, count: number): Promise<void> {
-  const s = net.connect({ port, host: "127.0.0.1" });
-  s.setNoDelay(true);
-  await new Promise((r) => s.once("connect", r));
+  const s = await new Promise<Socket>((resolve, reject) => {
+    transport.connect("127.0.0.1", port, (err, sock) => (err ? reject(err) : resolve(sock!)));
+  });
   const frame = new Uint8Array(FRAME);
   new DataView(frame.buffer).setUint32(20, PAYLOAD);
   const t0 = performance.now();
   if (mode === "sync") {
     let pending: (() => void) | null = null;
     let got = 0;
-    s.on("data", (d: Buffer) => {
+    s.onData = (d) => {
       got += d.length;
       while (got >= 27) {
         got -= 27;
@@ -123,11 +127,11 @@ async function rawSender(mode: string, port: number, count: number): Promise<voi
         pending = null;
         p?.();
       }
-    });
+    };
     for (let i = 0; i < count; i++) {
       await new Promise<void>((r) => {
         pending = r;
-        s.write(frame);
+        s.write([frame], noop);
       });
     }
   } else {
@@ -135,32 +139,37 @@ async function rawSender(mode: string, port: number, count: number): Promise<voi
     const batch = new Uint8Array(perBatch * FRAME);
     for (let i = 0; i < perBatch; i++) batch.set(frame, i * FRAME);
     let sent = 0;
+    let drained: (() => void) | null = null;
+    s.onDrain = () => drained?.();
     while (sent < count) {
       const k = Math.min(perBatch, count - sent);
-      const ok = s.write(k === perBatch ? batch : batch.subarray(0, k * FRAME));
+      const ok = s.write([k === perBatch ? batch : batch.subarray(0, k * FRAME)], noop);
       sent += k;
-      if (!ok) await new Promise((r) => s.once("drain", r));
+      if (!ok) await new Promise<void>((r) => (drained = r));
     }
+    // Wait until the last batch left (done callback of an empty-queue write).
+    await new Promise<void>((r) => s.write([new Uint8Array(0)], () => r()));
   }
   report(`sent ${count} ${performance.now() - t0}`);
-  s.end();
+  s.close();
 }
 
 // ------------------------------------------------------------------ orchestration
 
-function pinned(cpu: number, args: string[]): [string, string[]] {
-  const hasTaskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
-  return hasTaskset ? ["taskset", ["-c", String(cpu), process.execPath, ...args]] : [process.execPath, args];
+const hasTaskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
+function pinned(cpu: number, bin: string, args: string[]): [string, string[]] {
+  return hasTaskset ? ["taskset", ["-c", String(cpu), bin, ...args]] : [bin, args];
 }
 
-function run(cpu: number, args: string[]): { lines: AsyncIterable<string>; stdinEnd(): void; exited: Promise<number | null> } {
-  const [cmd, argv] = pinned(cpu, [self, ...args]);
+function run(rt: RuntimeName, cpu: number, args: string[]): { lines: AsyncIterable<string>; stdinEnd(): void; exited: Promise<number | null> } {
+  const [bin, binArgs] = scriptCommand("bench/throughput.ts", args, rt);
+  const [cmd, argv] = pinned(cpu, bin, binArgs);
   const child = spawn(cmd, argv, { stdio: ["pipe", "pipe", "inherit"] });
   const exited = new Promise<number | null>((r) => child.once("exit", r));
   async function* lines(): AsyncIterable<string> {
     let buf = "";
     for await (const d of child.stdout!) {
-      buf += d.toString();
+      buf += new TextDecoder().decode(d as Uint8Array);
       let i: number;
       while ((i = buf.indexOf("\n")) >= 0) {
         yield buf.slice(0, i);
@@ -171,12 +180,12 @@ function run(cpu: number, args: string[]): { lines: AsyncIterable<string>; stdin
   return { lines: lines(), stdinEnd: () => child.stdin!.end(), exited };
 }
 
-async function measure(kind: "chirp" | "raw", mode: "async" | "sync", count: number): Promise<number> {
-  const recv = run(1, [`recv-${kind}`, mode, String(count)]);
+async function measure(rt: RuntimeName, kind: "chirp" | "raw", mode: "async" | "sync", count: number): Promise<number> {
+  const recv = run(rt, 1, [`recv-${kind}`, mode, String(count)]);
   const it = recv.lines[Symbol.asyncIterator]();
   const ready = (await it.next()).value as string;
   const port = Number(ready.split(" ")[1]);
-  const send = run(0, [`send-${kind}`, mode, String(port), String(count)]);
+  const send = run(rt, 0, [`send-${kind}`, mode, String(port), String(count)]);
   const done = (await it.next()).value as string;
   const [, n, ms] = done.split(" ");
   for await (const _ of send.lines) { /* drain */ }
@@ -192,26 +201,34 @@ async function main(): Promise<void> {
   const runs = arg("runs", 3);
   const asyncCount = arg("async-count", 1_000_000);
   const syncCount = arg("sync-count", 20_000);
-  const rows: { name: string; mode: string; count: number; runs: number[]; median: number }[] = [];
-  for (const [kind, mode, count] of [
-    ["raw", "async", asyncCount], ["chirp", "async", asyncCount],
-    ["raw", "sync", syncCount], ["chirp", "sync", syncCount],
-  ] as const) {
-    const xs: number[] = [];
-    for (let r = 0; r < runs; r++) xs.push(await measure(kind, mode, count));
-    rows.push({ name: kind, mode, count, runs: xs.map(Math.round), median: Math.round(median(xs)) });
+  const ri = process.argv.indexOf("--runtimes");
+  const rts = (ri > 0 ? process.argv[ri + 1] : "node,deno,bun").split(",") as RuntimeName[];
+  const all: { runtime: RuntimeName; rows: Row[] }[] = [];
+  for (const rt of rts) {
+    const rows: Row[] = [];
+    for (const [kind, mode, count] of [
+      ["raw", "async", asyncCount], ["chirp", "async", asyncCount],
+      ["raw", "sync", syncCount], ["chirp", "sync", syncCount],
+    ] as const) {
+      const xs: number[] = [];
+      for (let r = 0; r < runs; r++) xs.push(await measure(rt, kind, mode, count));
+      rows.push({ name: kind, mode, count, runs: xs.map(Math.round), median: Math.round(median(xs)) });
+    }
+    all.push({ runtime: rt, rows });
+    const base = (mode: string): number => rows.find((r) => r.name === "raw" && r.mode === mode)!.median;
+    console.log(`\n${rt}: ${PAYLOAD}-byte payloads, one connection, two processes${hasTaskset ? " pinned to CPUs 0 and 1" : ""}, median of ${runs}`);
+    console.log("what                                      msg/s   vs raw");
+    for (const r of rows) {
+      const label = r.name === "raw"
+        ? (r.mode === "async" ? "raw sockets, 64 KiB batched writes" : "raw sockets, request/ACK round trips")
+        : (r.mode === "async" ? "chirp async (released by handler)" : "chirp sync (send waits for ACK)");
+      console.log(`${label.padEnd(38)} ${String(r.median).padStart(10)}   ${(r.median / base(r.mode)).toFixed(2)}`);
+    }
   }
-  const base = (mode: string): number => rows.find((r) => r.name === "raw" && r.mode === mode)!.median;
-  console.log(`node ${process.version}, ${PAYLOAD}-byte payloads, one connection, two processes, median of ${runs}`);
-  console.log("what                                   msg/s      vs raw");
-  for (const r of rows) {
-    const label = r.name === "raw"
-      ? (r.mode === "async" ? "raw node:net, 64 KiB batched writes" : "raw node:net, request/reply")
-      : (r.mode === "async" ? "chirp async (released by handler)" : "chirp sync (send waits for ACK)");
-    console.log(`${label.padEnd(38)} ${String(r.median).padStart(9)}  ${(r.median / base(r.mode)).toFixed(2)}`);
-  }
-  console.log("RESULT " + JSON.stringify({ runtime: "node", version: process.version, payload: PAYLOAD, rows }));
+  console.log("RESULT " + JSON.stringify({ payload: PAYLOAD, runs, results: all }));
 }
+
+interface Row { name: string; mode: string; count: number; runs: number[]; median: number }
 
 const [role, mode, a, b] = process.argv.slice(2);
 if (role === "recv-chirp") await chirpReceiver(mode, Number(a));
