@@ -120,6 +120,17 @@ interface SendOp {
   done: boolean;
 }
 
+/** Copies `src` into `dst` at `at`: a plain loop for the short arrays of the hot path (cheaper
+ * than TypedArray.set's call overhead there), set() for the rest. */
+function copySmall(dst: Uint8Array, src: Uint8Array, at: number): void {
+  const n = src.length;
+  if (n > 64) {
+    dst.set(src, at);
+    return;
+  }
+  for (let i = 0; i < n; i++) dst[at + i] = src[i];
+}
+
 function settle(op: SendOp, err?: Error): void {
   if (op.done) return;
   op.done = true;
@@ -436,7 +447,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
       const hl = op.header.length;
       const dl = op.data.length;
       const inline = hl + dl <= INLINE_MAX;
-      core.mem.set(op.identity, core.scratchPtr);
+      copySmall(core.mem, op.identity, core.scratchPtr);
       const at = x.dataFrame(conn.idx, hl, dl, inline ? 1 : 0, t);
       if (at === -ST.SPACE) {
         if (x.outLen() === 0) {
@@ -451,8 +462,8 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
       r.qHead++;
       if (inline) {
         const p = core.outPtr + at + 27;
-        if (hl) core.mem.set(op.header, p);
-        if (dl) core.mem.set(op.data, p + hl);
+        if (hl) copySmall(core.mem, op.header, p);
+        if (dl) copySmall(core.mem, op.data, p + hl);
       } else {
         chunks.push(core.takeOut());
         if (hl) chunks.push(op.header);
