@@ -15,7 +15,8 @@
 // close() uses socket.end(): the peer sees an orderly close (as with Node's destroy());
 // terminate() would reset the connection. Bun.listen has an ipv6Only option (IPV6_V6ONLY) but no
 // backlog option: ListenOptions.backlog is not applied (Bun uses its own default).
-import type { ListenOptions, Listener, Socket, Transport } from "./transport.ts";
+import type { ListenOptions, Listener, Socket, TlsClientConfig, Transport } from "./transport.ts";
+import { tlsConnect, withTls } from "./tls-node.ts";
 
 const noop = (): void => {};
 
@@ -228,7 +229,9 @@ const handlers = {
 
 export const bunTransport: Transport = {
   name: "bun",
-  async listen(opts: ListenOptions, onSocket: (s: Socket) => void): Promise<Listener> {
+  async listen(opts: ListenOptions, onPlainSocket: (s: Socket) => void): Promise<Listener> {
+    // TLS per connection on node:tls over the accepted native socket (tls-node.ts says why).
+    const onSocket = withTls(opts, onPlainSocket);
     const v4 = isV4(opts.host);
     const server = Bun.listen<BunSocket | undefined>({
       hostname: opts.host,
@@ -257,7 +260,8 @@ export const bunTransport: Transport = {
     };
   },
 
-  connect(host: string, port: number, cb: (err: Error | null, s?: Socket) => void): () => void {
+  connect(host: string, port: number, cb: (err: Error | null, s?: Socket) => void, tls?: TlsClientConfig): () => void {
+    if (tls) return tlsConnect(host, port, tls, cb); // node:tls (Bun's own TLS): tls-node.ts says why
     let aborted = false;
     let sock: BunSocket | undefined;
     Bun.connect<BunSocket | undefined>({

@@ -9,7 +9,8 @@ import { Core, EV, ST } from "./core.ts";
 import { ChirpError, codeOf, type ChirpErrorCode } from "./errors.ts";
 import { resolveConfig, isIPv4, type ChirpConfig, type ResolvedConfig } from "./config.ts";
 import { Message, type MessageOwner } from "./message.ts";
-import type { Listener, Socket, Transport } from "./transport.ts";
+import type { Listener, ListenOptions, Socket, Transport, TransportError } from "./transport.ts";
+import { encryptionNeeded, looksLikeTls, PEER_TLS } from "./encryption.ts";
 
 let registeredTransport: Transport | undefined;
 
@@ -168,6 +169,10 @@ class Conn {
   controlScheduled = false;
   /** Releases so far (lets #feed see that a handler freed slots). */
   released = 0;
+  /** A plaintext connection whose first bytes are still to come: check them for TLS. */
+  sniff = false;
+  /** The peer speaks TLS: input is ignored until the connection closes. */
+  mismatch = false;
   constructor(
     readonly idx: number,
     readonly gen: number,
@@ -245,17 +250,27 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     };
     const listeners: Listener[] = [];
     let port = cfg.port;
+    // TLS for incoming connections, decided per connection by the transport (spec §1.2).
+    const userOnError = config.onError ?? (() => {});
+    const tlsOpts: Pick<ListenOptions, "tls" | "encryptFrom"> = cfg.tls && cfg.encryption !== "never" ? {
+      tls: {
+        ...cfg.tls,
+        handshakeTimeoutMs: Math.min(cfg.timeout * 2, 60) * 1000,
+        onError: (e: TransportError) => userOnError(new ChirpError(e.chirpCode ?? "TLS_ERROR", e.message, { cause: e })),
+      },
+      encryptFrom: (a) => encryptionNeeded(cfg.encryption, normalizeAddress(a) ?? a),
+    } : {};
     try {
       for (let attempt = 0; ; attempt++) {
         try {
           if (cfg.bindV4 !== null) {
-            const l = await t.listen({ host: cfg.bindV4, port, backlog: cfg.backlog, ipv6Only: false }, onSocket);
+            const l = await t.listen({ host: cfg.bindV4, port, backlog: cfg.backlog, ipv6Only: false, ...tlsOpts }, onSocket);
             listeners.push(l);
             port = l.port;
           }
           if (cfg.bindV6 !== null) {
             try {
-              const l = await t.listen({ host: cfg.bindV6, port, backlog: cfg.backlog, ipv6Only: true }, onSocket);
+              const l = await t.listen({ host: cfg.bindV6, port, backlog: cfg.backlog, ipv6Only: true, ...tlsOpts }, onSocket);
               listeners.push(l);
               port = l.port;
             } catch (e) {
@@ -544,12 +559,18 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
       x.remoteWant(r.idx, 1); // the core emits EV_RETRY when the debounce ends
       return;
     }
+    const useTls = encryptionNeeded(this.config.encryption, r.address);
+    if (useTls && !this.config.tls) {
+      this.#failQueue(r, new ChirpError("TLS_ERROR", `this connection needs TLS (encryption: ${this.config.encryption}${this.config.encryption === "auto" ? ", peer not loopback" : ""}) but no tls.certChain/key/cert is configured (${r.address}:${r.port})`));
+      return;
+    }
     const ci = x.connOpen(1, r.idx, t);
     if (ci < 0) {
       this.#failQueue(r, new ChirpError("ENOMEM", `too many connections (maxConnections ${this.config.maxConnections})`));
       return;
     }
     const conn = new Conn(ci, x.connGen(ci), true, r.address);
+    conn.sniff = !useTls;
     conn.pre.push(this.#core.takeOut());
     conn.remote = r;
     conn.peerPort = r.port;
@@ -563,19 +584,28 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
         return;
       }
       if (err || !sock) {
-        this.#closeConn(conn, "CANNOT_CONNECT", `cannot connect: ${err?.message ?? "no socket"}`);
+        const code = (err as TransportError | null)?.chirpCode ?? "CANNOT_CONNECT";
+        this.#closeConn(conn, code, code === "CANNOT_CONNECT" ? `cannot connect: ${err?.message ?? "no socket"}` : err!.message);
         return;
       }
       this.#attach(conn, sock);
       const pre = conn.pre;
       conn.pre = [];
       this.#write(conn, pre, []);
-    });
+    }, useTls ? this.config.tls! : undefined);
   }
 
   #accept(sock: Socket): void {
     if (this.#closing) {
       sock.close();
+      return;
+    }
+    const address = normalizeAddress(sock.remoteAddress) ?? sock.remoteAddress;
+    // With TLS material the transport already did the TLS server handshake where needed.
+    const plain = !encryptionNeeded(this.config.encryption, address);
+    if (!plain && !this.config.tls) {
+      sock.close();
+      this.#onError(new ChirpError("TLS_ERROR", `refused a connection from ${address}: it needs TLS (encryption: ${this.config.encryption}${this.config.encryption === "auto" ? ", peer not loopback" : ""}) but no tls.certChain/key/cert is configured`));
       return;
     }
     const x = this.#core.x;
@@ -585,7 +615,8 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
       this.#onError(new ChirpError("ENOMEM", `refused a connection from ${sock.remoteAddress}: too many connections (maxConnections ${this.config.maxConnections})`));
       return;
     }
-    const conn = new Conn(ci, x.connGen(ci), false, normalizeAddress(sock.remoteAddress) ?? sock.remoteAddress);
+    const conn = new Conn(ci, x.connGen(ci), false, address);
+    conn.sniff = plain;
     this.#conns[ci] = conn;
     this.#attach(conn, sock);
     this.#write(conn, [this.#core.takeOut()], []);
@@ -611,7 +642,20 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
   }
 
   #onData(conn: Conn, bytes: Uint8Array): void {
-    if (conn.closed) return;
+    if (conn.closed || conn.mismatch) return;
+    if (conn.sniff) {
+      // First bytes of a plaintext connection: a TLS record means the peer encrypts and we
+      // do not (encryption.ts explains why a chirp handshake never passes for one).
+      conn.sniff = false;
+      if (looksLikeTls(bytes)) {
+        conn.mismatch = true;
+        if (!conn.outgoing) this.#onError(new ChirpError("PROTOCOL_ERROR", `${PEER_TLS} (connection from ${conn.address} closed)`));
+        // Close once our handshake is out (a write completes after the earlier ones): the
+        // peer's TLS client then reads it and reports that we answered in plaintext.
+        conn.sock?.write([EMPTY], () => this.#closeConn(conn, "PROTOCOL_ERROR", PEER_TLS));
+        return;
+      }
+    }
     if (conn.paused) {
       // The runtime may deliver a chunk after pause(): keep it behind the saved bytes.
       const p = conn.pending ?? EMPTY;

@@ -2,6 +2,26 @@
 // Every refusal is a ChirpError VALUE_ERROR that names the field and its allowed range.
 import { ChirpError } from "./errors.ts";
 import type { Message } from "./message.ts";
+import type { EncryptionMode } from "./encryption.ts";
+import type { TlsClientConfig } from "./transport.ts";
+
+/** TLS material as PEM text (a string or its bytes); the library reads no files. */
+export interface TlsConfig {
+  /** libchirp's CERT_CHAIN_PEM layout: one PEM holding the private key, the node's
+   * certificate and the CA certificate(s), in that order. Every certificate in it is also a
+   * trust anchor (spec §1.3). */
+  certChain?: string | Uint8Array;
+  /** Alternative to certChain: the private key (PEM). */
+  key?: string | Uint8Array;
+  /** Alternative to certChain: the node's certificate, then any intermediates (PEM). */
+  cert?: string | Uint8Array;
+  /** Trust anchors (PEM, one or more certificates). With certChain they are added to the
+   * chain's certificates; with key/cert they replace the default (the certificates in cert). */
+  ca?: string | Uint8Array;
+  /** PEM DH parameters ("BEGIN DH PARAMETERS") for the TLS 1.2 DHE suites libchirp uses
+   * (libchirp's DH_PARAMS_PEM); set on the TLS server side. */
+  dhParams?: string | Uint8Array;
+}
 
 export interface ChirpConfig {
   /** Listening port and the port announced in the handshake (spec §1.4). 1025..65535, or 0
@@ -42,6 +62,14 @@ export interface ChirpConfig {
   /** Called with errors that concern no particular send (a peer's bad frame, a failed
    * accept). Default: ignored. */
   onError?: (err: Error) => void;
+  /** When connections use TLS (spec §1.2). "auto" (default, libchirp's rule): every
+   * connection whose peer address text is not exactly "127.0.0.1" or "::1" (for outgoing
+   * connections the dialled address, for incoming ones the peer's source address).
+   * "always": loopback too. "never": plaintext everywhere (libchirp DISABLE_ENCRYPTION). */
+  encryption?: EncryptionMode;
+  /** Certificates for TLS (PEM contents, not paths). Needed for every connection that
+   * `encryption` makes TLS; required at start with encryption "always". */
+  tls?: TlsConfig;
 }
 
 export interface ResolvedConfig {
@@ -61,6 +89,9 @@ export interface ResolvedConfig {
   bindV6Explicit: boolean;
   backlog: number;
   identity: Uint8Array;
+  encryption: EncryptionMode;
+  /** The TLS material, split into key, certificate chain and trust anchors; null: none. */
+  tls: TlsClientConfig | null;
 }
 
 function bad(field: string, value: unknown, range: string): never {
@@ -119,16 +150,96 @@ export function resolveConfig(input: ChirpConfig = {}): ResolvedConfig {
   for (const f of ["onMessage", "onError"]) {
     if (cfg[f] !== undefined && typeof cfg[f] !== "function") bad(f, cfg[f], "a function");
   }
+  const encryption = cfg.encryption ?? "auto";
+  if (encryption !== "auto" && encryption !== "always" && encryption !== "never") {
+    bad("encryption", encryption, '"auto", "always" or "never"');
+  }
+  const tls = parseTls(cfg.tls);
+  if (encryption === "always" && tls === null) {
+    bad("tls", cfg.tls === undefined ? "undefined" : "{}", 'encryption "always" needs tls.certChain (or tls.key and tls.cert)');
+  }
   const known = new Set([
     "port", "timeout", "reuseTime", "synchronous", "maxSlots", "maxMsgSize", "bufferSize",
     "maxConnections", "maxRemotes", "bindV4", "bindV6", "backlog", "identity", "onMessage", "onError",
+    "encryption", "tls",
   ]);
   for (const k of Object.keys(cfg)) if (!known.has(k)) bad(k, cfg[k], "not a known option");
   return {
     port, timeout, reuseTime, effectiveReuse, synchronous: sync, maxSlots, maxMsgSize, bufferSize,
     maxConnections, maxRemotes, bindV4: bindV4 as string | null, bindV6: bindV6 as string | null,
     bindV6Explicit: cfg.bindV6 !== undefined, backlog, identity: parseIdentity(cfg.identity),
+    encryption: encryption as EncryptionMode, tls,
   };
+}
+
+const decoder = new TextDecoder();
+
+/** The PEM blocks of a text: [label, whole block]. */
+function pemBlocks(text: string): [string, string][] {
+  const out: [string, string][] = [];
+  const re = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) out.push([m[1], m[0]]);
+  return out;
+}
+
+function pemField(t: Record<string, unknown>, field: string): [string, string][] | undefined {
+  const v = t[field];
+  if (v === undefined) return undefined;
+  if (typeof v !== "string" && !(v instanceof Uint8Array)) bad(`tls.${field}`, typeof v, "PEM text as a string or a Uint8Array");
+  const blocks = pemBlocks(typeof v === "string" ? v : decoder.decode(v));
+  if (blocks.length === 0) bad(`tls.${field}`, "(no PEM block)", "PEM text (-----BEGIN ...-----), not a file path");
+  return blocks;
+}
+
+const isKey = (label: string): boolean => /PRIVATE KEY$/.test(label);
+const isCert = (label: string): boolean => label === "CERTIFICATE" || label === "TRUSTED CERTIFICATE" || label === "X509 CERTIFICATE";
+
+/** Splits the configured PEM material into what a TLS stack takes: one key, the certificate
+ * chain (leaf first), the trust anchors and the DH parameters. */
+function parseTls(v: unknown): TlsClientConfig | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "object") bad("tls", v, "an object { certChain } or { key, cert, ca }");
+  const t = v as Record<string, unknown>;
+  for (const k of Object.keys(t)) {
+    if (!["certChain", "key", "cert", "ca", "dhParams"].includes(k)) bad(`tls.${k}`, t[k], "not a known option (certChain, key, cert, ca, dhParams)");
+  }
+  const chain = pemField(t, "certChain");
+  const keyB = pemField(t, "key");
+  const certB = pemField(t, "cert");
+  const caB = pemField(t, "ca");
+  const dhB = pemField(t, "dhParams");
+  let keys: string[];
+  let certs: string[];
+  let anchors: string[];
+  if (chain) {
+    if (keyB || certB) bad("tls.certChain", "(with key/cert)", "either certChain or key and cert, not both");
+    keys = chain.filter(([l]) => isKey(l)).map(([, b]) => b);
+    certs = chain.filter(([l]) => isCert(l)).map(([, b]) => b);
+    if (certs.length === 0) bad("tls.certChain", "(no CERTIFICATE block)", "key, certificate and CA certificate(s) in one PEM");
+    anchors = [...certs];
+  } else if (keyB || certB) {
+    if (!keyB || !certB) bad(keyB ? "tls.cert" : "tls.key", "undefined", "key and cert go together");
+    keys = keyB.filter(([l]) => isKey(l)).map(([, b]) => b);
+    certs = certB.filter(([l]) => isCert(l)).map(([, b]) => b);
+    if (certs.length === 0) bad("tls.cert", "(no CERTIFICATE block)", "a PEM certificate");
+    anchors = caB ? [] : [...certs];
+  } else {
+    if (caB || dhB) bad("tls", "(ca/dhParams only)", "tls.certChain, or tls.key and tls.cert, are needed too");
+    return null;
+  }
+  if (keys.length !== 1) bad(chain ? "tls.certChain" : "tls.key", `(${keys.length} private keys)`, "exactly one PEM private key");
+  if (caB) {
+    const extra = caB.filter(([l]) => isCert(l)).map(([, b]) => b);
+    if (extra.length === 0) bad("tls.ca", "(no CERTIFICATE block)", "PEM CA certificate(s)");
+    anchors.push(...extra);
+  }
+  let dhParams: string | undefined;
+  if (dhB) {
+    const p = dhB.find(([l]) => l === "DH PARAMETERS");
+    if (!p) bad("tls.dhParams", "(no DH PARAMETERS block)", "PEM DH parameters (-----BEGIN DH PARAMETERS-----)");
+    dhParams = p[1];
+  }
+  return { key: keys[0], cert: certs.join("\n"), ca: anchors, dhParams };
 }
 
 export function isIPv4(s: string): boolean {

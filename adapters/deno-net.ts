@@ -24,7 +24,8 @@
 // rebind fails (another process took the port in the short gap), the IPv4 sockets are bound
 // again and the listen rejects with EADDRINUSE. The shared socket is closed when the last of
 // its listeners closes.
-import type { ListenOptions, Listener, Socket, Transport } from "./transport.ts";
+import type { ListenOptions, Listener, Socket, TlsClientConfig, Transport } from "./transport.ts";
+import { tlsConnect, withTls } from "./tls-node.ts";
 
 const noop = (): void => {};
 
@@ -442,7 +443,9 @@ function listenPlain(opts: ListenOptions, onSocket: OnSocket): Listener {
 
 export const denoTransport: Transport = {
   name: "deno",
-  async listen(opts: ListenOptions, onSocket: OnSocket): Promise<Listener> {
+  async listen(opts: ListenOptions, onPlainSocket: OnSocket): Promise<Listener> {
+    // TLS per connection on node:tls over the accepted native socket (tls-node.ts says why).
+    const onSocket = withTls(opts, onPlainSocket);
     if (isV6Any(opts.host) && opts.ipv6Only) return listenV6Only(opts, onSocket);
     if (!isV4(opts.host)) {
       try {
@@ -470,7 +473,8 @@ export const denoTransport: Transport = {
     return l;
   },
 
-  connect(host: string, port: number, cb: (err: Error | null, s?: Socket) => void): () => void {
+  connect(host: string, port: number, cb: (err: Error | null, s?: Socket) => void, tls?: TlsClientConfig): () => void {
+    if (tls) return tlsConnect(host, port, tls, cb); // node:tls: tls-node.ts says why
     const ac = new AbortController();
     let aborted = false;
     let sock: DenoSocket | undefined;

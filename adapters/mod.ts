@@ -3,6 +3,7 @@
 export { Chirp, setDefaultTransport, type Target, type SendOptions } from "./chirp.ts";
 export { Message } from "./message.ts";
 export { ChirpError, STATUS, type ChirpErrorCode } from "./errors.ts";
-export type { ChirpConfig, ResolvedConfig } from "./config.ts";
-export type { Transport, Socket, Listener, ListenOptions } from "./transport.ts";
+export type { ChirpConfig, ResolvedConfig, TlsConfig } from "./config.ts";
+export type { EncryptionMode } from "./encryption.ts";
+export type { Transport, Socket, Listener, ListenOptions, TlsClientConfig, TlsServerConfig, TransportError } from "./transport.ts";
 export { coreWasmBytes } from "./core.ts";

@@ -1,7 +1,8 @@
 // The Transport (transport.ts) on node:net. Kept apart from the entry point (node.ts) so that
 // tests and the other runtimes can use it without loading the engine or the wasm core.
 import * as net from "node:net";
-import type { ListenOptions, Listener, Socket, Transport } from "./transport.ts";
+import type { ListenOptions, Listener, Socket, TlsClientConfig, Transport } from "./transport.ts";
+import { tlsConnect, withTls } from "./tls-node.ts";
 
 const noop = (): void => {};
 
@@ -13,8 +14,12 @@ export class NodeSocket implements Socket {
   #err: Error | undefined;
   constructor(s: net.Socket, readonly remoteAddress: string) {
     this.#s = s;
-    s.setNoDelay(true);
-    s.setKeepAlive(true, 60_000); // libchirp's CH_TCP_KEEPALIVE (spec §1.1)
+    try {
+      s.setNoDelay(true);
+      s.setKeepAlive(true, 60_000); // libchirp's CH_TCP_KEEPALIVE (spec §1.1)
+    } catch {
+      // a TLS socket over a stream (tls-node.ts): its TCP socket has these set already
+    }
     s.on("data", (b: Buffer) => this.onData(b));
     s.on("drain", () => this.onDrain());
     s.on("error", (e) => {
@@ -50,7 +55,8 @@ export class NodeSocket implements Socket {
 
 export const nodeTransport: Transport = {
   name: "node",
-  listen(opts: ListenOptions, onSocket: (s: Socket) => void): Promise<Listener> {
+  listen(opts: ListenOptions, onPlainSocket: (s: Socket) => void): Promise<Listener> {
+    const onSocket = withTls(opts, onPlainSocket); // TLS per connection (tls-node.ts)
     return new Promise((resolve, reject) => {
       const server = net.createServer((s) => {
         const addr = s.remoteAddress;
@@ -72,7 +78,8 @@ export const nodeTransport: Transport = {
       });
     });
   },
-  connect(host: string, port: number, cb: (err: Error | null, s?: Socket) => void): () => void {
+  connect(host: string, port: number, cb: (err: Error | null, s?: Socket) => void, tls?: TlsClientConfig): () => void {
+    if (tls) return tlsConnect(host, port, tls, cb);
     let settled = false;
     const s = net.connect({ host, port });
     const onError = (e: Error): void => {

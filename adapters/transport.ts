@@ -1,5 +1,5 @@
-// The socket contract every runtime adapter implements (node.ts today). The engine
-// (chirp.ts) only sees these interfaces; only adapter files import runtime APIs.
+// The socket contract every runtime adapter implements (node-net.ts, deno-net.ts, bun-net.ts).
+// The engine (chirp.ts) only sees these interfaces; only adapter files import runtime APIs.
 
 /** One TCP connection, as the engine needs it. */
 export interface Socket {
@@ -28,12 +28,41 @@ export interface Listener {
   close(): Promise<void>;
 }
 
+/** TLS material (PEM text), as resolved from the config (spec §1.3). */
+export interface TlsClientConfig {
+  /** The private key (one PEM block). */
+  key: string;
+  /** Our certificate, then any intermediate certificates (PEM). */
+  cert: string;
+  /** Trust anchors: the peer's chain must lead to one of these (PEM, one per entry). */
+  ca: string[];
+  /** PEM DH parameters for the TLS 1.2 DHE suites (used by a TLS server). */
+  dhParams?: string;
+}
+
+export interface TlsServerConfig extends TlsClientConfig {
+  /** An incoming TLS handshake not finished after this many ms is abandoned (TIMEOUT). */
+  handshakeTimeoutMs: number;
+  /** A failed incoming TLS handshake; the error has `chirpCode` "TLS_ERROR" or "TIMEOUT". It
+   * costs only that connection. */
+  onError: (err: Error) => void;
+}
+
+/** Errors a transport produces may carry the ChirpError code the engine should use. */
+export type TransportError = Error & { chirpCode?: "TLS_ERROR" | "TIMEOUT" };
+
 export interface ListenOptions {
   host: string;
   port: number;
   backlog: number;
   /** For IPv6 listeners: do not also accept IPv4 (libchirp's IPV6_V6ONLY, spec §1.1). */
   ipv6Only: boolean;
+  /** TLS for incoming connections; absent: every accepted socket is handed over as it is. */
+  tls?: TlsServerConfig;
+  /** With `tls`: whether the connection from `peerAddress` (the text onSocket's socket would
+   * carry as remoteAddress) is TLS (spec §1.2). True: the transport runs the TLS server
+   * handshake and calls onSocket only once it completed; false: plaintext. */
+  encryptFrom?: (peerAddress: string) => boolean;
 }
 
 export interface Transport {
@@ -43,6 +72,9 @@ export interface Transport {
    * engine maps address-in-use to EADDRINUSE). */
   listen(opts: ListenOptions, onSocket: (s: Socket) => void): Promise<Listener>;
   /** Dial host:port. `cb` is called once: with the socket, or with the error. The returned
-   * function aborts the attempt (then cb is not called). */
-  connect(host: string, port: number, cb: (err: Error | null, s?: Socket) => void): () => void;
+   * function aborts the attempt (then cb is not called). With `tls` the socket is a TLS
+   * client (mutual: it presents tls.cert, verifies the peer against tls.ca, no hostname
+   * check) and cb gets it only once the TLS handshake completed; TLS failures carry
+   * `chirpCode` "TLS_ERROR". */
+  connect(host: string, port: number, cb: (err: Error | null, s?: Socket) => void, tls?: TlsClientConfig): () => void;
 }

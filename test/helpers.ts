@@ -1,6 +1,7 @@
 // Shared test helpers: start nodes on free ports, raw TCP peers (node:net, which all three
 // runtimes provide) that speak the wire protocol by hand, and frame builders (spec §1.4, §2.1).
 import * as net from "node:net";
+import process from "node:process";
 import { spawn, type ChildProcess } from "node:child_process";
 import { Chirp, type ChirpConfig } from "../adapters/index.ts";
 import type { RuntimeName } from "../adapters/runtime.ts";
@@ -167,9 +168,9 @@ export interface Peer { child: ChildProcess; port: number; lines: string[]; runt
 
 /** Starts test/fixtures/peer.ts in its own process on runtime `rt` (default: this one).
  * mode: "sync" | "async"; behaviour: "echo" | "hold". */
-export function startPeer(mode: string, behaviour: string, rt: RuntimeName = runtime): Promise<Peer> {
+export function startPeer(mode: string, behaviour: string, rt: RuntimeName = runtime, env: Record<string, string> = {}): Promise<Peer> {
   const [cmd, args] = scriptCommand("test/fixtures/peer.ts", ["0", mode, behaviour], rt);
-  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "inherit"] });
+  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, ...env } });
   const lines: string[] = [];
   return new Promise((resolve, reject) => {
     let buf = "";

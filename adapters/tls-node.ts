@@ -1,0 +1,243 @@
+// TLS for every runtime's transport, on node:tls (spec §1.3): mutual certificates, verified
+// against the configured trust anchors, no hostname check, no SNI, TLS 1.2 minimum, TLS 1.3
+// allowed, libchirp's DHE suites plus ECDHE for TLS 1.2.
+//
+// Why node:tls on Deno and Bun too (checked with Deno 2.9.6, Bun 1.4.5, Node 20.20, OpenSSL
+// 3.0 CLI, certificates from scripts/make-test-certs.sh):
+// - Deno's native TLS (Deno.listenTls / Deno.startTls) has no client-certificate options on
+//   the server side (no requestCert, no CA list), so it cannot refuse a peer without a
+//   certificate or with a foreign one; and a listener is all-TLS, while libchirp decides per
+//   connection from the peer address. Deno's node:tls server (rustls underneath) does real
+//   mutual auth: no certificate -> "peer sent no certificates", foreign CA -> refused,
+//   own CA -> accepted. It ignores the cipher list: rustls has no DHE suites (TLS 1.2 works
+//   with ECDHE only), and its client-certificate verifier refuses X.509 v1 leaves (libchirp's
+//   example cert is v1; as a TLS client presenting one, or verifying a v1 server, Deno works).
+// - Bun's node:tls is Bun's own TLS (BoringSSL under its socket layer) and does real mutual
+//   auth (same three checks). A Bun.listen listener is all-TLS or all-plaintext; node:tls
+//   can start TLS on a socket already accepted, which the per-connection rule needs.
+//   BoringSSL has no DHE suites: TLS 1.2 works with ECDHE only.
+// - Node: node:tls is the native TLS (OpenSSL): all of the above, DHE included, v1 leaves
+//   accepted.
+// So every runtime uses node:tls for TLS connections; plaintext connections stay on each
+// runtime's native transport. The TCP connection of an incoming TLS connection is accepted by
+// the native transport too (the per-connection decision needs the peer address first) and fed
+// to node:tls through a small Duplex (SocketDuplex); outgoing TLS uses tls.connect directly.
+import * as tls from "node:tls";
+import { Duplex } from "node:stream";
+import { NodeSocket } from "./node-net.ts";
+import { PEER_PLAINTEXT } from "./encryption.ts";
+import type { ListenOptions, Socket, TlsClientConfig, TlsServerConfig, TransportError } from "./transport.ts";
+
+/** TLS 1.3 suites, ECDHE for modern TLS 1.2 peers, then libchirp's four DHE suites (spec §1.3;
+ * a LibreSSL/OpenSSL 1.0 libchirp speaks TLS 1.2 with DHE only). Unknown names are skipped by
+ * each TLS library (BoringSSL and rustls have no DHE). */
+export const CIPHERS = [
+  "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_GCM_SHA256",
+  "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+  "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+  "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+  "DHE-RSA-AES256-GCM-SHA384", "DHE-DSS-AES256-GCM-SHA384", "DHE-RSA-AES256-SHA256", "DHE-DSS-AES256-SHA256",
+].join(":");
+
+/** A fatal TLS alert record (protocol_version), sent to a peer that spoke plaintext to our
+ * TLS server, so that a Chirp dialler sees at once that the encryption settings disagree. */
+const ALERT_PROTOCOL_VERSION = new Uint8Array([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x46]);
+
+function tlsError(message: string, code: "TLS_ERROR" | "TIMEOUT" = "TLS_ERROR", cause?: unknown): TransportError {
+  const e: TransportError = new Error(message, cause === undefined ? undefined : { cause });
+  e.chirpCode = code;
+  return e;
+}
+
+const errCode = (e: unknown): string => String((e as { code?: unknown } | null)?.code ?? "");
+
+/** A readable reason for a TLS failure. */
+function reason(e: Error, sock?: tls.TLSSocket): string {
+  const code = errCode(e);
+  if (code === "ERR_SSL_WRONG_VERSION_NUMBER") return PEER_PLAINTEXT;
+  const authErr = (sock as { authorizationError?: unknown } | undefined)?.authorizationError;
+  if (authErr) {
+    // Deno's client-certificate verifier (rustls/webpki) cannot take X.509 v1 certificates.
+    const v1 = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined" && authErr === "UNABLE_TO_VERIFY_LEAF_SIGNATURE"
+      ? "; note: Deno refuses X.509 v1 client certificates (such as libchirp's example cert): give that peer a v3 certificate"
+      : "";
+    return `the peer's certificate was refused (${String(authErr)}${v1})`;
+  }
+  if (/CERTIFICATE_REQUIRED|certificate required/i.test(code + e.message)) return "the peer refused us: it requires a client certificate";
+  if (/PEER_DID_NOT_RETURN_A_CERTIFICATE|no certificates/i.test(code + e.message)) return "the peer sent no certificate";
+  const first = e.message.split("\n")[0];
+  return code && !first.includes(code) ? `${first} (${code})` : first;
+}
+
+// ---------------------------------------------------------------- client
+
+/** TCP failures before the TLS handshake started stay connection errors (CANNOT_CONNECT). */
+const TCP_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "EADDRNOTAVAIL", "ENOTFOUND", "EAI_AGAIN", "EACCES", "EINVAL"]);
+
+/**
+ * Dials host:port as a TLS client. `cb` gets the socket once the TLS handshake completed and
+ * the peer's first bytes arrived: a chirp peer sends its 18-byte handshake as soon as its own
+ * TLS handshake is done, and under TLS 1.3 a server checks our certificate only after our
+ * side has finished, so a peer that refuses our certificate just closes; waiting for its
+ * first bytes turns that into a TLS_ERROR here instead of a closed connection later.
+ */
+export function tlsConnect(host: string, port: number, cfg: TlsClientConfig, cb: (err: Error | null, s?: Socket) => void): () => void {
+  let settled = false;
+  let tcp = false;
+  let secure = false;
+  const early: Uint8Array[] = [];
+  const s = tls.connect({
+    host, port, key: cfg.key, cert: cfg.cert, ca: cfg.ca,
+    checkServerIdentity: () => undefined, // no hostname check (spec §1.3); the chain is still verified
+    minVersion: "TLSv1.2", ciphers: CIPHERS, rejectUnauthorized: true,
+  });
+  const fail = (e: Error): void => {
+    if (settled) return;
+    settled = true;
+    s.destroy();
+    if (!tcp && !secure && TCP_ERRORS.has(errCode(e))) cb(e);
+    else cb(tlsError(`TLS handshake with ${host}:${port} failed: ${reason(e, s)}`, "TLS_ERROR", e));
+  };
+  const onEarly = (b: Uint8Array): void => {
+    early.push(b);
+    if (settled) return;
+    settled = true;
+    s.off("data", onEarly);
+    s.off("error", fail);
+    s.off("close", onClose);
+    const sock = new NodeSocket(s, host);
+    cb(null, sock);
+    for (const chunk of early) sock.onData(chunk);
+  };
+  const onClose = (): void => fail(new Error(secure
+    ? "the peer closed the connection right after the TLS handshake (it refused our certificate, or is no chirp node)"
+    : "the peer closed the connection during the TLS handshake"));
+  s.once("connect", () => (tcp = true));
+  s.once("secureConnect", () => {
+    secure = true;
+    s.on("data", onEarly);
+  });
+  s.on("error", fail);
+  s.on("close", onClose);
+  return () => {
+    settled = true;
+    s.destroy();
+  };
+}
+
+// ---------------------------------------------------------------- server
+
+/** Presents a transport Socket (native TCP of any runtime) as a node:stream Duplex, for
+ * node:tls to run the TLS server on. Bytes are copied (a Socket's onData bytes are only valid
+ * during the call); backpressure passes both ways. */
+class SocketDuplex extends Duplex {
+  #s: Socket;
+  constructor(s: Socket) {
+    super();
+    this.#s = s;
+    s.onData = (b) => {
+      if (!this.push(Buffer.from(b))) s.pause();
+    };
+    s.onDrain = () => {};
+    s.onClose = (err) => {
+      if (err) this.destroy(err);
+      else this.push(null);
+    };
+  }
+  override _read(): void {
+    this.#s.resume();
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.#s.write([chunk], (err) => cb(err ?? null));
+  }
+  override _final(cb: (err?: Error | null) => void): void {
+    this.#s.close();
+    cb();
+  }
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.#s.close();
+    cb(err);
+  }
+}
+
+/**
+ * Runs the TLS server handshake on an accepted socket; hands the TLS socket to `onSocket`
+ * once the handshake completed and the peer's certificate was verified. Failures and the
+ * handshake timeout go to cfg.onError and cost only this connection.
+ *
+ * The first chunk decides: a TLS client starts with a handshake record (0x16). Anything else
+ * is a plaintext peer (most likely a chirp node with other encryption settings, sending its
+ * 18-byte handshake): it gets a TLS alert and the connection closes, so that a Chirp dialler
+ * sees at once that the settings disagree (libchirp would hang, spec §1.5).
+ *
+ * One tls.Server per connection: it is the portable way to get each runtime's own client
+ * certificate check (tls.Server's requestCert + rejectUnauthorized) for a socket handed in
+ * with emit("connection"), and to know which connection a failure belongs to. It costs about
+ * 0.3 ms (Deno, Bun) to 3 ms (Node) per incoming TLS connection, on top of the handshake.
+ */
+export function tlsAccept(raw: Socket, address: string, cfg: TlsServerConfig, onSocket: (s: Socket) => void): void {
+  let done = false;
+  const finish = (err?: TransportError): boolean => {
+    if (done) return false;
+    done = true;
+    clearTimeout(timer);
+    if (err) cfg.onError(err);
+    return true;
+  };
+  const timer = setTimeout(() => {
+    if (finish(tlsError(`incoming TLS handshake from ${address} did not finish within ${cfg.handshakeTimeoutMs / 1000} s`, "TIMEOUT"))) {
+      dup?.destroy();
+      raw.close();
+    }
+  }, cfg.handshakeTimeoutMs);
+  let dup: SocketDuplex | null = null;
+  raw.onClose = (err) => {
+    finish(tlsError(`the peer ${address} closed the connection before the TLS handshake${err ? `: ${err.message}` : ""}`));
+  };
+  raw.onData = (first) => {
+    if (first[0] !== 0x16) {
+      raw.pause();
+      if (finish(tlsError(`${"encryption settings disagree: the peer sent plaintext"} (from ${address}; TLS expected: encryption is on and the peer is not loopback, or encryption "always")`))) {
+        raw.write([ALERT_PROTOCOL_VERSION], () => raw.close());
+      }
+      return;
+    }
+    dup = new SocketDuplex(raw);
+    dup.push(Buffer.from(first));
+    let server: tls.Server;
+    try {
+      server = tls.createServer({
+        key: cfg.key, cert: cfg.cert, ca: cfg.ca, dhparam: cfg.dhParams,
+        requestCert: true, rejectUnauthorized: true, minVersion: "TLSv1.2", ciphers: CIPHERS,
+      });
+    } catch (e) {
+      if (finish(tlsError(`cannot set up TLS for ${address}: ${(e as Error).message}`, "TLS_ERROR", e))) raw.close();
+      return;
+    }
+    const d = dup;
+    server.on("secureConnection", (t: tls.TLSSocket) => {
+      if (!finish()) {
+        t.destroy();
+        return;
+      }
+      t.on("close", () => d.destroy());
+      onSocket(new NodeSocket(t, address));
+    });
+    server.on("tlsClientError", (e: Error, t: tls.TLSSocket) => {
+      finish(tlsError(`TLS handshake with ${address} failed: ${reason(e, t)}`, "TLS_ERROR", e));
+      d.destroy();
+    });
+    server.emit("connection", d);
+  };
+}
+
+/** Wraps a listener's onSocket with the per-connection TLS decision of ListenOptions. */
+export function withTls(opts: ListenOptions, onSocket: (s: Socket) => void): (s: Socket) => void {
+  const cfg = opts.tls;
+  const decide = opts.encryptFrom;
+  if (!cfg || !decide) return onSocket;
+  return (s) => {
+    if (decide(s.remoteAddress)) tlsAccept(s, s.remoteAddress, cfg, onSocket);
+    else onSocket(s);
+  };
+}

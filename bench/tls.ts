@@ -1,0 +1,155 @@
+// TLS vs plaintext throughput: Chirp messages/s with encryption "always" (mutual TLS on
+// 127.0.0.1) next to encryption "never", measured in the same run, on each runtime. One
+// connection, sender and receiver in two processes (pinned to separate CPUs when `taskset`
+// exists), 16-byte payloads; asynchronous mode counts messages received and released by the
+// handler, synchronous mode waits for each ACK. Certificates: scripts/make-test-certs.sh
+// (made into build/test-certs if missing).
+//
+//   node build/js/bench/tls.js [--runs 3] [--async-count 300000] [--sync-count 10000]
+//                              [--runtimes node,deno,bun]
+//
+// Prints a table per runtime and one JSON line (prefix "RESULT ").
+import { spawn, spawnSync } from "node:child_process";
+import process from "node:process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Chirp, type ChirpConfig } from "../adapters/index.ts";
+import type { RuntimeName } from "../adapters/runtime.ts";
+import { scriptCommand } from "../test/runtime.ts";
+import { testCertDir } from "../test/tls-certs.ts";
+
+const PAYLOAD = 16;
+type Enc = "tls" | "plain";
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+}
+
+function report(line: string): void {
+  process.stdout.write(line + "\n");
+}
+
+function security(enc: Enc, certDir: string, chain: string): ChirpConfig {
+  if (enc === "plain") return { encryption: "never" };
+  return {
+    encryption: "always",
+    tls: { certChain: readFileSync(join(certDir, chain), "utf8"), dhParams: readFileSync(join(certDir, "dh.pem"), "utf8") },
+  };
+}
+
+// ------------------------------------------------------------------ child processes
+
+async function receiver(mode: string, enc: Enc, certDir: string, count: number): Promise<void> {
+  let n = 0;
+  let t0 = 0;
+  const node = await Chirp.start({
+    ...security(enc, certDir, "node1.pem"),
+    port: 0,
+    bindV6: null,
+    synchronous: mode === "sync",
+    onMessage(msg) {
+      if (n === 0) t0 = performance.now();
+      msg.release();
+      if (++n === count) report(`done ${n} ${performance.now() - t0}`);
+    },
+  });
+  report(`ready ${node.port}`);
+  process.stdin.resume();
+  process.stdin.on("end", () => void node.close().then(() => process.exit(0)));
+}
+
+async function sender(mode: string, enc: Enc, certDir: string, port: number, count: number): Promise<void> {
+  const node = await Chirp.start({ ...security(enc, certDir, "node2.pem"), port: 0, bindV6: null, synchronous: mode === "sync" });
+  const payload = new Uint8Array(PAYLOAD).fill(0x61);
+  const to = `127.0.0.1:${port}`;
+  await node.send(to, payload); // connect (and TLS handshake) outside the measured part
+  const t0 = performance.now();
+  if (mode === "sync") {
+    for (let i = 1; i < count; i++) await node.send(to, payload);
+  } else {
+    let last: Promise<unknown> = Promise.resolve();
+    for (let i = 1; i < count; i++) {
+      last = node.send(to, payload);
+      if (i % 20000 === 19999) await last;
+    }
+    await last;
+  }
+  report(`sent ${count} ${performance.now() - t0}`);
+  await node.close();
+}
+
+// ------------------------------------------------------------------ orchestration
+
+const hasTaskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
+
+function run(rt: RuntimeName, cpu: number, args: string[]): { lines: AsyncIterator<string>; stdinEnd(): void; exited: Promise<number | null> } {
+  const [bin, binArgs] = scriptCommand("bench/tls.ts", args, rt);
+  const [cmd, argv] = hasTaskset ? ["taskset", ["-c", String(cpu), bin, ...binArgs]] : [bin, binArgs];
+  const child = spawn(cmd, argv, { stdio: ["pipe", "pipe", "inherit"] });
+  const exited = new Promise<number | null>((r) => child.once("exit", r));
+  async function* lines(): AsyncIterable<string> {
+    let buf = "";
+    for await (const d of child.stdout!) {
+      buf += new TextDecoder().decode(d as Uint8Array);
+      let i: number;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        yield buf.slice(0, i);
+        buf = buf.slice(i + 1);
+      }
+    }
+  }
+  return { lines: lines()[Symbol.asyncIterator](), stdinEnd: () => child.stdin!.end(), exited };
+}
+
+async function measure(rt: RuntimeName, mode: "async" | "sync", enc: Enc, certDir: string, count: number): Promise<number> {
+  const recv = run(rt, 1, ["recv", mode, enc, certDir, String(count)]);
+  const port = Number(((await recv.lines.next()).value as string).split(" ")[1]);
+  const send = run(rt, 0, ["send", mode, enc, certDir, String(port), String(count)]);
+  const done = (await recv.lines.next()).value as string;
+  const [, n, ms] = done.split(" ");
+  for (let r = await send.lines.next(); !r.done; r = await send.lines.next()) { /* drain */ }
+  await send.exited;
+  recv.stdinEnd();
+  await recv.exited;
+  // The receiver's clock starts at the first message (the connect message): count - 1 after it.
+  return (Number(n) - 1) / (Number(ms) / 1000);
+}
+
+const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+interface Row { mode: string; enc: Enc; count: number; runs: number[]; median: number }
+
+async function main(): Promise<void> {
+  const runs = arg("runs", 3);
+  const asyncCount = arg("async-count", 300_000);
+  const syncCount = arg("sync-count", 10_000);
+  const ri = process.argv.indexOf("--runtimes");
+  const rts = (ri > 0 ? process.argv[ri + 1] : "node,deno,bun").split(",") as RuntimeName[];
+  const certDir = testCertDir();
+  const all: { runtime: RuntimeName; rows: Row[] }[] = [];
+  for (const rt of rts) {
+    const rows: Row[] = [];
+    for (const [mode, count] of [["async", asyncCount], ["sync", syncCount]] as const) {
+      for (const enc of ["plain", "tls"] as const) {
+        const xs: number[] = [];
+        for (let r = 0; r < runs; r++) xs.push(await measure(rt, mode, enc, certDir, count));
+        rows.push({ mode, enc, count, runs: xs.map(Math.round), median: Math.round(median(xs)) });
+      }
+    }
+    all.push({ runtime: rt, rows });
+    console.log(`\n${rt}: ${PAYLOAD}-byte payloads, one connection, two processes${hasTaskset ? " pinned to CPUs 0 and 1" : ""}, median of ${runs}`);
+    console.log("mode    plaintext msg/s   TLS msg/s   TLS/plain");
+    for (const mode of ["async", "sync"]) {
+      const p = rows.find((r) => r.mode === mode && r.enc === "plain")!.median;
+      const t = rows.find((r) => r.mode === mode && r.enc === "tls")!.median;
+      console.log(`${mode.padEnd(6)} ${String(p).padStart(16)} ${String(t).padStart(11)}   ${(t / p).toFixed(2)}`);
+    }
+  }
+  console.log("RESULT " + JSON.stringify({ payload: PAYLOAD, runs, results: all }));
+}
+
+const [role, mode, enc, certDir, a, b] = process.argv.slice(2);
+if (role === "recv") await receiver(mode, enc as Enc, certDir, Number(a));
+else if (role === "send") await sender(mode, enc as Enc, certDir, Number(a), Number(b));
+else await main();
