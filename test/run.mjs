@@ -1,6 +1,6 @@
-// Runs every test file (test/*.test.ts) in its own process, on each runtime, and prints one
-// closing line "N passed, M failed". Node runs the compiled JavaScript (build/js/test);
-// Deno and Bun run the TypeScript sources. Usage: node test/run.mjs [node|deno|bun ...]
+// Runs every test file (test/*.test.ts, patterns/**/*.test.ts) in its own process, on each
+// runtime, and prints one closing line "N passed, M failed". Node runs the compiled JavaScript
+// (build/js/...); Deno and Bun run the TypeScript sources. Usage: node test/run.mjs [node|deno|bun ...]
 import { spawnSync } from "node:child_process";
 import { readdirSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -9,22 +9,26 @@ import { join } from "node:path";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const bin = (name) => join(root, "node_modules", ".bin", name);
 const runtimes = {
-  node: (f) => [process.execPath, [join(root, "build/js/test", f.replace(/\.ts$/, ".js"))]],
-  deno: (f) => [bin("deno"), ["run", "-A", join(root, "test", f)]],
-  bun: (f) => [bin("bun"), ["run", join(root, "test", f)]],
+  node: (f) => [process.execPath, [join(root, "build/js", f.replace(/\.ts$/, ".js"))]],
+  deno: (f) => [bin("deno"), ["run", "-A", join(root, f)]],
+  bun: (f) => [bin("bun"), ["run", join(root, f)]],
 };
 const only = process.argv.slice(2).filter((a) => a in runtimes);
 const chosen = only.length ? only : Object.keys(runtimes).filter((r) => r === "node" || existsSync(bin(r)));
 const filter = process.env.TEST_FILTER ? new RegExp(process.env.TEST_FILTER) : null;
-const files = readdirSync(join(root, "test")).filter((f) => f.endsWith(".test.ts") && (!filter || filter.test(f))).sort();
+// Paths from the repo root; TEST_FILTER is matched against the name shown (test/ dropped).
+const collect = (dir, recursive) => readdirSync(join(root, dir), { recursive }).map(String).filter((f) => f.endsWith(".test.ts")).sort().map((f) => `${dir}/${f}`);
+const files = [...collect("test", false), ...(existsSync(join(root, "patterns")) ? collect("patterns", true) : [])]
+  .filter((f) => !filter || filter.test(f.replace(/^test\//, "")));
 // Files a runtime cannot run yet, by runtime (each with the reason).
-const skip = { deno: new Set(["c-host.test.ts", "package.test.ts", "interop.test.ts"]), bun: new Set(["c-host.test.ts", "package.test.ts", "interop.test.ts"]) }; // runtime-independent (C host) or driving all runtimes itself (package): run once, from node
+const skip = { deno: new Set(["c-host.test.ts", "package.test.ts", "interop.test.ts", "patterns/cross-runtime.test.ts"]), bun: new Set(["c-host.test.ts", "package.test.ts", "interop.test.ts", "patterns/cross-runtime.test.ts"]) }; // runtime-independent (C host) or driving all runtimes itself (package): run once, from node
 
 let passed = 0, failed = 0, skipped = 0;
 const failures = [];
 for (const rt of chosen) {
   for (const f of files) {
-    if (skip[rt]?.has(f)) continue;
+    const name = f.replace(/^test\//, "");
+    if (skip[rt]?.has(name)) continue;
     const [cmd, args] = runtimes[rt](f);
     const t0 = Date.now();
     const r = spawnSync(cmd, args, { cwd: root, encoding: "utf8", env: { ...process.env, CHIRP_RUNTIME: rt }, timeout: 10 * 60_000, maxBuffer: 64 << 20 });
@@ -38,7 +42,7 @@ for (const rt of chosen) {
     skipped += sk;
     const nfail = bad ? Math.max(1, total - ok - sk) : 0;
     failed += nfail;
-    console.log(`${bad ? "FAIL" : "ok  "} ${rt.padEnd(4)} ${f.padEnd(28)} ${ok}/${total} passed${sk ? `, ${sk} skipped` : ""} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    console.log(`${bad ? "FAIL" : "ok  "} ${rt.padEnd(4)} ${name.padEnd(36)} ${ok}/${total} passed${sk ? `, ${sk} skipped` : ""} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     if (bad || process.env.TEST_VERBOSE) {
       process.stdout.write(out.split("\n").map((l) => "    " + l).join("\n") + "\n");
       if (bad) failures.push(`${rt} ${f}`);

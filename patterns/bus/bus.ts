@@ -1,0 +1,148 @@
+// Bus: every member sends to every other member it knows (nng's BUS: one hop, no
+// forwarding). Membership is the explicit peer list plus every node a bus message came from
+// (DATA 0x70/1 or JOIN 0x70/2); LEAVE 0x70/3 removes the sender.
+//
+//   bus(node, (msg, header) => ..., { peers, maxFailures }) -> Bus
+//     .send(data, { header }) -> Promise<BusReport>
+//     .join()                 -> announce this node to the explicit peers
+//     .close()                -> LEAVE to every member
+//
+// Members are keyed "address:port" (use IP addresses in `peers`, so that a named peer and
+// the same peer seen as a sender are one member). A learned member whose sends fail
+// `maxFailures` times in a row (default 3) is dropped; explicit peers stay (they may come
+// back) until remove().
+import { ChirpError, type Chirp, type Message, type Target } from "../../adapters/mod.ts";
+import { OP, PATTERN, decodeHeader, encodeHeader, targetKey } from "../header.ts";
+import { routerOf, sameId, type MessageHandler } from "../router.ts";
+
+export interface BusReport {
+  delivered: number;
+  failed: { member: string; error: unknown }[];
+  dropped: string[];
+}
+
+interface Member {
+  key: string;
+  to: Target;
+  explicit: boolean;
+  failures: number;
+}
+
+export interface BusOptions {
+  /** Members known from the start. */
+  peers?: Target[];
+  /** Consecutive failed sends after which a learned member is dropped (default 3). */
+  maxFailures?: number;
+  /** Called when a member is learned (true) or dropped/left (false). */
+  onMembership?: (member: string, joined: boolean) => void;
+}
+
+const keyOf = (t: Target): string => (typeof t === "string" ? t : targetKey(t.address, t.port));
+
+export class Bus {
+  readonly #node: Chirp;
+  readonly #members = new Map<string, Member>();
+  readonly #onMessage: (msg: Message, header: Uint8Array) => void;
+  readonly #maxFailures: number;
+  readonly #onMembership?: (member: string, joined: boolean) => void;
+  readonly #remove: () => void;
+  #closed = false;
+
+  constructor(node: Chirp, onMessage: (msg: Message, header: Uint8Array) => void, options: BusOptions = {}) {
+    this.#node = node;
+    this.#onMessage = onMessage;
+    this.#maxFailures = options.maxFailures ?? 3;
+    this.#onMembership = options.onMembership;
+    if (!(this.#maxFailures >= 1)) throw new ChirpError("VALUE_ERROR", "bus: maxFailures must be >= 1");
+    for (const p of options.peers ?? []) this.add(p);
+    this.#remove = routerOf(node).use(this.handler);
+  }
+
+  /** Takes bus messages (registered on the node's router); released before onMessage. */
+  readonly handler: MessageHandler = (msg) => {
+    const h = decodeHeader(msg.header);
+    if (h?.pattern !== PATTERN.BUS) return false;
+    msg.release();
+    if (sameId(msg.remoteIdentity, this.#node.identity)) return true; // from ourselves
+    const key = targetKey(msg.address, msg.port);
+    if (h.op === OP.BUS.LEAVE) {
+      const m = this.#members.get(key);
+      if (m && !m.explicit) {
+        this.#members.delete(key);
+        this.#onMembership?.(key, false);
+      }
+      return true;
+    }
+    const m = this.#members.get(key);
+    if (!m) {
+      this.#members.set(key, { key, to: key, explicit: false, failures: 0 });
+      this.#onMembership?.(key, true);
+    } else {
+      m.failures = 0;
+    }
+    if (h.op === OP.BUS.DATA) this.#onMessage(msg, h.body);
+    return true;
+  };
+
+  /** The members this node sends to. */
+  get members(): string[] {
+    return [...this.#members.keys()];
+  }
+
+  /** Adds an explicit member. */
+  add(peer: Target): void {
+    const key = keyOf(peer);
+    const m = this.#members.get(key);
+    if (m) m.explicit = true;
+    else this.#members.set(key, { key, to: peer, explicit: true, failures: 0 });
+  }
+
+  /** Forgets a member (explicit or learned). It is learned again if it sends to us. */
+  remove(peer: Target): void {
+    this.#members.delete(keyOf(peer));
+  }
+
+  /** Sends `data` to every member; resolves when every send settled. */
+  send(data?: Uint8Array | string, options: { header?: Uint8Array | string } = {}): Promise<BusReport> {
+    if (this.#closed) return Promise.reject(new ChirpError("SHUTDOWN", "bus: closed"));
+    return this.#fan(OP.BUS.DATA, data, options.header);
+  }
+
+  /** Announces this node to every member it knows (so they learn it before it sends). */
+  join(): Promise<BusReport> {
+    return this.#fan(OP.BUS.JOIN);
+  }
+
+  /** Tells every member this node leaves, and stops taking bus messages. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#fan(OP.BUS.LEAVE);
+    this.#remove();
+  }
+
+  async #fan(op: number, data?: Uint8Array | string, appHeader?: Uint8Array | string): Promise<BusReport> {
+    const header = encodeHeader(PATTERN.BUS, op, appHeader);
+    const report: BusReport = { delivered: 0, failed: [], dropped: [] };
+    await Promise.all([...this.#members.values()].map((m) => this.#node.send(m.to, data, { header }).then(
+      () => {
+        m.failures = 0;
+        report.delivered++;
+      },
+      (error) => {
+        report.failed.push({ member: m.key, error });
+        if (++m.failures >= this.#maxFailures && !m.explicit && this.#members.get(m.key) === m) {
+          this.#members.delete(m.key);
+          report.dropped.push(m.key);
+          this.#onMembership?.(m.key, false);
+        }
+      },
+    )));
+    return report;
+  }
+}
+
+/** A bus member on `node`; `onMessage(msg, applicationHeader)` gets every bus DATA message. */
+export function bus(node: Chirp, onMessage: (msg: Message, header: Uint8Array) => void, options: BusOptions = {}): Bus {
+  return new Bus(node, onMessage, options);
+}

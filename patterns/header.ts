@@ -1,0 +1,164 @@
+// The registry of messaging patterns and the codec for their control bytes. Every pattern
+// (patterns/<name>/) puts its control data in the frame's HEADER field, the upper-layer
+// protocol field libchirp reserves for this (spec §2.1: 0..65535 opaque bytes), so the frame
+// stays a plain libchirp frame: a node that knows no pattern reads it as a header it ignores.
+//
+// Layout (all patterns, version 1):
+//
+//   offset  size  field
+//   ------  ----  -----------------------------------------------------------------------
+//   0       1     magic+version: 0xC1 (high nibble 0xC = "chirp pattern", low nibble = 1)
+//   1       1     pattern id (PATTERN below; numbers follow nng's protocol families:
+//                 NNG_PAIR 0x1_, PUB/SUB 0x2_, REQ/REP 0x3_, PUSH/PULL 0x5_,
+//                 SURVEYOR/RESPONDENT 0x6_, BUS 0x7_)
+//   2       1     op code (OP below, per pattern)
+//   3       n     op-specific body, n = header_len - 3 (may be empty):
+//
+//   pattern    id    op                    body (bytes 3..)             data
+//   --------   ----  --------------------  ---------------------------  ---------------------
+//   pair       0x10  1 HELLO               -                            -
+//                    2 WELCOME (reply)     -                            -
+//                    3 DATA                application header           payload
+//                    4 REFUSED (reply)     -                            reason, UTF-8
+//                    5 BYE                 -                            -
+//   pubsub     0x20  1 SUBSCRIBE           topic prefix                 -
+//                    2 UNSUBSCRIBE         topic prefix                 -
+//                    3 PUBLISH             topic                        payload
+//                    4 ACK (reply)         -                            -
+//   reqrep     0x30  1 REQUEST             application header           payload
+//                    2 REPLY (reply)       application header           payload
+//                    3 ERROR (reply)       -                            message, UTF-8
+//   pipeline   0x50  1 WORK                application header           payload
+//                    2 RESULT (reply)      application header           payload
+//                    3 FAILED (reply)      -                            message, UTF-8
+//                    4 WORK_ONEWAY         application header           payload
+//   survey     0x60  1 SURVEY              application header           payload
+//                    2 RESPONSE (reply)    application header           payload
+//   bus        0x70  1 DATA                application header           payload
+//                    2 JOIN                -                            -
+//                    3 LEAVE               -                            -
+//
+// "(reply)" frames are sent with Message.reply(): they carry the identity of the frame they
+// answer (spec §2.5), which is how every pattern matches answers, never by header alone.
+// Topics and prefixes are raw bytes (strings are UTF-8) compared bytewise.
+//
+// A header whose first byte is not 0xC1, or whose pattern id or op code is unknown, is not a
+// pattern header: decodeHeader() returns null and the patterns leave the message alone.
+
+/** Header byte 0: magic 0xC in the high nibble, layout version in the low nibble. */
+export const MAGIC = 0xc1;
+/** The layout version in MAGIC's low nibble. */
+export const VERSION = 1;
+/** Bytes before the op-specific body. */
+export const PREFIX_LEN = 3;
+
+/** Pattern ids (header byte 1). */
+export const PATTERN = {
+  PAIR: 0x10,
+  PUBSUB: 0x20,
+  REQREP: 0x30,
+  PIPELINE: 0x50,
+  SURVEY: 0x60,
+  BUS: 0x70,
+} as const;
+export type PatternName = keyof typeof PATTERN;
+export type PatternId = (typeof PATTERN)[PatternName];
+
+/** Op codes (header byte 2), per pattern. */
+export const OP = {
+  PAIR: { HELLO: 1, WELCOME: 2, DATA: 3, REFUSED: 4, BYE: 5 },
+  PUBSUB: { SUBSCRIBE: 1, UNSUBSCRIBE: 2, PUBLISH: 3, ACK: 4 },
+  REQREP: { REQUEST: 1, REPLY: 2, ERROR: 3 },
+  PIPELINE: { WORK: 1, RESULT: 2, FAILED: 3, WORK_ONEWAY: 4 },
+  SURVEY: { SURVEY: 1, RESPONSE: 2 },
+  BUS: { DATA: 1, JOIN: 2, LEAVE: 3 },
+} as const satisfies Record<PatternName, Record<string, number>>;
+
+const NAME_BY_ID = new Map<number, PatternName>(
+  (Object.entries(PATTERN) as [PatternName, number][]).map(([k, v]) => [v, k]),
+);
+const MAX_OP = new Map<number, number>(
+  (Object.entries(PATTERN) as [PatternName, number][]).map(([k, v]) => [v, Math.max(...Object.values(OP[k]))]),
+);
+
+/** A decoded pattern header. `body` is a view into the message's header bytes. */
+export interface PatternHeader {
+  pattern: PatternId;
+  op: number;
+  body: Uint8Array;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const EMPTY = new Uint8Array(0);
+
+/** Bytes of a string (UTF-8) or the bytes themselves; undefined is empty. */
+export function bytes(v: Uint8Array | string | undefined): Uint8Array {
+  if (v === undefined) return EMPTY;
+  return typeof v === "string" ? encoder.encode(v) : v;
+}
+
+/** UTF-8 text of bytes. */
+export function text(b: Uint8Array): string {
+  return decoder.decode(b);
+}
+
+/** The header bytes for `pattern`/`op` with an optional op-specific body. */
+export function encodeHeader(pattern: PatternId, op: number, body?: Uint8Array | string): Uint8Array {
+  const b = bytes(body);
+  const h = new Uint8Array(PREFIX_LEN + b.length);
+  h[0] = MAGIC;
+  h[1] = pattern;
+  h[2] = op;
+  h.set(b, PREFIX_LEN);
+  return h;
+}
+
+/** Parses a message header; null when it is not a (known, version 1) pattern header. */
+export function decodeHeader(h: Uint8Array): PatternHeader | null {
+  if (h.length < PREFIX_LEN || h[0] !== MAGIC) return null;
+  const max = MAX_OP.get(h[1]);
+  if (max === undefined || h[2] < 1 || h[2] > max) return null;
+  return { pattern: h[1] as PatternId, op: h[2], body: h.subarray(PREFIX_LEN) };
+}
+
+/** The pattern's name for an id ("PUBSUB"), or undefined. */
+export function patternName(id: number): PatternName | undefined {
+  return NAME_BY_ID.get(id);
+}
+
+/** Whether `b` starts with `prefix` (bytewise; the empty prefix matches everything). */
+export function startsWith(b: Uint8Array, prefix: Uint8Array): boolean {
+  if (prefix.length > b.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (b[i] !== prefix[i]) return false;
+  return true;
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/** Lower-case hex of bytes (map keys for identities). */
+export function hex(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i++) s += HEX[b[i]];
+  return s;
+}
+
+/** "address:port" (IPv6 in brackets): the Target string for a message's sender, and the key
+ * under which patterns remember peers. Use IP addresses (not host names) in explicit peer
+ * lists so that a peer you name and the same peer seen as a sender get the same key. */
+export function targetKey(address: string, port: number): string {
+  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** An error a remote handler reported (reqrep ERROR, pipeline FAILED): the peer received the
+ * message and its handler threw. `code` is "REMOTE_ERROR"; the message is the peer's text. */
+export class RemoteError extends Error {
+  readonly code = "REMOTE_ERROR";
+  /** Who reported it ("address:port"). */
+  readonly from: string;
+  constructor(message: string, from: string) {
+    super(`REMOTE_ERROR: ${from}: ${message}`);
+    this.name = "RemoteError";
+    this.from = from;
+  }
+}

@@ -1,0 +1,202 @@
+// Pair: a node talks to exactly one peer (nng's PAIR). A node started with `peer` is bound
+// to it; one without takes the first node that says HELLO (or sends DATA) as its peer.
+// Any other node is refused: its message is released, not delivered, and answered with
+// REFUSED 0x10/4 (data: the reason), so its connect() rejects with PairRefusedError and its
+// later sends are refused the same way.
+//
+//   pair(node, (msg, header) => ..., { peer, timeout }) -> Pair
+//     .connect(to?) -> HELLO 0x10/1, resolves on WELCOME 0x10/2, rejects on REFUSED
+//     .send(data, { header }) -> DATA 0x10/3 to the peer (connects first if needed)
+//     .close()      -> BYE 0x10/5: the peer forgets us and may pair with someone else
+//
+// The peer is keyed "address:port" (use IP addresses). A learned peer is also forgotten when
+// `maxFailures` sends to it fail in a row (default 1: it went away), so another may pair.
+import { ChirpError, type Chirp, type Message, type Target } from "../../adapters/mod.ts";
+import { OP, PATTERN, decodeHeader, encodeHeader, targetKey, text } from "../header.ts";
+import { newIdentity, routerOf, type MessageHandler, type Router } from "../router.ts";
+
+/** A pair peer refused us: it is paired with another node. `code` is "REFUSED". */
+export class PairRefusedError extends Error {
+  readonly code = "REFUSED";
+  readonly from: string;
+  constructor(reason: string, from: string) {
+    super(`REFUSED: ${from}: ${reason}`);
+    this.name = "PairRefusedError";
+    this.from = from;
+  }
+}
+
+export interface PairOptions {
+  /** The one peer this node talks to. Without it, the first node to reach us is the peer. */
+  peer?: Target;
+  /** Seconds connect() waits for WELCOME (default: the node's config.timeout). */
+  timeout?: number;
+  /** Consecutive failed sends after which a learned peer is forgotten (default 1). */
+  maxFailures?: number;
+  /** Called when a refusal arrives for a DATA message we sent. */
+  onRefused?: (err: PairRefusedError) => void;
+  /** Called when a node we refused tried to reach us (its address:port). */
+  onIntruder?: (from: string) => void;
+}
+
+const keyOf = (t: Target): string => (typeof t === "string" ? t : targetKey(t.address, t.port));
+
+export class Pair {
+  readonly #node: Chirp;
+  readonly #router: Router;
+  readonly #onMessage: (msg: Message, header: Uint8Array) => void;
+  readonly #options: PairOptions;
+  readonly #configured: boolean;
+  readonly #remove: () => void;
+  #peer: { key: string; to: Target } | null;
+  #welcomed = false;
+  #connecting: Promise<void> | null = null;
+  #refused: PairRefusedError | null = null;
+  #failures = 0;
+  /** Messages from other nodes that were refused. */
+  refusedCount = 0;
+
+  constructor(node: Chirp, onMessage: (msg: Message, header: Uint8Array) => void, options: PairOptions = {}) {
+    this.#node = node;
+    this.#router = routerOf(node);
+    this.#onMessage = onMessage;
+    this.#options = options;
+    this.#configured = options.peer !== undefined;
+    this.#peer = options.peer !== undefined ? { key: keyOf(options.peer), to: options.peer } : null;
+    this.#remove = this.#router.use(this.handler);
+  }
+
+  /** The peer's "address:port", or null while unpaired. */
+  get peer(): string | null {
+    return this.#peer?.key ?? null;
+  }
+
+  /** Takes pair messages (registered on the node's router). */
+  readonly handler: MessageHandler = (msg) => {
+    const h = decodeHeader(msg.header);
+    if (h?.pattern !== PATTERN.PAIR) return false;
+    msg.release();
+    const from = targetKey(msg.address, msg.port);
+    switch (h.op) {
+      case OP.PAIR.REFUSED: {
+        // A refusal for a DATA message (connect() takes its own through the router).
+        const err = new PairRefusedError(text(msg.data), from);
+        if (this.#peer?.key === from) {
+          this.#refused = err;
+          this.#welcomed = false;
+        }
+        this.#options.onRefused?.(err);
+        return true;
+      }
+      case OP.PAIR.BYE:
+        if (this.#peer?.key === from) {
+          this.#welcomed = false;
+          if (!this.#configured) this.#peer = null;
+        }
+        return true;
+      case OP.PAIR.WELCOME: // a late WELCOME (connect() timed out): nothing to do
+        return true;
+      default:
+        break;
+    }
+    // HELLO or DATA: accept from our peer, or take the sender as our peer if we have none.
+    if (this.#peer === null) this.#peer = { key: from, to: from };
+    if (this.#peer.key !== from) {
+      this.refusedCount++;
+      this.#options.onIntruder?.(from);
+      msg.reply(`pair: already paired with ${this.#peer.key}`, { header: encodeHeader(PATTERN.PAIR, OP.PAIR.REFUSED) }).catch(() => {});
+      return true;
+    }
+    this.#failures = 0;
+    this.#refused = null;
+    if (h.op === OP.PAIR.HELLO) {
+      msg.reply(undefined, { header: encodeHeader(PATTERN.PAIR, OP.PAIR.WELCOME) }).catch(() => {});
+    } else {
+      this.#onMessage(msg, h.body);
+    }
+    return true;
+  };
+
+  /** Says HELLO to `to` (default: the configured or learned peer) and resolves when it
+   * welcomes us; rejects with PairRefusedError when it is paired with someone else, with
+   * TIMEOUT when nothing answers, with VALUE_ERROR when `to` is not our configured peer. */
+  connect(to?: Target): Promise<void> {
+    if (to !== undefined) {
+      const key = keyOf(to);
+      if (this.#peer && this.#peer.key !== key) {
+        return Promise.reject(new ChirpError("VALUE_ERROR", `pair: already paired with ${this.#peer.key}`));
+      }
+      this.#peer ??= { key, to };
+    }
+    const peer = this.#peer;
+    if (!peer) return Promise.reject(new ChirpError("VALUE_ERROR", "pair: no peer to connect to"));
+    const timeout = this.#options.timeout ?? this.#node.config.timeout;
+    const identity = newIdentity();
+    return new Promise<void>((resolve, reject) => {
+      let done = false;
+      let answered = false;
+      const finish = (err?: unknown): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        stop(answered);
+        if (err === undefined) {
+          this.#welcomed = true;
+          this.#refused = null;
+          resolve();
+        } else {
+          if (err instanceof PairRefusedError) this.#refused = err;
+          if (!this.#configured && this.#peer === peer && !(err instanceof PairRefusedError)) this.#peer = null;
+          reject(err);
+        }
+      };
+      const stop = this.#router.expect(identity, (msg) => {
+        const h = decodeHeader(msg.header);
+        if (h?.pattern !== PATTERN.PAIR || (h.op !== OP.PAIR.WELCOME && h.op !== OP.PAIR.REFUSED)) return false;
+        msg.release();
+        answered = true;
+        finish(h.op === OP.PAIR.WELCOME ? undefined : new PairRefusedError(text(msg.data), targetKey(msg.address, msg.port)));
+        return true;
+      });
+      const timer = setTimeout(() => finish(new ChirpError("TIMEOUT", `pair: no answer from ${peer.key} within ${timeout} s`)), timeout * 1000);
+      this.#node.send(peer.to, undefined, { header: encodeHeader(PATTERN.PAIR, OP.PAIR.HELLO), identity }).catch(finish);
+    });
+  }
+
+  /** Sends `data` to the peer. Connects first when we have not been welcomed (so a refusal
+   * rejects here with PairRefusedError); resolves like Chirp.send. */
+  async send(data?: Uint8Array | string, options: { header?: Uint8Array | string } = {}): Promise<Uint8Array> {
+    if (this.#refused) throw this.#refused;
+    if (!this.#welcomed) {
+      this.#connecting ??= this.connect().finally(() => (this.#connecting = null));
+      await this.#connecting;
+    }
+    const peer = this.#peer;
+    if (!peer) throw new ChirpError("VALUE_ERROR", "pair: no peer");
+    try {
+      const id = await this.#node.send(peer.to, data, { header: encodeHeader(PATTERN.PAIR, OP.PAIR.DATA, options.header) });
+      this.#failures = 0;
+      return id;
+    } catch (e) {
+      if (++this.#failures >= (this.#options.maxFailures ?? 1)) {
+        this.#welcomed = false;
+        if (!this.#configured && this.#peer === peer) this.#peer = null;
+      }
+      throw e;
+    }
+  }
+
+  /** Says BYE to the peer (best effort) and stops taking pair messages. */
+  async close(): Promise<void> {
+    const peer = this.#peer;
+    this.#remove();
+    if (peer && this.#welcomed) await this.#node.send(peer.to, undefined, { header: encodeHeader(PATTERN.PAIR, OP.PAIR.BYE) }).catch(() => {});
+    this.#welcomed = false;
+    if (!this.#configured) this.#peer = null;
+  }
+}
+
+/** A pair endpoint on `node`; `onMessage(msg, applicationHeader)` gets the peer's DATA. */
+export function pair(node: Chirp, onMessage: (msg: Message, header: Uint8Array) => void, options: PairOptions = {}): Pair {
+  return new Pair(node, onMessage, options);
+}

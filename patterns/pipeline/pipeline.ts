@@ -1,0 +1,424 @@
+// Push/pull (pipeline): a pusher spreads work items over a set of workers by free capacity
+// and reports each item's result; workers ("pullers") are plain nodes.
+//
+//   pusher(node, { workers, slots, maxFailures, results, timeout }) -> Pusher
+//     .push(data, { header }) -> Promise<PushResult>
+//   puller(handler)                                                   -> MessageHandler
+//
+// Capacity: each worker has `slots` (default: the pusher node's config.maxSlots, 1 in
+// synchronous mode and 16 in asynchronous mode); an item is in flight from its send until
+// its result (or, without results, until its send settles). A new item goes to the live
+// worker with the most free slots (ties: round robin); when every worker is full, items wait
+// in FIFO order.
+//
+// Failure: when an attempt fails (the send rejects: CANNOT_CONNECT, TIMEOUT, ...; or no result
+// within `timeout`), the worker's failure counts go up and the item is retried at once on
+// another worker if one has room (else on the next free one). A worker is dropped after
+// `maxFailures` consecutive failures. Delivery is at least once: a worker that timed out may
+// still have done the item. When every worker is dropped, waiting items reject with
+// CANNOT_CONNECT. A worker's handler error (FAILED) is not a worker failure: that item
+// rejects with RemoteError and is not retried.
+//
+// Header: WORK 0x50/1 (the worker answers RESULT 0x50/2 or FAILED 0x50/3 with the item's
+// identity), WORK_ONEWAY 0x50/4 (no answer; the worker releases the item only when its
+// handler finished, so in synchronous mode the send itself reports completion).
+import { ChirpError, type Chirp, type Message, type Target } from "../../adapters/mod.ts";
+import { OP, PATTERN, RemoteError, decodeHeader, encodeHeader, targetKey, text } from "../header.ts";
+import { newIdentity, routerOf, sameId, type MessageHandler } from "../router.ts";
+import { replyParts, type ReplyValue } from "../reqrep/reqrep.ts";
+
+export interface WorkerSpec {
+  target: Target;
+  /** Items in flight at once on this worker (default: the pusher's `slots`). */
+  slots?: number;
+}
+
+export interface PusherOptions {
+  workers?: (Target | WorkerSpec)[];
+  /** Default slots per worker; default the node's config.maxSlots. */
+  slots?: number;
+  /** Consecutive failed attempts after which a worker is dropped (default 3). */
+  maxFailures?: number;
+  /** Wait for each worker's RESULT reply (default true). With false an item is done when
+   * its send settles (synchronous mode: when the worker's handler finished). */
+  results?: boolean;
+  /** Seconds an attempt may take, send and result together (default config.timeout). */
+  timeout?: number;
+  /** Attempts per item before it rejects with the last error (default: unlimited; the
+   * dropping of failing workers bounds them). */
+  maxAttempts?: number;
+  /** Called with each finished item. */
+  onResult?: (r: PushResult) => void;
+  /** Called when a worker is dropped, with the error of its last attempt. */
+  onDrop?: (worker: WorkerStats, err: unknown) => void;
+}
+
+export interface PushResult {
+  /** The worker that did the item ("address:port" as given). */
+  worker: string;
+  /** Attempts it took (1 = first try). */
+  attempts: number;
+  /** The worker's RESULT reply (released) when results are on. */
+  reply?: Message;
+  /** The result data (empty without results). */
+  data: Uint8Array;
+}
+
+export interface WorkerStats {
+  target: string;
+  slots: number;
+  inFlight: number;
+  done: number;
+  failures: number;
+  consecutiveFailures: number;
+  dropped: boolean;
+}
+
+interface Worker extends WorkerStats {
+  to: Target;
+}
+
+interface Item {
+  data: Uint8Array | string | undefined;
+  header: Uint8Array | string | undefined;
+  attempts: number;
+  tried: Set<Worker>;
+  lastError: unknown;
+  resolve(r: PushResult): void;
+  reject(e: unknown): void;
+}
+
+const EMPTY = new Uint8Array(0);
+/** Queued items looked at per placement (see #pump). */
+const LOOKAHEAD = 16;
+
+export class Pusher {
+  readonly #node: Chirp;
+  readonly #workers: Worker[] = [];
+  readonly #queue: Item[] = [];
+  readonly #slots: number;
+  readonly #maxFailures: number;
+  readonly #results: boolean;
+  readonly #timeoutMs: number;
+  readonly #maxAttempts: number;
+  readonly #onResult?: (r: PushResult) => void;
+  readonly #onDrop?: (w: WorkerStats, err: unknown) => void;
+  #rr = 0;
+  #inFlight = 0;
+  #deadlines: { at: number; fail: () => void; settled: boolean }[] = [];
+  #dHead = 0;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #closed = false;
+  #idle: (() => void)[] = [];
+
+  constructor(node: Chirp, options: PusherOptions = {}) {
+    this.#node = node;
+    this.#slots = options.slots ?? node.config.maxSlots;
+    this.#maxFailures = options.maxFailures ?? 3;
+    this.#results = options.results ?? true;
+    this.#timeoutMs = (options.timeout ?? node.config.timeout) * 1000;
+    this.#maxAttempts = options.maxAttempts ?? Infinity;
+    this.#onResult = options.onResult;
+    this.#onDrop = options.onDrop;
+    if (!(this.#slots >= 1) || !(this.#maxFailures >= 1) || !(this.#timeoutMs > 0) || !(this.#maxAttempts >= 1)) {
+      throw new ChirpError("VALUE_ERROR", "pusher: slots, maxFailures and maxAttempts must be >= 1 and timeout > 0");
+    }
+    if (this.#results) routerOf(node);
+    for (const w of options.workers ?? []) this.add(w);
+  }
+
+  /** Adds a worker (again, if it was dropped). */
+  add(worker: Target | WorkerSpec): void {
+    const spec: WorkerSpec = typeof worker === "object" && "target" in worker ? worker : { target: worker };
+    const key = typeof spec.target === "string" ? spec.target : targetKey(spec.target.address, spec.target.port);
+    const slots = spec.slots ?? this.#slots;
+    if (!(slots >= 1)) throw new ChirpError("VALUE_ERROR", `pusher: worker ${key} slots = ${slots}; at least 1`);
+    const old = this.#workers.find((w) => w.target === key);
+    if (old && !old.dropped) {
+      old.slots = slots;
+    } else {
+      if (old) this.#workers.splice(this.#workers.indexOf(old), 1);
+      this.#workers.push({ to: spec.target, target: key, slots, inFlight: 0, done: 0, failures: 0, consecutiveFailures: 0, dropped: false });
+    }
+    this.#pump();
+  }
+
+  /** Removes a worker; its items in flight finish (or fail and move on). */
+  remove(target: Target): void {
+    const key = typeof target === "string" ? target : targetKey(target.address, target.port);
+    const w = this.#workers.find((x) => x.target === key);
+    if (!w) return;
+    w.dropped = true;
+    this.#workers.splice(this.#workers.indexOf(w), 1);
+    this.#pump();
+  }
+
+  /** Counters per worker (dropped workers are no longer listed). */
+  get workers(): WorkerStats[] {
+    return this.#workers.map(({ to: _to, ...s }) => ({ ...s }));
+  }
+
+  /** Items waiting for a free worker. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** Items being worked on. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Queues one item; resolves with its result once a worker did it. */
+  push(data?: Uint8Array | string, options: { header?: Uint8Array | string } = {}): Promise<PushResult> {
+    if (this.#closed) return Promise.reject(new ChirpError("SHUTDOWN", "pusher: closed"));
+    return new Promise<PushResult>((resolve, reject) => {
+      this.#queue.push({ data, header: options.header, attempts: 0, tried: new Set(), lastError: undefined, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  /** Resolves when no item is queued or in flight. */
+  idle(): Promise<void> {
+    if (this.#queue.length === 0 && this.#inFlight === 0) return Promise.resolve();
+    return new Promise((r) => this.#idle.push(r));
+  }
+
+  /** Rejects queued items with SHUTDOWN and refuses new ones; items in flight finish. */
+  close(): void {
+    this.#closed = true;
+    const err = new ChirpError("SHUTDOWN", "pusher: closed");
+    for (const it of this.#queue.splice(0)) it.reject(err);
+    this.#checkIdle();
+  }
+
+  #pump(): void {
+    while (this.#queue.length > 0) {
+      const live = this.#workers; // dropped workers are removed from the list at once
+      if (live.length === 0) {
+        const items = this.#queue.splice(0);
+        for (const it of items) {
+          it.reject(it.lastError !== undefined
+            ? new ChirpError("CANNOT_CONNECT", `pusher: every worker failed; last error: ${(it.lastError as Error)?.message ?? it.lastError}`, { cause: it.lastError })
+            : new ChirpError("CANNOT_CONNECT", "pusher: no live workers"));
+        }
+        break;
+      }
+      if (!live.some((w) => w.inFlight < w.slots)) break;
+      // FIFO, except that an item being retried waits for a worker it has not failed on
+      // while the first fresh item behind it (within a short look-ahead) may take a free one.
+      let at = 0;
+      let w = this.#pick(live, this.#queue[0]);
+      if (!w) {
+        const n = Math.min(this.#queue.length, LOOKAHEAD);
+        for (let i = 1; i < n; i++) {
+          if (this.#queue[i].tried.size > 0) continue;
+          w = this.#pick(live, this.#queue[i]);
+          at = i;
+          break;
+        }
+        if (!w) break;
+      }
+      const item = at === 0 ? this.#queue.shift()! : this.#queue.splice(at, 1)[0];
+      this.#attempt(item, w);
+    }
+    this.#checkIdle();
+  }
+
+  /** The live worker with the most free slots among those this item has not failed on (all
+   * live workers once it failed on each); ties by round robin. */
+  #pick(live: Worker[], item: Item): Worker | undefined {
+    const pool = item.tried.size > 0 && live.some((w) => !item.tried.has(w)) ? live.filter((w) => !item.tried.has(w)) : live;
+    let best: Worker | undefined;
+    let bestFree = 0;
+    const n = pool.length;
+    for (let k = 0; k < n; k++) {
+      const w = pool[(this.#rr + k) % n];
+      const free = w.slots - w.inFlight;
+      if (free > bestFree) {
+        best = w;
+        bestFree = free;
+      }
+    }
+    if (best) this.#rr = (this.#rr + 1) % Math.max(1, live.length);
+    return best;
+  }
+
+  /** Attempt deadlines: every attempt gets the same timeout, so deadlines come in start
+   * order and one timer for the oldest unsettled one serves them all (a timer per item
+   * costs more than its send). */
+  #deadline(fail: () => void): { settled: boolean } {
+    const d = { at: performance.now() + this.#timeoutMs, fail, settled: false };
+    this.#deadlines.push(d);
+    if (this.#timer === null) this.#arm();
+    return d;
+  }
+
+  #arm(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    const q = this.#deadlines;
+    while (this.#dHead < q.length && q[this.#dHead].settled) this.#dHead++;
+    if (this.#dHead > 1024 && this.#dHead * 2 > q.length) {
+      q.splice(0, this.#dHead);
+      this.#dHead = 0;
+    }
+    if (this.#dHead >= q.length) return;
+    const wait = Math.max(0, q[this.#dHead].at - performance.now());
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#expire();
+    }, wait);
+  }
+
+  #expire(): void {
+    const now = performance.now();
+    for (;;) {
+      const q = this.#deadlines; // fail() may reset it (nothing left in flight)
+      if (this.#dHead >= q.length) break;
+      const d = q[this.#dHead];
+      if (!d.settled && d.at > now) break;
+      this.#dHead++;
+      if (!d.settled) d.fail();
+    }
+    if (this.#timer === null) this.#arm();
+  }
+
+  #attempt(item: Item, w: Worker): void {
+    item.attempts++;
+    w.inFlight++;
+    this.#inFlight++;
+    const identity = newIdentity();
+    let settled = false;
+    let stop = (_answered?: boolean): void => {};
+    const deadline = this.#deadline(() => failed(new ChirpError("TIMEOUT", `pusher: no result from ${w.target} within ${this.#timeoutMs / 1000} s`)));
+    const end = (answered = false): boolean => {
+      if (settled) return false;
+      settled = true;
+      deadline.settled = true;
+      stop(answered);
+      w.inFlight--;
+      if (--this.#inFlight === 0 && this.#timer !== null) {
+        // Nothing in flight: drop the deadline timer so it keeps no process alive.
+        clearTimeout(this.#timer);
+        this.#timer = null;
+        this.#deadlines = [];
+        this.#dHead = 0;
+      }
+      return true;
+    };
+    const ok = (reply?: Message): void => {
+      if (!end(reply !== undefined)) return;
+      w.done++;
+      w.consecutiveFailures = 0;
+      const r: PushResult = { worker: w.target, attempts: item.attempts, reply, data: reply?.data ?? EMPTY };
+      item.resolve(r);
+      this.#onResult?.(r);
+      this.#pump();
+    };
+    const handlerFailed = (err: unknown): void => {
+      if (!end(true)) return;
+      w.done++;
+      w.consecutiveFailures = 0;
+      item.reject(err);
+      this.#pump();
+    };
+    const failed = (err: unknown): void => {
+      if (!end()) return;
+      w.failures++;
+      w.consecutiveFailures++;
+      item.tried.add(w);
+      item.lastError = err;
+      if (w.consecutiveFailures >= this.#maxFailures && !w.dropped) {
+        w.dropped = true;
+        this.#workers.splice(this.#workers.indexOf(w), 1);
+        const { to: _to, ...stats } = w;
+        this.#onDrop?.({ ...stats }, err);
+      }
+      if (item.attempts >= this.#maxAttempts) item.reject(err);
+      else this.#queue.unshift(item);
+      this.#pump();
+    };
+    if (this.#results) {
+      stop = routerOf(this.#node).expect(identity, (msg) => {
+        const h = decodeHeader(msg.header);
+        if (h?.pattern === PATTERN.PIPELINE && h.op === OP.PIPELINE.WORK && sameId(msg.remoteIdentity, this.#node.identity)) return false; // our own item, looped back
+        msg.release();
+        if (h?.pattern === PATTERN.PIPELINE && h.op === OP.PIPELINE.FAILED) handlerFailed(new RemoteError(text(msg.data), w.target));
+        else ok(msg);
+        return true;
+      });
+    }
+    const header = encodeHeader(PATTERN.PIPELINE, this.#results ? OP.PIPELINE.WORK : OP.PIPELINE.WORK_ONEWAY, item.header);
+    this.#node.send(w.to, item.data, { header, identity }).then(
+      () => {
+        if (!this.#results) ok();
+      },
+      failed,
+    );
+  }
+
+  #checkIdle(): void {
+    if (this.#queue.length === 0 && this.#inFlight === 0) for (const r of this.#idle.splice(0)) r();
+  }
+}
+
+/** A pusher on `node` (see the file comment). */
+export function pusher(node: Chirp, options: PusherOptions = {}): Pusher {
+  return new Pusher(node, options);
+}
+
+export interface PullerOptions {
+  /** Also take messages without a pattern header (plain libchirp senders), as one-way
+   * work, default true. */
+  plain?: boolean;
+  /** A result that could not be sent back, or a one-way item's handler error. */
+  onError?: (err: unknown, item: Message) => void;
+}
+
+/**
+ * A worker's handler. For WORK it releases the item first (spec §10.2), runs
+ * `handler(item, applicationHeader)` and sends its (possibly async) return value back as the
+ * RESULT (FAILED with the error text when it throws). For WORK_ONEWAY and plain messages it
+ * runs the handler and releases the item when the handler finished, so a synchronous
+ * pusher's send completes only then (backpressure by slots).
+ */
+export function puller(
+  handler: (item: Message, header: Uint8Array) => ReplyValue | Promise<ReplyValue>,
+  options: PullerOptions = {},
+): MessageHandler {
+  const plain = options.plain ?? true;
+  const onError = options.onError ?? (() => {});
+  return (msg) => {
+    const h = decodeHeader(msg.header);
+    let oneway: boolean;
+    let appHeader: Uint8Array;
+    if (h) {
+      if (h.pattern !== PATTERN.PIPELINE || (h.op !== OP.PIPELINE.WORK && h.op !== OP.PIPELINE.WORK_ONEWAY)) return false;
+      oneway = h.op === OP.PIPELINE.WORK_ONEWAY;
+      appHeader = h.body;
+    } else {
+      if (!plain) return false;
+      oneway = true;
+      appHeader = msg.header;
+    }
+    if (!oneway) msg.release();
+    let out: ReplyValue | Promise<ReplyValue>;
+    try {
+      out = handler(msg, appHeader);
+    } catch (e) {
+      out = Promise.reject(e);
+    }
+    if (oneway) {
+      Promise.resolve(out).catch((e) => onError(e, msg)).finally(() => msg.release());
+      return true;
+    }
+    Promise.resolve(out).then(
+      (v) => {
+        const { data, header } = replyParts(v);
+        return msg.reply(data, { header: encodeHeader(PATTERN.PIPELINE, OP.PIPELINE.RESULT, header) });
+      },
+      (e) => msg.reply(e instanceof Error ? e.message : String(e), { header: encodeHeader(PATTERN.PIPELINE, OP.PIPELINE.FAILED) }),
+    ).catch((e) => onError(e, msg));
+    return true;
+  };
+}

@@ -1,0 +1,256 @@
+// Publish/subscribe: subscribers tell a publisher which topic prefixes they want; the
+// publisher sends each published message to every subscriber with a matching prefix.
+//
+//   publisher(node, { maxFailures, onDrop })    -> Publisher
+//     .publish(topic, data)                     -> Promise<PublishReport>
+//   subscriber(node, (topic, msg) => ...)       -> Subscriber
+//     .subscribe(publisher, prefix) / .unsubscribe(publisher, prefix) -> Promise<void>
+//
+// A subscription is a SUBSCRIBE 0x20/1 message whose header body is the prefix; the publisher
+// answers ACK 0x20/4 with its identity, so subscribe() resolves once the publisher recorded
+// it (in either mode) and rejects with TIMEOUT when nothing answers. Prefixes are bytes
+// compared bytewise; "" matches every topic. The publisher keys subscribers by their
+// address and listening port; a SUBSCRIBE from the same address:port with a new node
+// identity (the subscriber restarted) replaces the old subscriptions. A subscriber whose
+// sends fail `maxFailures` times in a row (default 1: it went away) is dropped with all its
+// subscriptions. Subscribers filter too (as nng's SUB does), so a message for a topic they
+// no longer want is dropped on arrival.
+import { ChirpError, type Chirp, type Message, type Target } from "../../adapters/mod.ts";
+import { OP, PATTERN, bytes, decodeHeader, encodeHeader, hex, startsWith, targetKey, text } from "../header.ts";
+import { newIdentity, routerOf, type MessageHandler, type Router } from "../router.ts";
+
+export interface PublishReport {
+  /** Subscribers the message went to (send resolved). */
+  delivered: number;
+  /** Subscribers whose send failed, with the error. */
+  failed: { subscriber: string; error: unknown }[];
+  /** Subscribers dropped by this publish (after maxFailures). */
+  dropped: string[];
+}
+
+export interface SubscriberInfo {
+  /** "address:port" of the subscriber. */
+  target: string;
+  /** Its topic prefixes (UTF-8 decoded). */
+  prefixes: string[];
+}
+
+interface Sub {
+  target: string;
+  identity: string;
+  prefixes: Map<string, Uint8Array>;
+  failures: number;
+}
+
+export interface PublisherOptions {
+  /** Consecutive failed sends after which a subscriber is dropped (default 1). */
+  maxFailures?: number;
+  /** Called when a subscriber is dropped. */
+  onDrop?: (subscriber: string, err: unknown) => void;
+  /** Called when a subscription is added or removed. */
+  onSubscription?: (subscriber: string, prefix: Uint8Array, subscribed: boolean) => void;
+}
+
+export class Publisher {
+  readonly #node: Chirp;
+  readonly #subs = new Map<string, Sub>();
+  readonly #maxFailures: number;
+  readonly #options: PublisherOptions;
+  readonly #remove: () => void;
+
+  constructor(node: Chirp, options: PublisherOptions = {}, router: Router = routerOf(node)) {
+    this.#node = node;
+    this.#options = options;
+    this.#maxFailures = options.maxFailures ?? 1;
+    if (!(this.#maxFailures >= 1)) throw new ChirpError("VALUE_ERROR", "publisher: maxFailures must be >= 1");
+    this.#remove = router.use(this.handler);
+  }
+
+  /** Takes SUBSCRIBE and UNSUBSCRIBE messages (registered on the node's router). */
+  readonly handler: MessageHandler = (msg) => {
+    const h = decodeHeader(msg.header);
+    if (h?.pattern !== PATTERN.PUBSUB || (h.op !== OP.PUBSUB.SUBSCRIBE && h.op !== OP.PUBSUB.UNSUBSCRIBE)) return false;
+    const key = targetKey(msg.address, msg.port);
+    const id = hex(msg.remoteIdentity);
+    const prefix = h.body.slice();
+    msg.release();
+    let sub = this.#subs.get(key);
+    if (h.op === OP.PUBSUB.SUBSCRIBE) {
+      if (!sub || sub.identity !== id) {
+        sub = { target: key, identity: id, prefixes: new Map(), failures: 0 };
+        this.#subs.set(key, sub);
+      }
+      sub.prefixes.set(hex(prefix), prefix);
+      sub.failures = 0;
+      this.#options.onSubscription?.(key, prefix, true);
+    } else if (sub && sub.prefixes.delete(hex(prefix))) {
+      if (sub.prefixes.size === 0) this.#subs.delete(key);
+      this.#options.onSubscription?.(key, prefix, false);
+    }
+    msg.reply(undefined, { header: encodeHeader(PATTERN.PUBSUB, OP.PUBSUB.ACK) }).catch(() => {});
+    return true;
+  };
+
+  /** Current subscribers and their prefixes. */
+  get subscribers(): SubscriberInfo[] {
+    return [...this.#subs.values()].map((s) => ({ target: s.target, prefixes: [...s.prefixes.values()].map(text) }));
+  }
+
+  /** Sends `data` under `topic` to every subscriber with a matching prefix (once each) and
+   * resolves when every send settled. The header body carries the topic, so a PUBLISH has no
+   * application header: put everything else in `data`. */
+  async publish(topic: Uint8Array | string, data?: Uint8Array | string): Promise<PublishReport> {
+    const t = bytes(topic);
+    const header = encodeHeader(PATTERN.PUBSUB, OP.PUBSUB.PUBLISH, t);
+    const targets: Sub[] = [];
+    for (const s of this.#subs.values()) {
+      for (const p of s.prefixes.values()) {
+        if (startsWith(t, p)) {
+          targets.push(s);
+          break;
+        }
+      }
+    }
+    const report: PublishReport = { delivered: 0, failed: [], dropped: [] };
+    await Promise.all(targets.map((s) => this.#node.send(s.target, data, { header }).then(
+      () => {
+        s.failures = 0;
+        report.delivered++;
+      },
+      (error) => {
+        report.failed.push({ subscriber: s.target, error });
+        if (++s.failures >= this.#maxFailures && this.#subs.get(s.target) === s) {
+          this.#subs.delete(s.target);
+          report.dropped.push(s.target);
+          this.#options.onDrop?.(s.target, error);
+        }
+      },
+    )));
+    return report;
+  }
+
+  /** Stops taking subscriptions (they then fall to the node's other handlers). */
+  close(): void {
+    this.#remove();
+    this.#subs.clear();
+  }
+}
+
+/** A publisher on `node`. */
+export function publisher(node: Chirp, options: PublisherOptions = {}): Publisher {
+  return new Publisher(node, options);
+}
+
+export interface SubscriberOptions {
+  /** Seconds to wait for the publisher's ACK (default: the node's config.timeout). */
+  timeout?: number;
+}
+
+export class Subscriber {
+  readonly #node: Chirp;
+  readonly #router: Router;
+  readonly #onMessage: (topic: string, msg: Message) => void;
+  readonly #timeout: number;
+  /** Prefixes per publisher, as given (a key per target string). */
+  readonly #subs = new Map<string, { to: Target; prefixes: Map<string, Uint8Array> }>();
+  readonly #remove: () => void;
+  /** Messages dropped because no local subscription matched their topic. */
+  filtered = 0;
+
+  constructor(node: Chirp, onMessage: (topic: string, msg: Message) => void, options: SubscriberOptions = {}, router: Router = routerOf(node)) {
+    this.#node = node;
+    this.#router = router;
+    this.#onMessage = onMessage;
+    this.#timeout = options.timeout ?? node.config.timeout;
+    this.#remove = router.use(this.handler);
+  }
+
+  /** Takes PUBLISH messages (registered on the node's router). The message is released
+   * before `onMessage` sees it. */
+  readonly handler: MessageHandler = (msg) => {
+    const h = decodeHeader(msg.header);
+    if (h?.pattern !== PATTERN.PUBSUB || h.op !== OP.PUBSUB.PUBLISH) return false;
+    msg.release();
+    if (!this.#wants(h.body)) {
+      this.filtered++;
+      return true;
+    }
+    this.#onMessage(text(h.body), msg);
+    return true;
+  };
+
+  #wants(topic: Uint8Array): boolean {
+    for (const s of this.#subs.values()) for (const p of s.prefixes.values()) if (startsWith(topic, p)) return true;
+    return false;
+  }
+
+  /** Subscribes to topics starting with `prefix` ("" = all) at `publisher`; resolves when the
+   * publisher acknowledged it. On failure the local subscription is taken back. */
+  async subscribe(publisher: Target, prefix: Uint8Array | string = ""): Promise<void> {
+    const p = bytes(prefix).slice();
+    const key = typeof publisher === "string" ? publisher : targetKey(publisher.address, publisher.port);
+    let s = this.#subs.get(key);
+    if (!s) this.#subs.set(key, (s = { to: publisher, prefixes: new Map() }));
+    const had = s.prefixes.has(hex(p));
+    s.prefixes.set(hex(p), p); // accept matching messages from now on, so none is missed
+    try {
+      await this.#control(publisher, OP.PUBSUB.SUBSCRIBE, p);
+    } catch (e) {
+      if (!had && this.#subs.get(key) === s) {
+        s.prefixes.delete(hex(p));
+        if (s.prefixes.size === 0) this.#subs.delete(key);
+      }
+      throw e;
+    }
+  }
+
+  /** Removes a subscription at `publisher`; resolves when the publisher acknowledged it. */
+  async unsubscribe(publisher: Target, prefix: Uint8Array | string = ""): Promise<void> {
+    const p = bytes(prefix);
+    const key = typeof publisher === "string" ? publisher : targetKey(publisher.address, publisher.port);
+    const s = this.#subs.get(key);
+    if (s) {
+      s.prefixes.delete(hex(p));
+      if (s.prefixes.size === 0) this.#subs.delete(key);
+    }
+    await this.#control(publisher, OP.PUBSUB.UNSUBSCRIBE, p);
+  }
+
+  /** Unsubscribes everything (best effort) and stops taking messages. */
+  async close(): Promise<void> {
+    const all = [...this.#subs.values()].flatMap((s) => [...s.prefixes.values()].map((p) => [s.to, p] as const));
+    this.#subs.clear();
+    await Promise.allSettled(all.map(([to, p]) => this.#control(to, OP.PUBSUB.UNSUBSCRIBE, p)));
+    this.#remove();
+  }
+
+  #control(to: Target, op: number, prefix: Uint8Array): Promise<void> {
+    const identity = newIdentity();
+    const label = typeof to === "string" ? to : targetKey(to.address, to.port);
+    return new Promise<void>((resolve, reject) => {
+      let done = false;
+      const finish = (err?: unknown): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        stop(err === undefined);
+        if (err !== undefined) reject(err);
+        else resolve();
+      };
+      const stop = this.#router.expect(identity, (msg) => {
+        const h = decodeHeader(msg.header);
+        if (h?.pattern !== PATTERN.PUBSUB || h.op !== OP.PUBSUB.ACK) return false;
+        msg.release();
+        finish();
+        return true;
+      });
+      const timer = setTimeout(() => finish(new ChirpError("TIMEOUT", `no acknowledgement from publisher ${label} within ${this.#timeout} s`)), this.#timeout * 1000);
+      this.#node.send(to, undefined, { header: encodeHeader(PATTERN.PUBSUB, op, prefix), identity }).catch(finish);
+    });
+  }
+}
+
+/** A subscriber on `node`; `onMessage(topic, msg)` gets every matching message (released). */
+export function subscriber(node: Chirp, onMessage: (topic: string, msg: Message) => void, options: SubscriberOptions = {}): Subscriber {
+  return new Subscriber(node, onMessage, options);
+}
