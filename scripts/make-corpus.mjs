@@ -95,6 +95,8 @@ const files = {
 };
 
 mkdirSync(dir, { recursive: true });
-for (const f of readdirSync(dir)) if (f.endsWith(".bin") && !(f in files)) unlinkSync(new URL(f, dir));
+// fuzz-*.bin files were found by scripts/fuzz-core.mjs --save (inputs reaching something no
+// file here reaches); they are kept, not regenerated.
+for (const f of readdirSync(dir)) if (f.endsWith(".bin") && !(f in files) && !f.startsWith("fuzz-")) unlinkSync(new URL(f, dir));
 for (const [name, bytes] of Object.entries(files)) writeFileSync(new URL(name, dir), bytes);
 console.log(`test/corpus: ${Object.keys(files).length} files`);
