@@ -65,6 +65,10 @@ function reason(e: Error, sock?: tls.TLSSocket): string {
   }
   if (/CERTIFICATE_REQUIRED|certificate required/i.test(code + e.message)) return "the peer refused us: it requires a client certificate";
   if (/PEER_DID_NOT_RETURN_A_CERTIFICATE|no certificates/i.test(code + e.message)) return "the peer sent no certificate";
+  if (/NO_SHARED_CIPHER|no shared cipher|NoCipherSuitesInCommon|NoKxGroupsInCommon/i.test(code + e.message)) {
+    const rt = (globalThis as { Deno?: unknown; Bun?: unknown }).Deno ? "Deno" : (globalThis as { Bun?: unknown }).Bun ? "Bun" : "";
+    return `no cipher suite in common with the peer${rt ? ` (${rt} has no DHE suites: a TLS 1.2 peer that offers only DHE, such as libchirp on LibreSSL, needs a Node peer)` : ""}: ${e.message.split("\n")[0]}`;
+  }
   const first = e.message.split("\n")[0];
   return code && !first.includes(code) ? `${first} (${code})` : first;
 }
@@ -190,6 +194,10 @@ export function tlsAccept(raw: Socket, address: string, cfg: TlsServerConfig, on
       raw.close();
     }
   }, cfg.handshakeTimeoutMs);
+  // A pending handshake must not keep the process alive (e.g. after the node closed).
+  const t = timer as unknown as { unref?: () => void };
+  if (typeof t.unref === "function") t.unref();
+  else (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno?.unrefTimer?.(timer as unknown as number);
   let dup: SocketDuplex | null = null;
   raw.onClose = (err) => {
     finish(tlsError(`the peer ${address} closed the connection before the TLS handshake${err ? `: ${err.message}` : ""}`));
@@ -227,6 +235,9 @@ export function tlsAccept(raw: Socket, address: string, cfg: TlsServerConfig, on
       finish(tlsError(`TLS handshake with ${address} failed: ${reason(e, t)}`, "TLS_ERROR", e));
       d.destroy();
     });
+    // Closed before the handshake completed without a tlsClientError (runtimes differ here).
+    // (After a moment, so that a tlsClientError with the real reason is reported first.)
+    d.on("close", () => setTimeout(() => finish(tlsError(`the peer ${address} closed the connection during the TLS handshake`)), 50));
     server.emit("connection", d);
   };
 }
