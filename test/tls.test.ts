@@ -243,6 +243,13 @@ test("plaintext dialler, TLS acceptor: fails fast, 'encryption settings disagree
   await t.close();
 });
 
+test("a refused port with TLS on is still CANNOT_CONNECT (not TLS_ERROR)", async () => {
+  const a = await node(ALWAYS());
+  const f = await failure(a.send(`127.0.0.1:${await refusedPort()}`, "x"));
+  assert.is(f.code, "CANNOT_CONNECT");
+  await a.close();
+});
+
 // ---------------------------------------------------------------- stalled handshakes
 
 test("an incoming TLS handshake that never starts times out (TIMEOUT); only that connection", async () => {
