@@ -5,9 +5,10 @@
 // Why node:tls on Deno and Bun too (checked with Deno 2.9.6, Bun 1.4.5, Node 20.20, OpenSSL
 // 3.0 CLI, certificates from scripts/make-test-certs.sh):
 // - Deno's native TLS (Deno.listenTls / Deno.startTls) has no client-certificate options on
-//   the server side (no requestCert, no CA list), so it cannot refuse a peer without a
-//   certificate or with a foreign one; and a listener is all-TLS, while libchirp decides per
-//   connection from the peer address. Deno's node:tls server (rustls underneath) does real
+//   the server side (no requestCert, no CA list; passing them changes nothing: a client
+//   without a certificate was served), so it cannot refuse a peer without a certificate or
+//   with a foreign one; and a listener is all-TLS, while libchirp decides per connection
+//   from the peer address. Deno's node:tls server (rustls underneath) does real
 //   mutual auth: no certificate -> "peer sent no certificates", foreign CA -> refused,
 //   own CA -> accepted. It ignores the cipher list: rustls has no DHE suites (TLS 1.2 works
 //   with ECDHE only), and its client-certificate verifier refuses X.509 v1 leaves (libchirp's
