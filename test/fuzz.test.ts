@@ -2,7 +2,7 @@
 // and mutated streams derived from test/corpus/, split at random chunk boundaries, fed to the
 // core with an engine-like host. No trap, memory never grows, every connection ends still
 // parsing or after exactly one clean EV_ERROR (or a timer the host made fire), and plain runs
-// give the same outcome for any split and for both modes.
+// give the spec's reference outcome, the same for any split and for both modes.
 // CHIRP_FUZZ_SECONDS (default 6) and CHIRP_FUZZ_SEED set the budget and the seed.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
