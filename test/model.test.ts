@@ -47,7 +47,7 @@
 // Seeds: printed at the start; replay one run with CHIRP_SEED=<seed> CHIRP_PATH=<path> (fast-
 // check's path, printed on failure; timing still varies between replays). Knobs:
 // CHIRP_MODEL_RUNS (default 3), CHIRP_MODEL_STEPS (default 40), CHIRP_MODEL_NODES (default 4),
-// CHIRP_MODEL_BUDGET_S (default 35: no new run starts after it), CHIRP_MODEL_SLACK_MS,
+// CHIRP_MODEL_BUDGET_S (default 30: no new run starts after it), CHIRP_MODEL_SLACK_MS,
 // CHIRP_MODEL_RUNTIMES (e.g. node,deno,bun).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -76,7 +76,7 @@ const RUNTIMES = (env.CHIRP_MODEL_RUNTIMES ?? runtime).split(",").map((x) => x.t
 const RUN_BUDGET = 90_000; // hard cap per run (a run normally takes 5-15 s)
 // CI budget for the whole file: no new run starts after this (CHIRP_MODEL_BUDGET_S); the runs
 // skipped are reported. Replays (CHIRP_PATH) always run.
-const FILE_BUDGET = Number(env.CHIRP_MODEL_BUDGET_S ?? 35) * 1000;
+const FILE_BUDGET = Number(env.CHIRP_MODEL_BUDGET_S ?? 30) * 1000;
 const fileStart = Date.now();
 let skippedRuns = 0;
 const seed = env.CHIRP_SEED !== undefined ? Number(env.CHIRP_SEED) : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
