@@ -3,34 +3,18 @@
 // skips it on Deno and Bun); it starts processes on all three runtimes.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { Chirp } from "../adapters/index.ts";
 import type { RuntimeName } from "../adapters/runtime.ts";
-import { scriptCommand } from "../test/runtime.ts";
-import { until } from "../test/helpers.ts";
+import { until, spawnReady } from "../test/helpers.ts";
 import { bus, pair, pusher, request, surveyor, PairRefusedError, text } from "./mod.ts";
 
 interface Proc { rt: RuntimeName; child: ChildProcess; port: number; lines: string[]; key: string }
 
 /** Starts pattern-peer.ts on `rt`; resolves at its "ready <port>" line. */
-function peer(rt: RuntimeName, mode: string, role: string, ...args: (string | number)[]): Promise<Proc> {
-  const [cmd, argv] = scriptCommand("test/fixtures/pattern-peer.ts", [mode, role, ...args.map(String)], rt);
-  const child = spawn(cmd, argv, { stdio: ["pipe", "pipe", "inherit"] });
-  const lines: string[] = [];
-  return new Promise((resolve, reject) => {
-    let buf = "";
-    child.stdout!.on("data", (d: Uint8Array) => {
-      buf += new TextDecoder().decode(d);
-      const parts = buf.split("\n");
-      buf = parts.pop()!;
-      for (const l of parts) {
-        lines.push(l);
-        const m = /^ready (\d+)$/.exec(l);
-        if (m) resolve({ rt, child, port: Number(m[1]), lines, key: `127.0.0.1:${m[1]}` });
-      }
-    });
-    child.once("exit", (c) => reject(new Error(`${rt} ${role} exited early with ${c}`)));
-  });
+async function peer(rt: RuntimeName, mode: string, role: string, ...args: (string | number)[]): Promise<Proc> {
+  const p = await spawnReady("test/fixtures/pattern-peer.ts", [mode, role, ...args.map(String)], rt);
+  return { rt, ...p, key: `127.0.0.1:${p.port}` };
 }
 
 function say(p: Proc, line: string): void {

@@ -166,11 +166,13 @@ export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 export interface Peer { child: ChildProcess; port: number; lines: string[]; runtime: RuntimeName }
 
-/** Starts test/fixtures/peer.ts in its own process on runtime `rt` (default: this one).
- * mode: "sync" | "async"; behaviour: "echo" | "hold". */
-export function startPeer(mode: string, behaviour: string, rt: RuntimeName = runtime, env: Record<string, string> = {}): Promise<Peer> {
-  const [cmd, args] = scriptCommand("test/fixtures/peer.ts", ["0", mode, behaviour], rt);
-  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, ...env } });
+/** Runs the repo script `rel` (a .ts path) in its own process on runtime `rt`; resolves when
+ * it prints "ready <port>", with every stdout line collected in `lines`. */
+export function spawnReady(
+  rel: string, args: string[], rt: RuntimeName = runtime, env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; port: number; lines: string[] }> {
+  const [cmd, argv] = scriptCommand(rel, args, rt);
+  const child = spawn(cmd, argv, { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, ...env } });
   const lines: string[] = [];
   return new Promise((resolve, reject) => {
     let buf = "";
@@ -181,11 +183,18 @@ export function startPeer(mode: string, behaviour: string, rt: RuntimeName = run
       for (const l of parts) {
         lines.push(l);
         const m = /^ready (\d+)$/.exec(l);
-        if (m) resolve({ child, port: Number(m[1]), lines, runtime: rt });
+        if (m) resolve({ child, port: Number(m[1]), lines });
       }
     });
-    child.once("exit", (c) => reject(new Error(`${rt} peer exited early with ${c}`)));
+    child.once("exit", (c) => reject(new Error(`${rt} ${rel} exited early with ${c}`)));
   });
+}
+
+/** Starts test/fixtures/peer.ts in its own process on runtime `rt` (default: this one).
+ * mode: "sync" | "async"; behaviour: "echo" | "hold". */
+export async function startPeer(mode: string, behaviour: string, rt: RuntimeName = runtime, env: Record<string, string> = {}): Promise<Peer> {
+  const p = await spawnReady("test/fixtures/peer.ts", ["0", mode, behaviour], rt, env);
+  return { ...p, runtime: rt };
 }
 
 /** Ends a peer through its stdin (it closes its node and exits); resolves with the exit code. */
