@@ -10,28 +10,22 @@
 //                                     [--runtimes node,deno,bun]
 //
 // Prints a table per runtime and one JSON line (prefix "RESULT ").
-import { spawn, spawnSync } from "node:child_process";
 import process from "node:process";
 import { Chirp, type Socket, type Transport } from "../adapters/index.ts";
 import { nodeTransport } from "../adapters/node-net.ts";
 import { denoTransport } from "../adapters/deno-net.ts";
 import { bunTransport } from "../adapters/bun-net.ts";
 import type { RuntimeName } from "../adapters/runtime.ts";
-import { runtime, scriptCommand } from "../test/runtime.ts";
+import { runtime } from "../test/runtime.ts";
+import { arg, drain, hasTaskset, median, report, runRole } from "./harness.ts";
+
+const SCRIPT = "bench/throughput.ts";
 
 const transport: Transport = runtime === "deno" ? denoTransport : runtime === "bun" ? bunTransport : nodeTransport;
 const noop = (): void => {};
 const PAYLOAD = 16;
 const FRAME = 27 + PAYLOAD;
 
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-}
-
-function report(line: string): void {
-  process.stdout.write(line + "\n");
-}
 
 // ------------------------------------------------------------------ receivers (child process)
 
@@ -156,46 +150,19 @@ async function rawSender(mode: string, port: number, count: number): Promise<voi
 
 // ------------------------------------------------------------------ orchestration
 
-const hasTaskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
-function pinned(cpu: number, bin: string, args: string[]): [string, string[]] {
-  return hasTaskset ? ["taskset", ["-c", String(cpu), bin, ...args]] : [bin, args];
-}
-
-function run(rt: RuntimeName, cpu: number, args: string[]): { lines: AsyncIterable<string>; stdinEnd(): void; exited: Promise<number | null> } {
-  const [bin, binArgs] = scriptCommand("bench/throughput.ts", args, rt);
-  const [cmd, argv] = pinned(cpu, bin, binArgs);
-  const child = spawn(cmd, argv, { stdio: ["pipe", "pipe", "inherit"] });
-  const exited = new Promise<number | null>((r) => child.once("exit", r));
-  async function* lines(): AsyncIterable<string> {
-    let buf = "";
-    for await (const d of child.stdout!) {
-      buf += new TextDecoder().decode(d as Uint8Array);
-      let i: number;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        yield buf.slice(0, i);
-        buf = buf.slice(i + 1);
-      }
-    }
-  }
-  return { lines: lines(), stdinEnd: () => child.stdin!.end(), exited };
-}
-
 async function measure(rt: RuntimeName, kind: "chirp" | "raw", mode: "async" | "sync", count: number): Promise<number> {
-  const recv = run(rt, 1, [`recv-${kind}`, mode, String(count)]);
-  const it = recv.lines[Symbol.asyncIterator]();
-  const ready = (await it.next()).value as string;
+  const recv = runRole(SCRIPT, rt, 1, [`recv-${kind}`, mode, String(count)]);
+  const ready = (await recv.lines.next()).value as string;
   const port = Number(ready.split(" ")[1]);
-  const send = run(rt, 0, [`send-${kind}`, mode, String(port), String(count)]);
-  const done = (await it.next()).value as string;
+  const send = runRole(SCRIPT, rt, 0, [`send-${kind}`, mode, String(port), String(count)]);
+  const done = (await recv.lines.next()).value as string;
   const [, n, ms] = done.split(" ");
-  for await (const _ of send.lines) { /* drain */ }
+  await drain(send);
   await send.exited;
   recv.stdinEnd();
   await recv.exited;
   return Number(n) / (Number(ms) / 1000);
 }
-
-const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
   const runs = arg("runs", 3);

@@ -9,26 +9,19 @@
 //                              [--runtimes node,deno,bun]
 //
 // Prints a table per runtime and one JSON line (prefix "RESULT ").
-import { spawn, spawnSync } from "node:child_process";
 import process from "node:process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Chirp, type ChirpConfig } from "../adapters/index.ts";
 import type { RuntimeName } from "../adapters/runtime.ts";
-import { scriptCommand } from "../test/runtime.ts";
+import { arg, drain, hasTaskset, median, report, runRole } from "./harness.ts";
+
+const SCRIPT = "bench/tls.ts";
 import { testCertDir } from "../test/tls-certs.ts";
 
 const PAYLOAD = 16;
 type Enc = "tls" | "plain";
 
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : dflt;
-}
-
-function report(line: string): void {
-  process.stdout.write(line + "\n");
-}
 
 function security(enc: Enc, certDir: string, chain: string): ChirpConfig {
   if (enc === "plain") return { encryption: "never" };
@@ -81,42 +74,19 @@ async function sender(mode: string, enc: Enc, certDir: string, port: number, cou
 
 // ------------------------------------------------------------------ orchestration
 
-const hasTaskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
-
-function run(rt: RuntimeName, cpu: number, args: string[]): { lines: AsyncIterator<string>; stdinEnd(): void; exited: Promise<number | null> } {
-  const [bin, binArgs] = scriptCommand("bench/tls.ts", args, rt);
-  const [cmd, argv] = hasTaskset ? ["taskset", ["-c", String(cpu), bin, ...binArgs]] : [bin, binArgs];
-  const child = spawn(cmd, argv, { stdio: ["pipe", "pipe", "inherit"] });
-  const exited = new Promise<number | null>((r) => child.once("exit", r));
-  async function* lines(): AsyncIterable<string> {
-    let buf = "";
-    for await (const d of child.stdout!) {
-      buf += new TextDecoder().decode(d as Uint8Array);
-      let i: number;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        yield buf.slice(0, i);
-        buf = buf.slice(i + 1);
-      }
-    }
-  }
-  return { lines: lines()[Symbol.asyncIterator](), stdinEnd: () => child.stdin!.end(), exited };
-}
-
 async function measure(rt: RuntimeName, mode: "async" | "sync", enc: Enc, certDir: string, count: number): Promise<number> {
-  const recv = run(rt, 1, ["recv", mode, enc, certDir, String(count)]);
+  const recv = runRole(SCRIPT, rt, 1, ["recv", mode, enc, certDir, String(count)]);
   const port = Number(((await recv.lines.next()).value as string).split(" ")[1]);
-  const send = run(rt, 0, ["send", mode, enc, certDir, String(port), String(count)]);
+  const send = runRole(SCRIPT, rt, 0, ["send", mode, enc, certDir, String(port), String(count)]);
   const done = (await recv.lines.next()).value as string;
   const [, n, ms] = done.split(" ");
-  for (let r = await send.lines.next(); !r.done; r = await send.lines.next()) { /* drain */ }
+  await drain(send);
   await send.exited;
   recv.stdinEnd();
   await recv.exited;
   // The receiver's clock starts at the first message (the connect message): count - 1 after it.
   return (Number(n) - 1) / (Number(ms) / 1000);
 }
-
-const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 interface Row { mode: string; enc: Enc; count: number; runs: number[]; median: number }
 
