@@ -5,7 +5,7 @@
 //
 // Data flow per connection: socket bytes -> feed() once per read -> events -> Messages;
 // send queue -> dataFrame() per message into the OUT area -> one socket write per batch.
-import { Core, EV, ST } from "./core.ts";
+import { Core, EV, EV_SIZE, ST } from "./core.ts";
 import { ChirpError, codeOf, type ChirpErrorCode } from "./errors.ts";
 import { resolveConfig, isIPv4, type ChirpConfig, type ResolvedConfig } from "./config.ts";
 import { Message, type MessageOwner } from "./message.ts";
@@ -42,17 +42,18 @@ const BATCH_BYTES = 256 * 1024;
 const now = (): number => performance.now();
 
 /** Random message identities, drawn from a pool filled 64 KiB at a time (one
- * getRandomValues call per message costs more than the rest of a send). */
+ * getRandomValues call per message costs more than the rest of a send). A send keeps the pool
+ * and an offset; the identity's own Uint8Array is made only when its promise settles, so a
+ * queued send holds one object less. */
 let idPool = new Uint8Array(0);
 let idPos = 0;
-function randomIdentity(): Uint8Array {
-  if (idPos + 16 > idPool.length) {
-    idPool = crypto.getRandomValues(new Uint8Array(65536));
-    idPos = 0;
-  }
-  const id = idPool.subarray(idPos, idPos + 16);
-  idPos += 16;
-  return id;
+
+/** The executor of every send's Promise: no closure per send (read right after `new`). */
+let newResolve: (id: Uint8Array) => void = () => {};
+let newReject: (e: Error) => void = () => {};
+function executor(res: (id: Uint8Array) => void, rej: (e: Error) => void): void {
+  newResolve = res;
+  newReject = rej;
 }
 
 /** Parsed "address:port" strings (send() is called with the same few targets). */
@@ -111,18 +112,26 @@ function parseTargetUncached(to: Target): { address: string; port: number } {
   return { address: norm, port };
 }
 
-interface SendOp {
-  remote: Remote;
-  identity: Uint8Array;
-  header: Uint8Array;
-  data: Uint8Array;
-  resolve: (id: Uint8Array) => void;
-  reject: (e: Error) => void;
-  written: boolean;
-  acked: boolean;
-  done: boolean;
+/** One send, from send() until its promise settles. */
+class SendOp {
+  written = false;
+  acked = false;
+  done = false;
   /** Synchronous mode: when the frame went into a write (for the ACK round trip). */
-  at: number;
+  at = 0;
+  constructor(
+    readonly remote: Remote,
+    /** The identity's bytes are `ids[idAt .. idAt + 16]` (the pool, or the caller's array). */
+    readonly ids: Uint8Array,
+    readonly idAt: number,
+    readonly header: Uint8Array,
+    readonly data: Uint8Array,
+    readonly resolve: (id: Uint8Array) => void,
+    readonly reject: (e: Error) => void,
+  ) {}
+  get identity(): Uint8Array {
+    return this.idAt === 0 && this.ids.length === 16 ? this.ids : this.ids.subarray(this.idAt, this.idAt + 16);
+  }
 }
 
 /** Copies `src` into `dst` at `at`: a plain loop for the short arrays of the hot path (cheaper
@@ -409,7 +418,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
    * kernel, synchronous mode once the receiver released it (spec §4.2). Rejects with a
    * ChirpError: TIMEOUT, CANNOT_CONNECT, PROTOCOL_ERROR, SHUTDOWN, ENOMEM, VALUE_ERROR.
    */
-  send(to: Target, data?: Uint8Array | string, options: SendOptions = {}): Promise<Uint8Array> {
+  send(to: Target, data?: Uint8Array | string, options?: SendOptions): Promise<Uint8Array> {
     try {
       if (this.#closing) throw new ChirpError("SHUTDOWN", "this node is closing");
       // Hot path: the same target string maps to the same live remote.
@@ -440,23 +449,30 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     }
   }
 
-  #enqueue(remote: Remote, data: Uint8Array, options: SendOptions): Promise<Uint8Array> {
-    const header = toBytes(options.header, "header");
+  #enqueue(remote: Remote, data: Uint8Array, options: SendOptions | undefined): Promise<Uint8Array> {
+    const header = options === undefined ? EMPTY : toBytes(options.header, "header");
     if (header.length > 0xffff) throw new ChirpError("VALUE_ERROR", `header is ${header.length} bytes; at most 65535`);
     if (data.length > 0xffffffff) throw new ChirpError("VALUE_ERROR", "data is larger than 4 GiB - 1");
-    let identity: Uint8Array;
-    if (options.identity !== undefined) {
+    let ids: Uint8Array;
+    let idAt = 0;
+    if (options !== undefined && options.identity !== undefined) {
       if (!(options.identity instanceof Uint8Array) || options.identity.length !== 16) {
         throw new ChirpError("VALUE_ERROR", "identity must be a Uint8Array of 16 bytes");
       }
-      identity = options.identity;
+      ids = options.identity.slice(); // the caller may change its array before the write
     } else {
-      identity = randomIdentity();
+      if (idPos + 16 > idPool.length) {
+        idPool = crypto.getRandomValues(new Uint8Array(65536));
+        idPos = 0;
+      }
+      ids = idPool;
+      idAt = idPos;
+      idPos += 16;
     }
-    return new Promise<Uint8Array>((resolve, reject) => {
-      remote.queue.push({ remote, identity, header, data, resolve, reject, written: false, acked: false, done: false, at: 0 });
-      this.#markDirty(remote);
-    });
+    const p = new Promise<Uint8Array>(executor);
+    remote.queue.push(new SendOp(remote, ids, idAt, header, data, newResolve, newReject));
+    this.#markDirty(remote);
+    return p;
   }
 
   #remote(address: string, port: number): Remote {
@@ -530,7 +546,9 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
       const hl = op.header.length;
       const dl = op.data.length;
       const inline = hl + dl <= INLINE_MAX;
-      copySmall(core.mem, op.identity, core.scratchPtr);
+      const ids = op.ids;
+      const mem = core.mem;
+      for (let k = 0, d = core.scratchPtr, s = op.idAt; k < 16; k++) mem[d + k] = ids[s + k];
       const at = x.dataFrame(conn.idx, hl, dl, inline ? 1 : 0, t);
       if (at === -ST.SPACE) {
         if (x.outLen() === 0) {
@@ -786,6 +804,9 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     const x = core.x;
     const n = x.evCount();
     const out: Message[] = [];
+    // The identities of this batch's messages, copied into one buffer (allocated on the first).
+    let ids: Uint8Array | null = null;
+    let idAt = 0;
     for (let i = 0; i < n; i++) {
       const kind = core.evKind(i);
       const conn = this.#conns[core.evConn(i)];
@@ -797,8 +818,12 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
           const hl = core.evHeaderLen(i);
           const dl = core.evDataLen(i);
           this.#received(conn, hl + dl);
+          if (ids === null) ids = new Uint8Array(16 * (n - i));
+          const mem = core.mem;
+          for (let k = 0, s = core.evPtr + i * EV_SIZE + 48; k < 16; k++) ids[idAt + k] = mem[s + k];
+          idAt += 16;
           out.push(new Message(
-            this, conn.idx, conn.gen, core.evSlot(i), core.evIdentity(i), core.evSerial(i), core.evType(i),
+            this, conn.idx, conn.gen, core.evSlot(i), ids, idAt - 16, core.evSerial(i), core.evType(i),
             hl ? core.mem.slice(p1, p1 + hl) : EMPTY, dl ? core.mem.slice(p2, p2 + dl) : new Uint8Array(0),
             conn.address, conn.peerPort, conn.remoteIdentity,
           ));
@@ -835,7 +860,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
           conn.partial = null;
           this.#received(conn, pm.header.length + pm.data.length);
           out.push(new Message(
-            this, conn.idx, conn.gen, pm.slot, pm.identity, pm.serial, pm.type, pm.header, pm.data,
+            this, conn.idx, conn.gen, pm.slot, pm.identity, 0, pm.serial, pm.type, pm.header, pm.data,
             conn.address, conn.peerPort, conn.remoteIdentity,
           ));
           break;
@@ -965,10 +990,11 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     const x = this.#core.x;
     conn.released++;
     conn.held--;
-    let rc = x.release(ci, gen, slot, now());
+    // release() does not read the clock (assembly/index.ts): no now() per message.
+    let rc = x.release(ci, gen, slot, 0);
     if (rc === -ST.SPACE) {
       this.#flushControl(conn);
-      rc = x.release(ci, gen, slot, now());
+      rc = x.release(ci, gen, slot, 0);
     }
     if (rc === 1) this.#scheduleControl(conn);
     if (conn.paused) queueMicrotask(() => this.#resume(conn));

@@ -9,8 +9,6 @@ export interface MessageOwner {
 const decoder = new TextDecoder();
 
 export class Message {
-  /** 16-byte message identity; a reply carries the request's identity (spec §2.5). */
-  readonly identity: Uint8Array;
   /** The sender's serial for this frame (spec §2.3). */
   readonly serial: number;
   /** Raw type byte (0x01 = the sender waits for an ACK, spec §2.2). */
@@ -30,9 +28,14 @@ export class Message {
   #gen: number;
   #slot: number;
   #released = false;
+  /** The identity's bytes are #ids[#idAt .. #idAt + 16]: the identities of one read share a
+   * buffer, and a message's own view is made only if it is asked for. */
+  #ids: Uint8Array;
+  #idAt: number;
+  #identity: Uint8Array | null = null;
 
   constructor(
-    owner: MessageOwner, conn: number, gen: number, slot: number, identity: Uint8Array,
+    owner: MessageOwner, conn: number, gen: number, slot: number, ids: Uint8Array, idAt: number,
     serial: number, type: number, header: Uint8Array, data: Uint8Array, address: string,
     port: number, remoteIdentity: Uint8Array,
   ) {
@@ -40,7 +43,8 @@ export class Message {
     this.#conn = conn;
     this.#gen = gen;
     this.#slot = slot;
-    this.identity = identity;
+    this.#ids = ids;
+    this.#idAt = idAt;
     this.serial = serial;
     this.type = type;
     this.header = header;
@@ -48,6 +52,11 @@ export class Message {
     this.address = address;
     this.port = port;
     this.remoteIdentity = remoteIdentity;
+  }
+
+  /** 16-byte message identity; a reply carries the request's identity (spec §2.5). */
+  get identity(): Uint8Array {
+    return (this.#identity ??= this.#ids.subarray(this.#idAt, this.#idAt + 16));
   }
 
   /** True once `release()` was called. */

@@ -31,7 +31,7 @@ for (const rt of chosen) {
     if (skip[rt]?.has(name)) continue;
     const [cmd, args] = runtimes[rt](f);
     const t0 = Date.now();
-    const r = spawnSync(cmd, args, { cwd: root, encoding: "utf8", env: { ...process.env, CHIRP_RUNTIME: rt }, timeout: 10 * 60_000, maxBuffer: 64 << 20 });
+    const r = spawnSync(cmd, args, { cwd: root, encoding: "utf8", env: { ...process.env, CHIRP_RUNTIME: rt }, timeout: 4 * 60_000, maxBuffer: 64 << 20 });
     const out = (r.stdout ?? "") + (r.stderr ?? "");
     const plain = out.replace(/\x1b\[[0-9;]*m/g, "");
     const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? 0);
