@@ -37,6 +37,7 @@
 // Prints a table per runtime and a soak table; writes the JSON (every run's figure, medians,
 // ratios, targets, soak samples, machine, options, date) and the SVG chart.
 import { mkdirSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { Chirp, type Socket, type Transport } from "../adapters/index.ts";
@@ -343,6 +344,8 @@ export interface Results {
   options: Record<string, number | string>;
   machine: ReturnType<typeof machineInfo>;
   pinning: string;
+  /** "zeromq.js <version>, libzmq <version>", or null without zeromq. */
+  zeromq: string | null;
   targets: typeof TARGETS;
   notes: string[];
   results: { runtime: RuntimeName; version: string; groups: Group[] }[];
@@ -440,7 +443,8 @@ async function main(): Promise<void> {
     console.log(`note: zeromq rows skipped: ${zmq}`);
   }
   const machine = machineInfo(rts);
-  console.log(`${machine.cpuModel}, ${machine.cpuCount} CPUs, ${machine.os}; ${Object.entries(machine.runtimes).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+  const zeromq = typeof zmq === "string" ? null : `zeromq.js ${createRequire(import.meta.url)("zeromq/package.json").version}, libzmq ${zmq.version}`;
+  console.log(`${machine.cpuModel}, ${machine.cpuCount} CPUs, ${machine.os}; ${Object.entries(machine.runtimes).map(([k, v]) => `${k} ${v}`).join(", ")}${zeromq ? `; ${zeromq}` : ""}`);
   const results: Results["results"] = [];
   const soaks: Soak[] = [];
   for (const rt of rts) {
@@ -480,6 +484,7 @@ async function main(): Promise<void> {
     options: { runs, asyncCount, syncCount, kibCount, soak: soakCount, runtimes: rts.join(",") },
     machine,
     pinning: hasTaskset ? "taskset: sender CPU 0, receiver CPU 1" : "none (taskset not found)",
+    zeromq,
     targets: TARGETS,
     notes,
     results,
