@@ -160,7 +160,7 @@ export function chartSvg(res: Results): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
     text(W / 2, 24, "Chirp throughput: medians per runtime, one connection, two processes", `text-anchor="middle" font-size="16" font-weight="bold"`),
-    text(W / 2, 42, `${m.cpuModel}, ${m.cpuCount} CPUs, ${res.pinning}; median of ${res.options.runs} runs; ${res.date.slice(0, 10)}; ${Object.entries(m.runtimes).map(([k, v]) => `${k} ${v}`).join(", ")}`, `text-anchor="middle" font-size="11" fill="#555"`),
+    text(W / 2, 42, `${m.cpuModel}, ${m.cpuCount} CPUs, ${res.pinning}; median of ${res.options.runs} runs; load average ${res.loadAverage.start[0].toFixed(1)} at start; ${res.date.slice(0, 10)}; ${Object.entries(m.runtimes).map(([k, v]) => `${k} ${v}`).join(", ")}`, `text-anchor="middle" font-size="11" fill="#555"`),
     ...(["raw", "zeromq", "chirp"] as const).map((k, i) => `<rect x="${300 + i * 150}" y="${legendY}" width="12" height="12" fill="${COLORS[k]}"/>` + text(300 + i * 150 + 16, legendY + 10, k === "raw" ? "raw sockets (baseline)" : k === "zeromq" ? "zeromq.js (Node)" : "Chirp", `font-size="11"`)),
     `<line x1="770" y1="${legendY + 6}" x2="796" y2="${legendY + 6}" stroke="${TARGET}" stroke-width="2" stroke-dasharray="4 2"/>` + text(800, legendY + 10, "target", `font-size="11" fill="${TARGET}"`),
     barPanel(10, 80, "16 B one-way (Chirp async)", "msg/s", cluster(0, (r) => r.median), `target: ${short(t.asyncMsgPerSec)} msg/s`, t.asyncMsgPerSec, true),

@@ -31,7 +31,12 @@ export function report(line: string): void {
 
 export const hasTaskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
 
-export const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(xs: number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  const h = Math.floor(s.length / 2);
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+}
 
 export interface Role {
   /** The child's stdout, line by line. */

@@ -16,7 +16,8 @@
 //
 // Rates are taken by the receiver, from its first message to its last, warm-up (JIT) included;
 // the soak's rate is the same measure over a long run. MB/s = payload bytes (10^6) per second;
-// "spread" = (max - min) / median of the runs.
+// "spread" = (max - min) / median of the runs. The runs of a group go in rounds (raw,
+// zeromq, chirp, raw, ...). A load average above 0.5 at the start is noted (other processes).
 //
 // zeromq (devDependency zeromq.js v6) is loaded dynamically: without it the zeromq rows are
 // skipped with a note. It runs with its defaults on its documented fast path: `await send()`
@@ -38,6 +39,7 @@
 // ratios, targets, soak samples, machine, options, date) and the SVG chart.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import os from "node:os";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { Chirp, type Socket, type Transport } from "../adapters/index.ts";
@@ -344,6 +346,8 @@ export interface Results {
   options: Record<string, number | string>;
   machine: ReturnType<typeof machineInfo>;
   pinning: string;
+  /** os.loadavg() (1, 5, 15 minutes) when the bench started and ended. */
+  loadAverage: { start: number[]; end: number[] };
   /** "zeromq.js <version>, libzmq <version>", or null without zeromq. */
   zeromq: string | null;
   targets: typeof TARGETS;
@@ -443,6 +447,12 @@ async function main(): Promise<void> {
     console.log(`note: zeromq rows skipped: ${zmq}`);
   }
   const machine = machineInfo(rts);
+  const loadStart = os.loadavg();
+  if (loadStart[0] > 0.5) {
+    const busy = `load average ${loadStart.map((x) => x.toFixed(2)).join(" ")} at the start: other processes are running, figures will be noisy`;
+    notes.push(busy);
+    console.log(`note: ${busy}`);
+  }
   const zeromq = typeof zmq === "string" ? null : `zeromq.js ${createRequire(import.meta.url)("zeromq/package.json").version}, libzmq ${zmq.version}`;
   console.log(`${machine.cpuModel}, ${machine.cpuCount} CPUs, ${machine.os}; ${Object.entries(machine.runtimes).map(([k, v]) => `${k} ${v}`).join(", ")}${zeromq ? `; ${zeromq}` : ""}`);
   const results: Results["results"] = [];
@@ -455,14 +465,17 @@ async function main(): Promise<void> {
       ["16 B round trips", "sync", 16, syncCount],
       ["1 KiB one-way (raw: 1051-byte frames)", "async", 1024, kibCount],
     ] as const) {
-      const rows: Row[] = [];
-      for (const kind of (withZmq ? ["raw", "zeromq", "chirp"] : ["raw", "chirp"]) as Kind[]) {
-        const xs: number[] = [];
-        const c = kind === "raw" && mode === "async" ? count * RAW_FACTOR[payload] : count;
-        for (let r = 0; r < runs; r++) xs.push(await measure(rt, kind, mode, c, payload));
-        const m = median(xs);
-        rows.push({ kind, mode, payload, label: LABEL[kind][mode], count: c, runs: xs.map(Math.round), median: Math.round(m), mbPerSec: mode === "async" ? (m * payload) / 1e6 : null });
+      const kinds = (withZmq ? ["raw", "zeromq", "chirp"] : ["raw", "chirp"]) as Kind[];
+      const countOf = (kind: Kind): number => (kind === "raw" && mode === "async" ? count * RAW_FACTOR[payload] : count);
+      // Rounds of one run per kind, so that a noisy moment hits Chirp and its baselines alike.
+      const xs = new Map<Kind, number[]>(kinds.map((k) => [k, []]));
+      for (let r = 0; r < runs; r++) {
+        for (const kind of kinds) xs.get(kind)!.push(await measure(rt, kind, mode, countOf(kind), payload));
       }
+      const rows: Row[] = kinds.map((kind) => {
+        const m = median(xs.get(kind)!);
+        return { kind, mode, payload, label: LABEL[kind][mode], count: countOf(kind), runs: xs.get(kind)!.map(Math.round), median: Math.round(m), mbPerSec: mode === "async" ? (m * payload) / 1e6 : null };
+      });
       const med = (k: Kind): number | undefined => rows.find((r) => r.kind === k)?.median;
       const chirpVsRaw = ratio(med("chirp"), med("raw"));
       const [target, pass] = mode === "sync"
@@ -484,6 +497,7 @@ async function main(): Promise<void> {
     options: { runs, asyncCount, syncCount, kibCount, soak: soakCount, runtimes: rts.join(",") },
     machine,
     pinning: hasTaskset ? "taskset: sender CPU 0, receiver CPU 1" : "none (taskset not found)",
+    loadAverage: { start: loadStart, end: os.loadavg() },
     zeromq,
     targets: TARGETS,
     notes,
