@@ -47,7 +47,7 @@ function barPanel(x0: number, y0: number, title: string, unit: string, clusters:
   const ticks: number[] = [];
   let y: (v: number) => number;
   if (log) {
-    const lo = Math.floor(Math.log10(Math.min(...values))), hi = Math.ceil(Math.log10(Math.max(...values) * 2.5));
+    const lo = Math.floor(Math.log10(Math.min(...values))), hi = Math.ceil(Math.log10(Math.max(...values) * 1.6));
     y = (v) => bottom - ((Math.log10(Math.max(v, 10 ** lo)) - lo) / (hi - lo)) * (bottom - top);
     for (let e = lo; e <= hi; e++) ticks.push(10 ** e);
   } else {
