@@ -1,6 +1,8 @@
-// What the two-process benchmarks share: options, result lines, CPU pinning and starting a
-// role of a bench script as a child process on a given runtime.
+// What the two-process benchmarks share: options, result lines, CPU pinning, starting a
+// role of a bench script as a child process on a given runtime, running a receiver/sender
+// pair, and the machine description that goes with the figures.
 import { spawn, spawnSync } from "node:child_process";
+import os from "node:os";
 import process from "node:process";
 import type { RuntimeName } from "../adapters/runtime.ts";
 import { scriptCommand } from "../test/runtime.ts";
@@ -11,6 +13,17 @@ export function arg(name: string, dflt: number): number {
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 }
 
+/** The text option `--name VALUE`, or `dflt`. */
+export function strArg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+}
+
+/** The runtimes of `--runtimes a,b,c` (default all three). */
+export function runtimesArg(): RuntimeName[] {
+  return strArg("runtimes", "node,deno,bun").split(",") as RuntimeName[];
+}
+
 /** A line for the parent process (children talk to it over stdout). */
 export function report(line: string): void {
   process.stdout.write(line + "\n");
@@ -18,7 +31,12 @@ export function report(line: string): void {
 
 export const hasTaskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
 
-export const median = (xs: number[]): number => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(xs: number[]): number {
+  const s = xs.slice().sort((a, b) => a - b);
+  const h = Math.floor(s.length / 2);
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+}
 
 export interface Role {
   /** The child's stdout, line by line. */
@@ -48,7 +66,73 @@ export function runRole(script: string, rt: RuntimeName, cpu: number, args: stri
   return { lines: lines()[Symbol.asyncIterator](), stdinEnd: () => child.stdin!.end(), exited };
 }
 
+/** Reads a role's output until it ends, or until a line starting with `until`; returns
+ * the lines read (including that one). */
+export async function collect(role: Role, until?: string): Promise<string[]> {
+  const out: string[] = [];
+  for (let r = await role.lines.next(); !r.done; r = await role.lines.next()) {
+    out.push(r.value);
+    if (until !== undefined && r.value.startsWith(until)) break;
+  }
+  return out;
+}
+
 /** Drains a role's output until it ends. */
 export async function drain(role: Role): Promise<void> {
-  for (let r = await role.lines.next(); !r.done; r = await role.lines.next()) { /* discard */ }
+  await collect(role);
+}
+
+export interface PairOutput {
+  /** The receiver's lines after "ready", up to and including its "done ..." line. */
+  recv: string[];
+  /** Everything the sender printed. */
+  send: string[];
+  /** The receiver's "done" line split at spaces. */
+  done: string[];
+}
+
+/** One measurement with two processes: starts the receiver role (`recvArgs`, pinned to CPU 1),
+ * which prints "ready <port>" and later "done ..."; then the sender role (`sendArgs(port)`,
+ * CPU 0). Collects both outputs until the sender exited and the receiver said "done", then
+ * ends the receiver (its stdin closes). */
+export async function runPair(script: string, rt: RuntimeName, recvArgs: string[], sendArgs: (port: number) => string[]): Promise<PairOutput> {
+  const recv = runRole(script, rt, 1, recvArgs);
+  const ready = (await recv.lines.next()).value as string | undefined;
+  if (!ready?.startsWith("ready ")) throw new Error(`${script} ${recvArgs.join(" ")} on ${rt}: no "ready" line (${ready})`);
+  const send = runRole(script, rt, 0, sendArgs(Number(ready.split(" ")[1])));
+  const [r, s] = await Promise.all([collect(recv, "done"), collect(send)]);
+  await send.exited;
+  recv.stdinEnd();
+  await recv.exited;
+  const last = r[r.length - 1];
+  if (!last?.startsWith("done")) throw new Error(`${script} ${recvArgs.join(" ")} on ${rt}: the receiver ended without "done"`);
+  return { recv: r, send: s, done: last.split(" ") };
+}
+
+/** The version a runtime reports (`node --version`, `deno --version` first line, ...). */
+export function runtimeVersion(rt: RuntimeName): string {
+  const [bin] = scriptCommand("bench/harness.ts", [], rt);
+  const r = spawnSync(bin, ["--version"], { encoding: "utf8" });
+  if (r.status !== 0) return `unknown (${bin} --version failed)`;
+  const words = r.stdout.split("\n")[0].trim().split(" "); // "v20.1.0", "deno 2.1.0 (...)", "1.2.0"
+  return words[0] === rt ? words[1] : words[0];
+}
+
+export interface MachineInfo {
+  os: string;
+  cpuModel: string;
+  cpuCount: number;
+  taskset: boolean;
+  runtimes: Partial<Record<RuntimeName, string>>;
+}
+
+export function machineInfo(rts: RuntimeName[]): MachineInfo {
+  const cpus = os.cpus();
+  return {
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    cpuModel: cpus[0]?.model ?? "unknown",
+    cpuCount: cpus.length,
+    taskset: hasTaskset,
+    runtimes: Object.fromEntries(rts.map((rt) => [rt, runtimeVersion(rt)])),
+  };
 }

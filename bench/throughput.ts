@@ -1,15 +1,46 @@
-// Throughput benchmark: one connection, sender and receiver in two processes (pinned to
-// separate CPUs when `taskset` exists), 16-byte payloads, on each runtime. Measures Chirp in
-// asynchronous mode (messages/s received and released by the handler) and synchronous mode
-// (each send waits for the receiver's release: one unacknowledged message, as libchirp), next
-// to baselines measured in the same run on the same runtime: the runtime's raw sockets (the
-// same transport Chirp uses, without Chirp) carrying the same 43-byte frames batched into
-// 64 KiB writes, and raw request/reply round trips (a frame out, a 27-byte ACK back).
+// Throughput benchmark (issue #5): Chirp next to baselines measured in the same run on the
+// same machine. One connection, sender and receiver in two processes (sender pinned to CPU 0,
+// receiver to CPU 1 when `taskset` exists), each figure the median of several runs, on each
+// runtime. Not a test: nothing here asserts on speed.
 //
-//   node build/js/bench/throughput.js [--runs 3] [--async-count 1000000] [--sync-count 20000]
-//                                     [--runtimes node,deno,bun]
+//   16 B one-way    raw sockets: the transport Chirp uses (adapters/*-net.ts), without Chirp,
+//                   carrying the same 43-byte frames (27-byte header + 16 B) batched into
+//                   64 KiB writes; the receiver parses the frame lengths. Chirp async:
+//                   messages/s received and released by the handler. zeromq PUSH/PULL (Node).
+//   16 B round trip raw request/ACK (a frame out, a 27-byte ACK back, one at a time); Chirp
+//                   sync (each send waits for the receiver's release); zeromq REQ/REP (Node).
+//   1 KiB one-way   the same three with 1024-byte payloads (raw: 1051-byte frames batched).
+//   soak            Chirp async over a long run (default 10 million messages): both
+//                   processes report RSS (process.memoryUsage().rss) and node.coreMemoryBytes
+//                   (wasm memory) at start, every 5 % of the messages, and at the end.
 //
-// Prints a table per runtime and one JSON line (prefix "RESULT ").
+// Rates are taken by the receiver, from its first message to its last, warm-up (JIT) included;
+// the soak's rate is the same measure over a long run. MB/s = payload bytes (10^6) per second;
+// "spread" = (max - min) / median of the runs. The runs of a group go in rounds (raw,
+// zeromq, chirp, raw, ...). A load average above 0.5 at the start is noted (other processes).
+//
+// zeromq (devDependency zeromq.js v6) is loaded dynamically: without it the zeromq rows are
+// skipped with a note. It runs with its defaults on its documented fast path: `await send()`
+// resolves synchronously while the queue has room (receive() likewise). Tried on this
+// machine, within the noise of that: sendTimeout 0 with unawaited sends in batches of 512,
+// high-water marks of 100000, `for await` receiving.
+//
+//   npm run bench        (builds, then runs this with the defaults)
+//   node build/js/bench/throughput.js [options]
+//     --runs 3                runs per row (the table shows medians)
+//     --async-count 2000000   messages per 16 B one-way run (raw: 10x as many)
+//     --sync-count 20000      round trips per sync run
+//     --kib-count 500000      messages per 1 KiB run (raw: 4x as many)
+//     --soak 10000000         soak messages per runtime (0 = no soak)
+//     --runtimes node,deno,bun
+//     --out bench/results/throughput.json   (the SVG chart goes next to it, .svg)
+//
+// Prints a table per runtime and a soak table; writes the JSON (every run's figure, medians,
+// ratios, targets, soak samples, machine, options, date) and the SVG chart.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import os from "node:os";
+import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { Chirp, type Socket, type Transport } from "../adapters/index.ts";
 import { nodeTransport } from "../adapters/node-net.ts";
@@ -17,19 +48,67 @@ import { denoTransport } from "../adapters/deno-net.ts";
 import { bunTransport } from "../adapters/bun-net.ts";
 import type { RuntimeName } from "../adapters/runtime.ts";
 import { runtime } from "../test/runtime.ts";
-import { arg, drain, hasTaskset, median, report, runRole } from "./harness.ts";
+import { arg, hasTaskset, machineInfo, median, report, runPair, runtimesArg, strArg } from "./harness.ts";
+import { chartSvg } from "./chart.ts";
 
 const SCRIPT = "bench/throughput.ts";
 
 const transport: Transport = runtime === "deno" ? denoTransport : runtime === "bun" ? bunTransport : nodeTransport;
 const noop = (): void => {};
-const PAYLOAD = 16;
-const FRAME = 27 + PAYLOAD;
+const ACK_BYTES = 27;
+/** Raw one-way runs carry this many times the messages (raw sockets are that much faster), so
+ * that their runs last about as long as the others. */
+const RAW_FACTOR: Record<number, number> = { 16: 10, 1024: 4 };
 
+/** Targets of issue #5. */
+export const TARGETS = { asyncMsgPerSec: 1_000_000, syncVsRaw: 0.9, kibVsRaw: 0.6 };
+
+// ------------------------------------------------------------------ zeromq (Node only, optional)
+
+/** The part of zeromq.js v6 used here (declared locally so the build does not need it). */
+interface ZmqSocket {
+  bind(address: string): Promise<void>;
+  connect(address: string): void;
+  send(msg: Uint8Array): Promise<void>;
+  receive(): Promise<Uint8Array[]>;
+  close(): void;
+  readonly lastEndpoint: string | null;
+  linger: number;
+}
+interface Zmq {
+  Push: new () => ZmqSocket;
+  Pull: new () => ZmqSocket;
+  Request: new () => ZmqSocket;
+  Reply: new () => ZmqSocket;
+  version: string;
+}
+
+/** zeromq.js, or the reason it cannot be used. */
+async function loadZmq(): Promise<Zmq | string> {
+  const name = "zeromq"; // not a literal import: the build and the other runtimes do without it
+  try {
+    return (await import(name)) as Zmq;
+  } catch (e) {
+    return `zeromq not loadable (${(e as Error).message.split("\n")[0]})`;
+  }
+}
+
+async function zmqOrThrow(): Promise<Zmq> {
+  const z = await loadZmq();
+  if (typeof z === "string") throw new Error(z);
+  return z;
+}
+
+// ------------------------------------------------------------------ memory samples
+
+function memLine(n: number, node: Chirp): void {
+  report(`mem ${n} ${process.memoryUsage().rss} ${node.coreMemoryBytes}`);
+}
 
 // ------------------------------------------------------------------ receivers (child process)
 
-async function chirpReceiver(mode: string, count: number): Promise<void> {
+/** Chirp receiver. memEvery > 0: memory lines at start, every memEvery messages, at the end. */
+async function chirpReceiver(mode: string, count: number, memEvery: number): Promise<void> {
   let n = 0;
   let t0 = 0;
   const node = await Chirp.start({
@@ -39,39 +118,65 @@ async function chirpReceiver(mode: string, count: number): Promise<void> {
     onMessage(msg) {
       if (n === 0) t0 = performance.now();
       msg.release();
-      if (++n === count) report(`done ${n} ${performance.now() - t0}`);
+      ++n;
+      if (memEvery > 0 && n % memEvery === 0 && n !== count) memLine(n, node);
+      if (n === count) {
+        const ms = performance.now() - t0;
+        if (memEvery > 0) memLine(n, node);
+        report(`done ${n} ${ms}`);
+      }
     },
   });
   report(`ready ${node.port}`);
+  if (memEvery > 0) memLine(0, node);
   process.stdin.resume();
   process.stdin.on("end", () => void node.close().then(() => process.exit(0)));
 }
 
+/** Raw receiver: follows the frame lengths (27-byte header: data length at 20, header length
+ * at 24) without copying bodies; in sync mode answers each frame with a 27-byte ACK. */
 function rawReceiver(mode: string, count: number): void {
-  const ack = new Uint8Array(27);
+  const ack = new Uint8Array(ACK_BYTES);
   ack[26] = 2;
+  const sync = mode === "sync";
   void transport.listen({ host: "127.0.0.1", port: 0, backlog: 100, ipv6Only: false }, (s: Socket) => {
     let n = 0;
     let t0 = 0;
-    let rest = new Uint8Array(0);
+    const head = new Uint8Array(27); // a header split across reads
+    const headView = new DataView(head.buffer);
+    let have = 0; // bytes of `head` filled
+    let skip = 0; // body bytes of the current frame still to come
+    const frame = (): void => {
+      n++;
+      if (sync) s.write([ack], noop);
+    };
     s.onData = (d) => {
-      if (n === 0) t0 = performance.now();
-      let buf = d;
-      if (rest.length) {
-        buf = new Uint8Array(rest.length + d.length);
-        buf.set(rest);
-        buf.set(d, rest.length);
-      }
-      const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      if (t0 === 0) t0 = performance.now();
+      const dv = new DataView(d.buffer, d.byteOffset, d.byteLength);
+      const len = d.length;
       let p = 0;
-      while (p + 27 <= buf.length) {
-        const len = 27 + dv.getUint16(p + 24) + dv.getUint32(p + 20);
-        if (p + len > buf.length) break;
-        p += len;
-        n++;
-        if (mode === "sync") s.write([ack], noop);
+      while (p < len) {
+        if (skip > 0) {
+          const k = Math.min(skip, len - p);
+          skip -= k;
+          p += k;
+          if (skip === 0) frame();
+        } else if (have === 0 && p + 27 <= len) {
+          skip = dv.getUint16(p + 24) + dv.getUint32(p + 20);
+          p += 27;
+          if (skip === 0) frame();
+        } else {
+          const k = Math.min(27 - have, len - p);
+          head.set(d.subarray(p, p + k), have);
+          have += k;
+          p += k;
+          if (have === 27) {
+            have = 0;
+            skip = headView.getUint16(24) + headView.getUint32(20);
+            if (skip === 0) frame();
+          }
+        }
       }
-      rest = buf.slice(p);
       if (n >= count && t0 > 0) {
         report(`done ${n} ${performance.now() - t0}`);
         t0 = -1;
@@ -82,12 +187,35 @@ function rawReceiver(mode: string, count: number): void {
   process.stdin.on("end", () => process.exit(0));
 }
 
+/** zeromq receiver: PULL (async) or REP answering each request with 27 bytes (sync). */
+async function zmqReceiver(mode: string, count: number): Promise<void> {
+  const zmq = await zmqOrThrow();
+  const sync = mode === "sync";
+  const sock = sync ? new zmq.Reply() : new zmq.Pull();
+  await sock.bind("tcp://127.0.0.1:*");
+  report(`ready ${sock.lastEndpoint!.split(":").pop()}`);
+  const ack = new Uint8Array(ACK_BYTES);
+  process.stdin.resume();
+  process.stdin.on("end", () => {
+    sock.close();
+    process.exit(0);
+  });
+  let t0 = 0;
+  for (let n = 1; n <= count; n++) {
+    await sock.receive();
+    if (n === 1) t0 = performance.now();
+    if (sync) await sock.send(ack);
+  }
+  report(`done ${count} ${performance.now() - t0}`);
+}
+
 // ------------------------------------------------------------------ senders (child process)
 
-async function chirpSender(mode: string, port: number, count: number): Promise<void> {
+async function chirpSender(mode: string, count: number, payloadBytes: number, memEvery: number, port: number): Promise<void> {
   const node = await Chirp.start({ port: 0, bindV6: null, synchronous: mode === "sync" });
-  const payload = new Uint8Array(PAYLOAD).fill(0x61);
+  const payload = new Uint8Array(payloadBytes).fill(0x61);
   const to = `127.0.0.1:${port}`;
+  if (memEvery > 0) memLine(0, node);
   const t0 = performance.now();
   if (mode === "sync") {
     for (let i = 0; i < count; i++) await node.send(to, payload);
@@ -96,27 +224,40 @@ async function chirpSender(mode: string, port: number, count: number): Promise<v
     for (let i = 0; i < count; i++) {
       last = node.send(to, payload);
       if (i % 20000 === 19999) await last;
+      if (memEvery > 0 && (i + 1) % memEvery === 0 && i + 1 !== count) memLine(i + 1, node);
     }
     await last;
   }
-  report(`sent ${count} ${performance.now() - t0}`);
+  const ms = performance.now() - t0;
+  if (memEvery > 0) memLine(count, node);
+  report(`sent ${count} ${ms}`);
   await node.close();
 }
 
-async function rawSender(mode: string, port: number, count: number): Promise<void> {
+function batchOf(payloadBytes: number): { batch: Uint8Array; perBatch: number; frameBytes: number } {
+  const frameBytes = 27 + payloadBytes;
+  const frame = new Uint8Array(frameBytes);
+  new DataView(frame.buffer).setUint32(20, payloadBytes);
+  const perBatch = Math.max(1, Math.floor(65536 / frameBytes));
+  const batch = new Uint8Array(perBatch * frameBytes);
+  for (let i = 0; i < perBatch; i++) batch.set(frame, i * frameBytes);
+  return { batch, perBatch, frameBytes };
+}
+
+async function rawSender(mode: string, count: number, payloadBytes: number, port: number): Promise<void> {
   const s = await new Promise<Socket>((resolve, reject) => {
     transport.connect("127.0.0.1", port, (err, sock) => (err ? reject(err) : resolve(sock!)));
   });
-  const frame = new Uint8Array(FRAME);
-  new DataView(frame.buffer).setUint32(20, PAYLOAD);
+  const { batch, perBatch, frameBytes } = batchOf(payloadBytes);
   const t0 = performance.now();
   if (mode === "sync") {
+    const frame = batch.subarray(0, frameBytes);
     let pending: (() => void) | null = null;
     let got = 0;
     s.onData = (d) => {
       got += d.length;
-      while (got >= 27) {
-        got -= 27;
+      while (got >= ACK_BYTES) {
+        got -= ACK_BYTES;
         const p = pending;
         pending = null;
         p?.();
@@ -129,15 +270,12 @@ async function rawSender(mode: string, port: number, count: number): Promise<voi
       });
     }
   } else {
-    const perBatch = Math.floor(65536 / FRAME);
-    const batch = new Uint8Array(perBatch * FRAME);
-    for (let i = 0; i < perBatch; i++) batch.set(frame, i * FRAME);
     let sent = 0;
     let drained: (() => void) | null = null;
     s.onDrain = () => drained?.();
     while (sent < count) {
       const k = Math.min(perBatch, count - sent);
-      const ok = s.write([k === perBatch ? batch : batch.subarray(0, k * FRAME)], noop);
+      const ok = s.write([k === perBatch ? batch : batch.subarray(0, k * frameBytes)], noop);
       sent += k;
       if (!ok) await new Promise<void>((r) => (drained = r));
     }
@@ -148,58 +286,237 @@ async function rawSender(mode: string, port: number, count: number): Promise<voi
   s.close();
 }
 
+/** zeromq sender: PUSH (async: `await send` per message, synchronous while the queue has
+ * room) or REQ (sync: send, wait for the reply). */
+async function zmqSender(mode: string, count: number, payloadBytes: number, port: number): Promise<void> {
+  const zmq = await zmqOrThrow();
+  const sync = mode === "sync";
+  const sock = sync ? new zmq.Request() : new zmq.Push();
+  sock.linger = -1; // close() delivers what is queued
+  sock.connect(`tcp://127.0.0.1:${port}`);
+  const payload = new Uint8Array(payloadBytes).fill(0x61);
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) {
+    await sock.send(payload);
+    if (sync) await sock.receive();
+  }
+  report(`sent ${count} ${performance.now() - t0}`);
+  sock.close();
+}
+
 // ------------------------------------------------------------------ orchestration
 
-async function measure(rt: RuntimeName, kind: "chirp" | "raw", mode: "async" | "sync", count: number): Promise<number> {
-  const recv = runRole(SCRIPT, rt, 1, [`recv-${kind}`, mode, String(count)]);
-  const ready = (await recv.lines.next()).value as string;
-  const port = Number(ready.split(" ")[1]);
-  const send = runRole(SCRIPT, rt, 0, [`send-${kind}`, mode, String(port), String(count)]);
-  const done = (await recv.lines.next()).value as string;
-  const [, n, ms] = done.split(" ");
-  await drain(send);
-  await send.exited;
-  recv.stdinEnd();
-  await recv.exited;
-  return Number(n) / (Number(ms) / 1000);
+type Kind = "raw" | "chirp" | "zeromq";
+type Mode = "async" | "sync";
+
+interface Row {
+  kind: Kind;
+  mode: Mode;
+  payload: number;
+  label: string;
+  count: number;
+  /** msg/s (round trips/s in sync mode) of each run. */
+  runs: number[];
+  median: number;
+  /** Payload MB/s (10^6 bytes) of the median, one-way rows. */
+  mbPerSec: number | null;
+}
+
+interface Group {
+  title: string;
+  mode: Mode;
+  payload: number;
+  /** The comparison the issue sets for Chirp in this group. */
+  target: string;
+  pass: boolean | null;
+  rows: Row[];
+  /** Chirp's median over each baseline's median. */
+  chirpVsRaw: number | null;
+  chirpVsZeromq: number | null;
+  zeromqVsRaw: number | null;
+}
+
+interface MemSample { n: number; rss: number; coreMemoryBytes: number }
+interface MemSide { samples: MemSample[]; rssStart: number; rssWarm: number; rssEnd: number; rssMax: number; coreStart: number; coreEnd: number; coreChanged: boolean }
+interface Soak { runtime: RuntimeName; count: number; msgPerSec: number; receiver: MemSide; sender: MemSide }
+
+export interface Results {
+  date: string;
+  command: string;
+  options: Record<string, number | string>;
+  machine: ReturnType<typeof machineInfo>;
+  pinning: string;
+  /** os.loadavg() (1, 5, 15 minutes) when the bench started and ended. */
+  loadAverage: { start: number[]; end: number[] };
+  /** "zeromq.js <version>, libzmq <version>", or null without zeromq. */
+  zeromq: string | null;
+  targets: typeof TARGETS;
+  notes: string[];
+  results: { runtime: RuntimeName; version: string; groups: Group[] }[];
+  soak: Soak[];
+}
+
+const LABEL: Record<Kind, Record<Mode, string>> = {
+  raw: { async: "raw sockets, 64 KiB batched writes", sync: "raw request/ACK round trips" },
+  zeromq: { async: "zeromq PUSH/PULL", sync: "zeromq REQ/REP round trips" },
+  chirp: { async: "chirp async (released by handler)", sync: "chirp sync (send waits for ACK)" },
+};
+
+/** One run: msg/s measured by the receiver. */
+async function measure(rt: RuntimeName, kind: Kind, mode: Mode, count: number, payload: number): Promise<number> {
+  const recvArgs = [`recv-${kind}`, mode, String(count), String(payload), "0"];
+  const { done } = await runPair(SCRIPT, rt, recvArgs, (port) => [`send-${kind}`, mode, String(count), String(payload), "0", String(port)]);
+  return Number(done[1]) / (Number(done[2]) / 1000);
+}
+
+function memSide(lines: string[]): MemSide {
+  const samples = lines.filter((l) => l.startsWith("mem ")).map((l) => {
+    const [, n, rss, core] = l.split(" ").map(Number);
+    return { n, rss, coreMemoryBytes: core };
+  });
+  const rss = samples.map((s) => s.rss);
+  const first = samples[0], last = samples[samples.length - 1];
+  return {
+    samples,
+    rssStart: first.rss,
+    rssWarm: (samples[1] ?? first).rss,
+    rssEnd: last.rss,
+    rssMax: Math.max(...rss),
+    coreStart: first.coreMemoryBytes,
+    coreEnd: last.coreMemoryBytes,
+    coreChanged: samples.some((s) => s.coreMemoryBytes !== first.coreMemoryBytes),
+  };
+}
+
+async function soak(rt: RuntimeName, count: number): Promise<Soak> {
+  const every = String(Math.max(1, Math.floor(count / 20)));
+  const out = await runPair(SCRIPT, rt, ["recv-chirp", "async", String(count), "16", every],
+    (port) => ["send-chirp", "async", String(count), "16", every, String(port)]);
+  return {
+    runtime: rt,
+    count,
+    msgPerSec: Math.round(Number(out.done[1]) / (Number(out.done[2]) / 1000)),
+    receiver: memSide(out.recv),
+    sender: memSide(out.send),
+  };
+}
+
+const fmt = (x: number): string => Math.round(x).toLocaleString("en-US");
+const ratio = (a: number | undefined, b: number | undefined): number | null => (a !== undefined && b ? a / b : null);
+const mib = (b: number): string => (b / 1048576).toFixed(1);
+
+function printRuntime(rt: RuntimeName, version: string, groups: Group[], runs: number): void {
+  console.log(`\n${rt} ${version}: one connection, two processes${hasTaskset ? " (sender on CPU 0, receiver on CPU 1)" : " (not pinned: no taskset)"}, median of ${runs} run${runs === 1 ? "" : "s"}`);
+  console.log(`${"".padEnd(38)} ${"msg/s".padStart(11)} ${"MB/s".padStart(8)} ${"spread".padStart(7)} ${"vs raw".padStart(7)} ${"vs zmq".padStart(7)}   target`);
+  for (const g of groups) {
+    console.log(g.title);
+    for (const r of g.rows) {
+      const spread = r.runs.length > 1 ? `${Math.round(((Math.max(...r.runs) - Math.min(...r.runs)) / r.median) * 100)}%` : "";
+      const vsRaw = r.kind === "chirp" ? g.chirpVsRaw : r.kind === "zeromq" ? g.zeromqVsRaw : null;
+      const vsZmq = r.kind === "chirp" ? g.chirpVsZeromq : null;
+      const target = r.kind === "chirp" ? `${g.target}: ${g.pass === null ? "n/a" : g.pass ? "yes" : "NO"}` : "";
+      console.log(`  ${r.label.padEnd(36)} ${fmt(r.median).padStart(11)} ${(r.mbPerSec === null ? "" : r.mbPerSec.toFixed(1)).padStart(8)} ${spread.padStart(7)} ${(vsRaw === null ? "" : vsRaw.toFixed(2)).padStart(7)} ${(vsZmq === null ? "" : vsZmq.toFixed(2)).padStart(7)}   ${target}`);
+    }
+  }
+}
+
+function printSoak(soaks: Soak[]): void {
+  if (!soaks.length) return;
+  console.log(`\nsoak: chirp async, 16 B, one connection; RSS in MiB (start = after Chirp.start, warm = after 5 % of the messages)`);
+  console.log(`${"".padEnd(14)} ${"messages".padStart(11)} ${"msg/s".padStart(10)}  ${"RSS start".padStart(9)} ${"warm".padStart(6)} ${"end".padStart(6)} ${"max".padStart(6)}   wasm memory`);
+  for (const s of soaks) {
+    for (const [who, m] of [["receiver", s.receiver], ["sender", s.sender]] as const) {
+      const core = m.coreChanged ? `CHANGED ${m.coreStart} -> ${m.coreEnd} bytes` : `unchanged (${m.coreStart} bytes)`;
+      console.log(`${`${s.runtime} ${who}`.padEnd(14)} ${fmt(s.count).padStart(11)} ${fmt(s.msgPerSec).padStart(10)}  ${mib(m.rssStart).padStart(9)} ${mib(m.rssWarm).padStart(6)} ${mib(m.rssEnd).padStart(6)} ${mib(m.rssMax).padStart(6)}   ${core}`);
+    }
+  }
 }
 
 async function main(): Promise<void> {
   const runs = arg("runs", 3);
-  const asyncCount = arg("async-count", 1_000_000);
+  const asyncCount = arg("async-count", 2_000_000);
   const syncCount = arg("sync-count", 20_000);
-  const ri = process.argv.indexOf("--runtimes");
-  const rts = (ri > 0 ? process.argv[ri + 1] : "node,deno,bun").split(",") as RuntimeName[];
-  const all: { runtime: RuntimeName; rows: Row[] }[] = [];
-  for (const rt of rts) {
-    const rows: Row[] = [];
-    for (const [kind, mode, count] of [
-      ["raw", "async", asyncCount], ["chirp", "async", asyncCount],
-      ["raw", "sync", syncCount], ["chirp", "sync", syncCount],
-    ] as const) {
-      const xs: number[] = [];
-      for (let r = 0; r < runs; r++) xs.push(await measure(rt, kind, mode, count));
-      rows.push({ name: kind, mode, count, runs: xs.map(Math.round), median: Math.round(median(xs)) });
-    }
-    all.push({ runtime: rt, rows });
-    const base = (mode: string): number => rows.find((r) => r.name === "raw" && r.mode === mode)!.median;
-    console.log(`\n${rt}: ${PAYLOAD}-byte payloads, one connection, two processes${hasTaskset ? " pinned to CPUs 0 and 1" : ""}, median of ${runs}`);
-    console.log("what                                      msg/s   vs raw");
-    for (const r of rows) {
-      const label = r.name === "raw"
-        ? (r.mode === "async" ? "raw sockets, 64 KiB batched writes" : "raw sockets, request/ACK round trips")
-        : (r.mode === "async" ? "chirp async (released by handler)" : "chirp sync (send waits for ACK)");
-      console.log(`${label.padEnd(38)} ${String(r.median).padStart(10)}   ${(r.median / base(r.mode)).toFixed(2)}`);
-    }
+  const kibCount = arg("kib-count", 500_000);
+  const soakCount = arg("soak", 10_000_000);
+  const rts = runtimesArg();
+  const out = resolve(strArg("out", "bench/results/throughput.json"));
+  const zmq = rts.includes("node") ? await loadZmq() : "not on Node";
+  const notes: string[] = [];
+  if (typeof zmq === "string" && rts.includes("node")) {
+    notes.push(`zeromq rows skipped: ${zmq}`);
+    console.log(`note: zeromq rows skipped: ${zmq}`);
   }
-  console.log("RESULT " + JSON.stringify({ payload: PAYLOAD, runs, results: all }));
+  const machine = machineInfo(rts);
+  const loadStart = os.loadavg();
+  if (loadStart[0] > 0.5) {
+    const busy = `load average ${loadStart.map((x) => x.toFixed(2)).join(" ")} at the start: other processes are running, figures will be noisy`;
+    notes.push(busy);
+    console.log(`note: ${busy}`);
+  }
+  const zeromq = typeof zmq === "string" ? null : `zeromq.js ${createRequire(import.meta.url)("zeromq/package.json").version}, libzmq ${zmq.version}`;
+  console.log(`${machine.cpuModel}, ${machine.cpuCount} CPUs, ${machine.os}; ${Object.entries(machine.runtimes).map(([k, v]) => `${k} ${v}`).join(", ")}${zeromq ? `; ${zeromq}` : ""}`);
+  const results: Results["results"] = [];
+  const soaks: Soak[] = [];
+  for (const rt of rts) {
+    const withZmq = rt === "node" && typeof zmq !== "string";
+    const groups: Group[] = [];
+    for (const [title, mode, payload, count] of [
+      ["16 B one-way", "async", 16, asyncCount],
+      ["16 B round trips", "sync", 16, syncCount],
+      ["1 KiB one-way (raw: 1051-byte frames)", "async", 1024, kibCount],
+    ] as const) {
+      const kinds = (withZmq ? ["raw", "zeromq", "chirp"] : ["raw", "chirp"]) as Kind[];
+      const countOf = (kind: Kind): number => (kind === "raw" && mode === "async" ? count * RAW_FACTOR[payload] : count);
+      // Rounds of one run per kind, so that a noisy moment hits Chirp and its baselines alike.
+      const xs = new Map<Kind, number[]>(kinds.map((k) => [k, []]));
+      for (let r = 0; r < runs; r++) {
+        for (const kind of kinds) xs.get(kind)!.push(await measure(rt, kind, mode, countOf(kind), payload));
+      }
+      const rows: Row[] = kinds.map((kind) => {
+        const m = median(xs.get(kind)!);
+        return { kind, mode, payload, label: LABEL[kind][mode], count: countOf(kind), runs: xs.get(kind)!.map(Math.round), median: Math.round(m), mbPerSec: mode === "async" ? (m * payload) / 1e6 : null };
+      });
+      const med = (k: Kind): number | undefined => rows.find((r) => r.kind === k)?.median;
+      const chirpVsRaw = ratio(med("chirp"), med("raw"));
+      const [target, pass] = mode === "sync"
+        ? [`>= ${TARGETS.syncVsRaw.toFixed(2)} x raw`, chirpVsRaw !== null && chirpVsRaw >= TARGETS.syncVsRaw]
+        : payload === 16
+          ? [`>= ${fmt(TARGETS.asyncMsgPerSec)} msg/s`, med("chirp")! >= TARGETS.asyncMsgPerSec]
+          : [`>= ${TARGETS.kibVsRaw.toFixed(2)} x raw MB/s`, chirpVsRaw !== null && chirpVsRaw >= TARGETS.kibVsRaw];
+      groups.push({ title, mode, payload, target, pass, rows, chirpVsRaw, chirpVsZeromq: ratio(med("chirp"), med("zeromq")), zeromqVsRaw: ratio(med("zeromq"), med("raw")) });
+    }
+    const version = machine.runtimes[rt] ?? "";
+    results.push({ runtime: rt, version, groups });
+    printRuntime(rt, version, groups, runs);
+    if (soakCount > 0) soaks.push(await soak(rt, soakCount));
+  }
+  printSoak(soaks);
+  const res: Results = {
+    date: new Date().toISOString(),
+    command: ["node", ...process.argv.slice(1)].join(" "),
+    options: { runs, asyncCount, syncCount, kibCount, soak: soakCount, runtimes: rts.join(",") },
+    machine,
+    pinning: hasTaskset ? "taskset: sender CPU 0, receiver CPU 1" : "none (taskset not found)",
+    loadAverage: { start: loadStart, end: os.loadavg() },
+    zeromq,
+    targets: TARGETS,
+    notes,
+    results,
+    soak: soaks,
+  };
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify(res, null, 1) + "\n");
+  const svg = out.replace(/\.json$/, "") + ".svg";
+  writeFileSync(svg, chartSvg(res));
+  console.log(`\nwrote ${out}\nwrote ${svg}`);
 }
 
-interface Row { name: string; mode: string; count: number; runs: number[]; median: number }
-
-const [role, mode, a, b] = process.argv.slice(2);
-if (role === "recv-chirp") await chirpReceiver(mode, Number(a));
-else if (role === "recv-raw") rawReceiver(mode, Number(a));
-else if (role === "send-chirp") await chirpSender(mode, Number(a), Number(b));
-else if (role === "send-raw") await rawSender(mode, Number(a), Number(b));
+const [role, mode, count, payload, memEvery, port] = process.argv.slice(2);
+const n = Number(count), bytes = Number(payload), every = Number(memEvery), p = Number(port);
+if (role === "recv-chirp") await chirpReceiver(mode, n, every);
+else if (role === "recv-raw") rawReceiver(mode, n);
+else if (role === "recv-zeromq") await zmqReceiver(mode, n);
+else if (role === "send-chirp") await chirpSender(mode, n, bytes, every, p);
+else if (role === "send-raw") await rawSender(mode, n, bytes, p);
+else if (role === "send-zeromq") await zmqSender(mode, n, bytes, p);
 else await main();

@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Chirp, type ChirpConfig } from "../adapters/index.ts";
 import type { RuntimeName } from "../adapters/runtime.ts";
-import { arg, drain, hasTaskset, median, report, runRole } from "./harness.ts";
+import { arg, hasTaskset, median, report, runPair, runtimesArg } from "./harness.ts";
 
 const SCRIPT = "bench/tls.ts";
 import { testCertDir } from "../test/tls-certs.ts";
@@ -75,15 +75,9 @@ async function sender(mode: string, enc: Enc, certDir: string, port: number, cou
 // ------------------------------------------------------------------ orchestration
 
 async function measure(rt: RuntimeName, mode: "async" | "sync", enc: Enc, certDir: string, count: number): Promise<number> {
-  const recv = runRole(SCRIPT, rt, 1, ["recv", mode, enc, certDir, String(count)]);
-  const port = Number(((await recv.lines.next()).value as string).split(" ")[1]);
-  const send = runRole(SCRIPT, rt, 0, ["send", mode, enc, certDir, String(port), String(count)]);
-  const done = (await recv.lines.next()).value as string;
-  const [, n, ms] = done.split(" ");
-  await drain(send);
-  await send.exited;
-  recv.stdinEnd();
-  await recv.exited;
+  const { done } = await runPair(SCRIPT, rt, ["recv", mode, enc, certDir, String(count)],
+    (port) => ["send", mode, enc, certDir, String(port), String(count)]);
+  const [, n, ms] = done;
   // The receiver's clock starts at the first message (the connect message): count - 1 after it.
   return (Number(n) - 1) / (Number(ms) / 1000);
 }
@@ -94,8 +88,7 @@ async function main(): Promise<void> {
   const runs = arg("runs", 3);
   const asyncCount = arg("async-count", 300_000);
   const syncCount = arg("sync-count", 10_000);
-  const ri = process.argv.indexOf("--runtimes");
-  const rts = (ri > 0 ? process.argv[ri + 1] : "node,deno,bun").split(",") as RuntimeName[];
+  const rts = runtimesArg();
   const certDir = testCertDir();
   const all: { runtime: RuntimeName; rows: Row[] }[] = [];
   for (const rt of rts) {
