@@ -31,10 +31,18 @@ export class Output {
   }
 }
 
+/** An error already reported on stderr; it only carries the exit code. */
+export class Reported extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}
+
 /** The exit code for an error: usage 2; ChirpError CANNOT_CONNECT 3, TIMEOUT 4, EADDRINUSE 5,
  * VALUE_ERROR 2 (a bad option value the library refused); anything else 1. */
 export function exitCodeOf(e: unknown): number {
   if (e instanceof UsageError) return EXIT.USAGE;
+  if (e instanceof Reported) return e.exitCode;
   const code = e instanceof ChirpError ? e.code : undefined;
   switch (code) {
     case "CANNOT_CONNECT": return EXIT.CANNOT_CONNECT;

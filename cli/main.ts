@@ -15,7 +15,7 @@ import { EXIT, MESSAGE_FORMATS, UsageError, helpText, parse, type Command, type 
 import { formatMessage, hex, loadFormat, parseInput, type Received } from "./format.ts";
 import { runMonitor } from "./monitor.ts";
 import { runBench } from "./bench.ts";
-import { Output, exitCodeOf, sleep } from "./io.ts";
+import { Output, Reported, exitCodeOf, sleep } from "./io.ts";
 
 /** The package version (package.json next to cli/, or three levels up from build/js/cli/). */
 function version(): string {
@@ -302,7 +302,7 @@ async function runNode(ctx: Ctx): Promise<number> {
     }
     code = await runRole(ctx, node, got);
   } catch (e) {
-    ctx.out.err((e as Error).message);
+    if (!(e instanceof Reported)) ctx.out.err((e as Error).message);
     code = exitCodeOf(e);
   } finally {
     for (const u of unsubscribe) u();
@@ -382,6 +382,8 @@ async function runRole(ctx: Ctx, node: Chirp, got: { done: Promise<void> }): Pro
       return EXIT.OK;
     }
     case "survey": {
+      // Failed respondents are reported and the survey goes on; the exit code is the first
+      // failure's, or the end comes at once when no respondent could be reached.
       const s = surveyor(node, { respondents: someTargets(ctx).map(checkTarget) });
       let firstFailure: unknown;
       await sendAll(ctx, async (data, header) => {
@@ -392,7 +394,7 @@ async function runRole(ctx: Ctx, node: Chirp, got: { done: Promise<void> }): Pro
           firstFailure ??= f.error;
         }
         if (v.verbose) ctx.out.err(`survey: ${r.responses.length} answer(s), ${r.missing.length} missing${r.missing.length ? ` (${r.missing.join(" ")})` : ""}`);
-        if (r.responses.length === 0 && r.failed.length > 0) throw firstFailure;
+        if (r.failed.length === s.respondents.length) throw new Reported(exitCodeOf(firstFailure));
       });
       return firstFailure === undefined ? EXIT.OK : exitCodeOf(firstFailure);
     }

@@ -49,7 +49,7 @@ export function renderStats(s: ChirpStats, prev: ChirpStats | undefined, source:
   lines.push("");
   lines.push(`  ${"".padEnd(18)} ${"total".padStart(14)} ${"per second".padStart(12)}`);
   const row = (label: string, total: string, perSecond = ""): void => {
-    lines.push(`  ${label.padEnd(18)} ${total.padStart(14)} ${perSecond.padStart(12)}`);
+    lines.push(`  ${label.padEnd(18)} ${total.padStart(14)} ${perSecond.padStart(12)}`.trimEnd());
   };
   row("messages in", String(s.messagesIn), rate(r?.messagesIn));
   row("messages out", String(s.messagesOut), rate(r?.messagesOut));

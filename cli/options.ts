@@ -133,6 +133,31 @@ export function parse(argv: string[]): Parsed {
   return { command, values, positionals };
 }
 
+const WIDTH = 100;
+
+/** Words of `text` (and the unbreakable `tail`) in lines of at most `width` characters. */
+function wrap(text: string, width: number, tail?: string): string[] {
+  const out: string[] = [];
+  let line = "";
+  for (const w of [...text.split(" "), ...(tail ? [tail] : [])]) {
+    if (line && line.length + 1 + w.length > width) {
+      out.push(line);
+      line = w;
+    } else {
+      line = line ? `${line} ${w}` : w;
+    }
+  }
+  if (line) out.push(line);
+  return out;
+}
+
+/** Which commands take an option, as --help and the README say it. */
+export function commandsOf(o: OptionSpec): string {
+  if (o.commands.length === ALL.length) return "all";
+  if (o.commands.length === NODE.length && !o.commands.includes("monitor")) return "all but monitor";
+  return o.commands.join(", ");
+}
+
 /** The --help text, made from the tables above. */
 export function helpText(version: string): string {
   const lines: string[] = [];
@@ -143,14 +168,14 @@ export function helpText(version: string): string {
   lines.push("");
   lines.push("Commands:");
   const cw = Math.max(...COMMANDS.map((c) => `${c.name} ${c.args}`.length));
-  for (const c of COMMANDS) lines.push(`  ${`${c.name} ${c.args}`.padEnd(cw)}  ${c.summary}`);
+  for (const c of COMMANDS) wrap(c.summary, WIDTH - cw - 4).forEach((t, i) => lines.push(`  ${(i === 0 ? `${c.name} ${c.args}` : "").padEnd(cw)}  ${t}`));
   lines.push("");
   lines.push("Options (the commands each takes in brackets):");
   const label = (o: OptionSpec): string => `${o.short ? `-${o.short}, ` : "    "}--${o.name}${o.arg ? ` ${o.arg}` : ""}`;
   const ow = Math.max(...OPTIONS.map((o) => label(o).length));
   for (const o of OPTIONS) {
-    const which = o.commands.length === ALL.length ? "all" : o.commands.length === NODE.length && !o.commands.includes("monitor") ? "all but monitor" : o.commands.join(", ");
-    lines.push(`  ${label(o).padEnd(ow)}  ${o.help} [${which}]`);
+    const text = wrap(o.help, WIDTH - ow - 4, `[${commandsOf(o)}]`);
+    text.forEach((t, i) => lines.push(`  ${(i === 0 ? label(o) : "").padEnd(ow)}  ${t}`));
   }
   lines.push("");
   lines.push("Formats: raw (bytes as they are, no separator), ascii (non-printable bytes as '.', one");
@@ -160,7 +185,7 @@ export function helpText(version: string): string {
   lines.push("--data is JSON, sent as MessagePack).");
   lines.push("");
   lines.push("Exit codes:");
-  for (const [code, what] of EXIT_HELP) lines.push(`  ${String(code).padStart(3)}  ${what}`);
+  for (const [code, what] of EXIT_HELP) wrap(what, WIDTH - 7).forEach((t, i) => lines.push(`  ${i === 0 ? String(code).padStart(3) : "   "}  ${t}`));
   lines.push("");
   lines.push("Status lines (\"chirpcat: listening on port N\", \"chirpcat: metrics on http://...\") go to");
   lines.push("stderr, messages to stdout.");

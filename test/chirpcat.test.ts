@@ -15,6 +15,8 @@ import { runtime, scriptCommand } from "./runtime.ts";
 import { refusedPort } from "./helpers.ts";
 import { testCertDir } from "./tls-certs.ts";
 import { COMMANDS, EXIT, EXIT_HELP, OPTIONS } from "../cli/options.ts";
+import { renderStats } from "../cli/monitor.ts";
+import type { ChirpStats } from "../adapters/index.ts";
 
 const repo = fileURLToPath(new URL(runtime === "node" ? "../../../" : "../", import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), "chirpcat-test-"));
@@ -215,11 +217,12 @@ for (const mode of ["--sync", "--async"]) {
     const resp = await server(["respond", mode, "--data", "pong", "--count", "2"]);
     const echo = await server(["respond", mode, "--echo", "--format", "hex"]);
     const [r1, r2] = await Promise.all([
-      run(["request", at(resp), mode, "--data", "ping", "--count", "2"]),
+      run(["request", at(resp), mode, "--data", "ping", "--count", "2", "--verbose"]),
       run(["request", at(echo), mode, "--format", "hex", "--data", "0102ff", "--header", "h"]),
     ]);
     assert.is(r1.code, 0, r1.err);
     assert.is(r1.text, "pong\npong\n");
+    assert.match(r1.err, new RegExp(`open to 127\\.0\\.0\\.1:${resp.port} node [0-9a-f]{32}`), "--verbose shows connection events");
     assert.is(r2.code, 0, r2.err);
     assert.is(r2.text, "0102ff\n");
     const s1 = await done(resp);
@@ -328,6 +331,22 @@ test("monitor --once against a node with --metrics shows the counters of the tra
   assert.is(gone.code, EXIT.CANNOT_CONNECT);
 });
 
+test("monitor view: rates per second between two snapshots, totals, one row per remote", () => {
+  const remote = { address: "127.0.0.1", port: 4000, identity: "ab".repeat(16), messagesIn: 10, messagesOut: 4, bytesIn: 100, bytesOut: 40, sendErrors: {}, connectionErrors: { TIMEOUT: 1 }, slotsInUse: 0, queued: 0, unacked: 0, connections: 1, lastAckRttMs: 0.25 };
+  const s1: ChirpStats = { ...remote, time: 1_000_000, uptimeMs: 5000, identity: "cd".repeat(16), port: 5000, synchronous: true, remotes: 1, coreMemoryBytes: 655360, sendErrors: { CANNOT_CONNECT: 2 }, perRemote: [remote] };
+  const s2: ChirpStats = { ...s1, time: 1_002_000, uptimeMs: 7000, messagesIn: 30, bytesIn: 300, perRemote: [{ ...remote, messagesIn: 30, bytesIn: 300 }] };
+  const first = renderStats(s1, undefined, "x").join("\n");
+  assert.match(first, /^ {2}messages in +10 +-$/m, "no rate without an earlier snapshot");
+  const view = renderStats(s2, s1, "x").join("\n");
+  assert.match(view, /^chirp node c{1}dcdcd\w* +port 5000 +sync +up 0:00:07 +remotes 1/m);
+  assert.match(view, /^ {2}messages in +30 +10\.0$/m, "20 messages in 2 s");
+  assert.match(view, /^ {2}bytes in +300 +100\.0$/m);
+  assert.match(view, /^ {2}messages out +4 +0\.0$/m);
+  assert.match(view, /^ {2}last ACK RTT +0\.25 ms$/m);
+  assert.match(view, /^ {2}send errors +CANNOT_CONNECT 2$/m);
+  assert.match(view, /^ {2}127\.0\.0\.1:4000 +abababab +30 +4 +10\.0 +0\.0 +300 +40 +1 +0 +0 +0\.25 ms TIMEOUT 1$/m);
+});
+
 test("bench sends --count messages and prints a summary; the listener counted them", async () => {
   const l = await server(["listen", "--format", "hex", "--metrics", "0", "--async"]);
   const b = await run(["bench", at(l), "--count", "500", "--size", "100", "--async"]);
@@ -355,7 +374,8 @@ test("README: the chirpcat walkthrough runs (respond, request, monitor), and its
   assert.is(req.code, 0, req.err);
   assert.is(req.text, "pong\n".repeat(5));
   const mon = cli(fix(cmds[2])); // not a terminal: a plain snapshot every second
-  await until(mon, () => /^ {2}messages in +5 /m.test(mon.text()), "the monitor to show 5 requests");
+  // The second snapshot has rates: nothing moves any more.
+  await until(mon, () => /^ {2}messages in +5 +0\.0$/m.test(mon.text()), "the monitor to show 5 requests and a rate");
   assert.is((await stop(mon)).code, 0);
   assert.is((await stop(resp)).text, "ping\n".repeat(5));
   // Options and exit codes tables.
