@@ -9,10 +9,10 @@ import { fileURLToPath } from "node:url";
 import { Chirp, ChirpError, type ChirpConfig, type Message } from "../adapters/index.ts";
 import { serveMetrics } from "../adapters/monitor-http.ts";
 import {
-  OP, PATTERN, decodeHeader, encodeHeader, publisher, puller, pusher, request, respondent, routerOf, subscriber, surveyor, targetKey,
+  decodeHeader, publisher, puller, pusher, request, responder, respondent, routerOf, subscriber, surveyor, targetKey,
 } from "../patterns/mod.ts";
-import { EXIT, MESSAGE_FORMATS, UsageError, helpText, parse, type Command, type MessageFormat, type Parsed } from "./options.ts";
-import { formatMessage, hex, loadFormat, parseInput, type Received } from "./format.ts";
+import { EXIT, MESSAGE_FORMATS, SENDERS, UsageError, helpText, parse, type Command, type MessageFormat, type Parsed } from "./options.ts";
+import { formatMessage, loadFormat, parseInput, type Received } from "./format.ts";
 import { runMonitor } from "./monitor.ts";
 import { runBench } from "./bench.ts";
 import { Output, Reported, exitCodeOf, sleep } from "./io.ts";
@@ -38,6 +38,10 @@ export interface Ctx {
   targets: string[];
   format: MessageFormat;
   out: Output;
+  /** --metrics: where to serve the node's counters. */
+  metrics?: { host: string; port: number };
+  /** Senders: the messages to send (checked before the node starts). */
+  messages?: () => AsyncGenerator<Uint8Array>;
   /** Resolves when SIGINT or SIGTERM asked us to stop. */
   stopped: Promise<void>;
   isStopped(): boolean;
@@ -88,29 +92,33 @@ function nodeConfig(ctx: Ctx): ChirpConfig {
 }
 
 /** The messages a sender sends: --data or --file (--count times, default 1, 0 = no end) or
- * the lines of stdin (at most --count); none of them: one empty message. */
-async function* payloads(ctx: Ctx): AsyncGenerator<Uint8Array> {
+ * the lines of stdin (at most --count); none of them: one empty message. The options are
+ * checked (and --data/--file read) at once, the messages made as they are taken. */
+function payloads(ctx: Ctx): () => AsyncGenerator<Uint8Array> {
   const v = ctx.values;
   const sources = ["data", "file", "stdin"].filter((k) => v[k] !== undefined && v[k] !== false);
   if (sources.length > 1) throw new UsageError(`--${sources.join(" and --")} exclude each other`);
   const count = num(v.count, "count", 0, Number.MAX_SAFE_INTEGER, true);
   if (v.stdin) {
-    let n = 0;
-    for await (const line of stdinLines()) {
-      if (ctx.isStopped()) return;
-      yield parseInput(ctx.format, line, "a line of stdin");
-      if (count !== undefined && count > 0 && ++n >= count) return;
-    }
-    return;
+    return async function* () {
+      let n = 0;
+      for await (const line of stdinLines()) {
+        if (ctx.isStopped()) return;
+        yield parseInput(ctx.format, line, "a line of stdin");
+        if (count !== undefined && count > 0 && ++n >= count) return;
+      }
+    };
   }
   const one = v.data !== undefined ? parseInput(ctx.format, v.data as string, "--data")
     : v.file !== undefined ? parseInput(ctx.format, readFile(v.file as string, "--file"), `--file ${String(v.file)}`)
     : new Uint8Array(0);
   const total = count ?? 1;
-  for (let i = 0; total === 0 || i < total; i++) {
-    if (ctx.isStopped()) return;
-    yield one;
-  }
+  return async function* () {
+    for (let i = 0; total === 0 || i < total; i++) {
+      if (ctx.isStopped()) return;
+      yield one;
+    }
+  };
 }
 
 /** Lines of stdin (bytes, without the "\n" or "\r\n"); a last line without "\n" counts. */
@@ -189,7 +197,7 @@ async function sendAll(ctx: Ctx, each: (data: Uint8Array, header: string | undef
   const interval = num(ctx.values.interval, "interval", 0, 86400) ?? 0;
   const header = ctx.values.header as string | undefined;
   let i = 0;
-  for await (const data of payloads(ctx)) {
+  for await (const data of ctx.messages!()) {
     if (i > 0 && interval > 0) {
       await Promise.race([sleep(interval * 1000), ctx.stopped]);
       if (ctx.isStopped()) return;
@@ -215,19 +223,26 @@ function noTargets(ctx: Ctx): void {
 /** Checks the command's arguments before a node starts (so usage errors come first). */
 function checkArgs(ctx: Ctx): void {
   const c = ctx.command;
-  if (["send", "request", "bench"].includes(c)) oneTarget(ctx);
-  else if (["push", "sub", "survey"].includes(c)) someTargets(ctx);
+  if (["send", "request", "bench"].includes(c)) checkTarget(oneTarget(ctx));
+  else if (["push", "sub", "survey"].includes(c)) someTargets(ctx).forEach(checkTarget);
   else noTargets(ctx);
   if (c === "pub" && ((ctx.values.topic as string[] | undefined)?.length ?? 0) > 1) throw new UsageError("pub publishes under one --topic");
+  num(ctx.values.interval, "interval", 0, 86400);
+  if (SENDERS.includes(c)) ctx.messages = payloads(ctx);
+  if (ctx.values.metrics !== undefined) {
+    const m = /^(?:(.+):)?(\d+)$/.exec(ctx.values.metrics as string);
+    if (!m) throw new UsageError(`--metrics ${String(ctx.values.metrics)}: expected PORT or HOST:PORT`);
+    ctx.metrics = { host: m[1]?.replace(/^\[(.*)\]$/, "$1") ?? "127.0.0.1", port: num(m[2], "metrics", 0, 65535, true)! };
+  }
 }
 
 /** Runs a node role; returns the exit code. */
 async function runNode(ctx: Ctx): Promise<number> {
+  await loadFormat(ctx.format);
   checkArgs(ctx);
   const cfg = nodeConfig(ctx);
   const v = ctx.values;
   const c = ctx.command;
-  if (c !== "bench") await loadFormat(ctx.format);
   // Roles that take every message themselves get onMessage; the pattern roles that send
   // (request, push, pub, sub, survey) leave them to the pattern router (routerOf).
   let onMessage: ((m: Message) => void) | undefined;
@@ -240,16 +255,13 @@ async function runNode(ctx: Ctx): Promise<number> {
     };
   } else if (c === "respond") {
     const answer = answerOf(ctx);
-    onMessage = (m) => {
-      const h = decodeHeader(m.header);
-      if (h && (h.pattern !== PATTERN.REQREP || h.op !== OP.REQREP.REQUEST)) return m.release(); // not a request
-      const appHeader = h ? h.body : m.header;
-      show(ctx, m, appHeader);
-      const a = answer(m, appHeader);
-      m.release(); // before replying: a synchronous requester reads the reply only after its ACK
-      m.reply(a.data, { header: encodeHeader(PATTERN.REQREP, OP.REQREP.REPLY, a.header) })
-        .catch((e) => ctx.out.err(`error: reply to ${targetKey(m.address, m.port)} failed: ${(e as Error).message}`));
+    const handler = responder((req, header) => {
+      show(ctx, req, header);
       got.hit();
+      return answer(req, header);
+    }, { onError: (e, req) => ctx.out.err(`error: reply to ${targetKey(req.address, req.port)} failed: ${(e as Error).message}`) });
+    onMessage = (m) => {
+      if (handler(m) !== true) m.release();
     };
   } else if (c === "pull") {
     const handler = puller((item, header) => {
@@ -272,7 +284,6 @@ async function runNode(ctx: Ctx): Promise<number> {
   } else if (c === "send" || c === "bench") {
     onMessage = (m) => m.release();
   }
-  if (c === "respond" || c === "respond-survey") answerOf(ctx); // usage errors before the node starts
   let node: Chirp;
   try {
     node = await Chirp.start({ ...cfg, ...(onMessage ? { onMessage } : {}) });
@@ -293,11 +304,9 @@ async function runNode(ctx: Ctx): Promise<number> {
   let metrics: { port: number; close(): Promise<void> } | undefined;
   let code: number = EXIT.OK;
   try {
-    if (v.metrics !== undefined) {
-      const m = /^(?:(.+):)?(\d+)$/.exec(v.metrics as string);
-      if (!m) throw new UsageError(`--metrics ${String(v.metrics)}: expected PORT or HOST:PORT`);
-      const host = m[1]?.replace(/^\[(.*)\]$/, "$1") ?? "127.0.0.1";
-      metrics = await serveMetrics(node, { port: num(m[2], "metrics", 0, 65535, true), host });
+    if (ctx.metrics) {
+      const { host, port } = ctx.metrics;
+      metrics = await serveMetrics(node, { port, host });
       info(`metrics on http://${host.includes(":") ? `[${host}]` : host}:${metrics.port}/metrics and /stats`);
     }
     code = await runRole(ctx, node, got);

@@ -24,7 +24,7 @@ const ALL = COMMANDS.map((c) => c.name) as Command[];
 /** Commands that run a Chirp node. */
 const NODE = ALL.filter((c) => c !== "monitor");
 /** Commands whose messages come from --data, --file or --stdin. */
-const SENDERS: Command[] = ["send", "request", "push", "pub", "survey"];
+export const SENDERS: Command[] = ["send", "request", "push", "pub", "survey"];
 /** Commands that answer with --data, --file or --echo. */
 const ANSWERERS: Command[] = ["respond", "respond-survey"];
 /** Commands that print messages (and so take a --format). */

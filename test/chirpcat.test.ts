@@ -6,6 +6,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import process from "node:process";
+import { Buffer } from "node:buffer";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -45,15 +46,7 @@ function cli(args: string[], input?: string | Uint8Array): Proc {
   }));
   if (input !== undefined) child.stdin!.end(input);
   else child.stdin!.end();
-  const bytes = (): Uint8Array => {
-    const all = new Uint8Array(out.reduce((n, c) => n + c.length, 0));
-    let at = 0;
-    for (const c of out) {
-      all.set(c, at);
-      at += c.length;
-    }
-    return all;
-  };
+  const bytes = (): Uint8Array => new Uint8Array(Buffer.concat(out));
   return { child, out: bytes, text: () => new TextDecoder().decode(bytes()), err: () => err, exit };
 }
 
