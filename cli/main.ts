@@ -192,17 +192,23 @@ async function drain(node: Chirp, ms: number): Promise<void> {
   await sleep(50);
 }
 
-/** Sends every payload with `each`, --interval seconds apart; stops at a signal. */
-async function sendAll(ctx: Ctx, each: (data: Uint8Array, header: string | undefined, i: number) => Promise<void>): Promise<void> {
+/** Sends every payload with `each`, --interval seconds apart. A signal ends the wait for the
+ * next message (a stdin line), the interval or a send (which the closing node then fails). */
+async function sendAll(ctx: Ctx, each: (data: Uint8Array, header: string | undefined) => Promise<void>): Promise<void> {
   const interval = num(ctx.values.interval, "interval", 0, 86400) ?? 0;
   const header = ctx.values.header as string | undefined;
-  let i = 0;
-  for await (const data of ctx.messages!()) {
+  const stopped = ctx.stopped.then(() => null);
+  const it = ctx.messages!();
+  for (let i = 0; ; i++) {
+    const next = await Promise.race([it.next(), stopped]);
+    if (next === null || next.done) return;
     if (i > 0 && interval > 0) {
-      await Promise.race([sleep(interval * 1000), ctx.stopped]);
+      await Promise.race([sleep(interval * 1000), stopped]);
       if (ctx.isStopped()) return;
     }
-    await each(data, header, i++);
+    const sending = each(next.value, header);
+    sending.catch(() => {}); // abandoned at a signal: its SHUTDOWN error is not news
+    if ((await Promise.race([sending, stopped])) === null) return;
   }
 }
 
