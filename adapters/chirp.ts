@@ -11,6 +11,7 @@ import { resolveConfig, isIPv4, type ChirpConfig, type ResolvedConfig } from "./
 import { Message, type MessageOwner } from "./message.ts";
 import type { Listener, ListenOptions, Socket, Transport, TransportError } from "./transport.ts";
 import { encryptionNeeded, looksLikeTls, PEER_TLS } from "./encryption.ts";
+import { Tally, toHex, type ChirpEvents, type ChirpStats, type RemoteStats } from "./monitor.ts";
 
 let registeredTransport: Transport | undefined;
 
@@ -111,6 +112,7 @@ function parseTargetUncached(to: Target): { address: string; port: number } {
 }
 
 interface SendOp {
+  remote: Remote;
   identity: Uint8Array;
   header: Uint8Array;
   data: Uint8Array;
@@ -119,6 +121,8 @@ interface SendOp {
   written: boolean;
   acked: boolean;
   done: boolean;
+  /** Synchronous mode: when the frame went into a write (for the ACK round trip). */
+  at: number;
 }
 
 /** Copies `src` into `dst` at `at`: a plain loop for the short arrays of the hot path (cheaper
@@ -135,8 +139,10 @@ function copySmall(dst: Uint8Array, src: Uint8Array, at: number): void {
 function settle(op: SendOp, err?: Error): void {
   if (op.done) return;
   op.done = true;
-  if (err) op.reject(err);
-  else op.resolve(op.identity);
+  if (err) {
+    op.remote.tally.sendError((err as ChirpError).code ?? "FATAL");
+    op.reject(err);
+  } else op.resolve(op.identity);
 }
 
 interface Partial {
@@ -173,6 +179,8 @@ class Conn {
   sniff = false;
   /** The peer speaks TLS: input is ignored until the connection closes. */
   mismatch = false;
+  /** Received messages not yet released. */
+  held = 0;
   constructor(
     readonly idx: number,
     readonly gen: number,
@@ -189,12 +197,18 @@ class Remote {
   dialing: Conn | null = null;
   conns = new Set<Conn>();
   freed = false;
+  /** The peer node's identity from its last handshake (hex). */
+  peerIdentity: string | null = null;
+  readonly tally: Tally;
   constructor(
     readonly idx: number,
     readonly key: string,
     readonly address: string,
     readonly port: number,
-  ) {}
+    total: Tally,
+  ) {
+    this.tally = new Tally(total);
+  }
   get queued(): number {
     return this.queue.length - this.qHead;
   }
@@ -226,6 +240,9 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
   #socketsClosed: (() => void) | null = null;
   #inbox: Message[] = [];
   #waiters: ((r: IteratorResult<Message>) => void)[] = [];
+  readonly #tally = new Tally();
+  readonly #started = now();
+  #listenersOf: { [K in keyof ChirpEvents]: Set<(e: ChirpEvents[K]) => void> } = { open: new Set(), close: new Set(), identity: new Set() };
 
   private constructor(cfg: ResolvedConfig, core: Core, transport: Transport, port: number, user: ChirpConfig) {
     this.config = Object.freeze({ ...cfg, port });
@@ -333,6 +350,57 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     return this.#core.memoryBytes;
   }
 
+  // ---------------------------------------------------------------- monitoring
+
+  /** A snapshot of the node's counters, in total and per remote (monitor.ts). */
+  stats(): ChirpStats {
+    const perRemote: RemoteStats[] = [];
+    let slots = 0;
+    let queued = 0;
+    let unacked = 0;
+    for (const r of this.#remotes.values()) {
+      let held = 0;
+      for (const c of r.conns) held += c.held;
+      const live = { slotsInUse: held, queued: r.queued, unacked: r.inflight ? 1 : 0, connections: r.conns.size };
+      queued += live.queued;
+      unacked += live.unacked;
+      perRemote.push({ address: r.address, port: r.port, identity: r.peerIdentity, ...r.tally.snapshot(live) });
+    }
+    for (const c of this.#conns) if (c) slots += c.held;
+    const totals = this.#tally.snapshot({ slotsInUse: slots, queued, unacked, connections: this.connectionCount });
+    return {
+      time: Date.now(),
+      uptimeMs: now() - this.#started,
+      identity: toHex(this.identity),
+      port: this.port,
+      synchronous: this.config.synchronous,
+      remotes: this.#remotes.size,
+      coreMemoryBytes: this.#core.memoryBytes,
+      ...totals,
+      perRemote,
+    };
+  }
+
+  /** Listens for connection events: "open" (handshake done), "close" (with the error code,
+   * null when orderly) and "identity" (a peer restarted). Returns a function that stops
+   * listening. A listener that throws is reported to onError. */
+  on<K extends keyof ChirpEvents>(type: K, listener: (e: ChirpEvents[K]) => void): () => void {
+    const set = this.#listenersOf[type];
+    if (!set) throw new ChirpError("VALUE_ERROR", `unknown event "${String(type)}": open, close or identity`);
+    set.add(listener);
+    return () => void set.delete(listener);
+  }
+
+  #emit<K extends keyof ChirpEvents>(type: K, e: ChirpEvents[K]): void {
+    for (const l of this.#listenersOf[type]) {
+      try {
+        l(e);
+      } catch (err) {
+        this.#onError(err as Error);
+      }
+    }
+  }
+
   // ---------------------------------------------------------------- sending
 
   /**
@@ -386,7 +454,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
       identity = randomIdentity();
     }
     return new Promise<Uint8Array>((resolve, reject) => {
-      remote.queue.push({ identity, header, data, resolve, reject, written: false, acked: false, done: false });
+      remote.queue.push({ remote, identity, header, data, resolve, reject, written: false, acked: false, done: false, at: 0 });
       this.#markDirty(remote);
     });
   }
@@ -397,7 +465,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     if (r) return r;
     const idx = this.#core.x.remoteAlloc(now());
     if (idx < 0) throw new ChirpError("ENOMEM", `too many remotes (maxRemotes ${this.config.maxRemotes})`);
-    r = new Remote(idx, key, address, port);
+    r = new Remote(idx, key, address, port, this.#tally);
     this.#remotes.set(key, r);
     this.#remoteByIdx[idx] = r;
     return r;
@@ -487,6 +555,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
       ops.push(op);
       batchBytes += 27 + hl + dl;
       if (sync) {
+        op.at = t;
         r.inflight = op;
         break;
       }
@@ -542,11 +611,22 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
       return;
     }
     this.#core.x.writeDone(conn.idx, conn.writesPending === 0 ? 1 : 0, now());
+    const n = ops.length;
+    if (n === 0) return;
     const sync = this.config.synchronous;
-    for (const op of ops) {
+    let bytes = 0;
+    for (let i = 0; i < n; i++) {
+      const op = ops[i];
+      bytes += op.header.length + op.data.length;
       op.written = true;
       if (!sync || op.acked) settle(op);
     }
+    const rt = ops[0].remote.tally;
+    rt.messagesOut += n;
+    rt.bytesOut += bytes;
+    const tt = this.#tally;
+    tt.messagesOut += n;
+    tt.bytesOut += bytes;
   }
 
   // ---------------------------------------------------------------- connections
@@ -636,7 +716,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
       if (gone) return;
       gone = true;
       this.#openSockets--;
-      this.#closeConn(conn, "PROTOCOL_ERROR", err ? `connection failed: ${err.message}` : "the peer closed the connection");
+      this.#closeConn(conn, "PROTOCOL_ERROR", err ? `connection failed: ${err.message}` : "the peer closed the connection", !err);
       if (this.#openSockets === 0) this.#socketsClosed?.();
     };
   }
@@ -716,6 +796,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
           const p2 = core.evPtr2(i);
           const hl = core.evHeaderLen(i);
           const dl = core.evDataLen(i);
+          this.#received(conn, hl + dl);
           out.push(new Message(
             this, conn.idx, conn.gen, core.evSlot(i), core.evIdentity(i), core.evSerial(i), core.evType(i),
             hl ? core.mem.slice(p1, p1 + hl) : EMPTY, dl ? core.mem.slice(p2, p2 + dl) : new Uint8Array(0),
@@ -752,6 +833,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
           const pm = conn?.partial;
           if (!conn || !pm) break;
           conn.partial = null;
+          this.#received(conn, pm.header.length + pm.data.length);
           out.push(new Message(
             this, conn.idx, conn.gen, pm.slot, pm.identity, pm.serial, pm.type, pm.header, pm.data,
             conn.address, conn.peerPort, conn.remoteIdentity,
@@ -767,6 +849,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
           if (!r || !op) break;
           r.inflight = null;
           op.acked = true;
+          r.tally.ackRtt(now() - op.at);
           if (op.written) settle(op);
           this.#markDirty(r);
           break;
@@ -795,7 +878,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
           break;
         }
         case EV.GC_CONN:
-          if (conn) this.#closeConn(conn, "SHUTDOWN", "idle connection garbage-collected");
+          if (conn) this.#closeConn(conn, "SHUTDOWN", "idle connection garbage-collected", true);
           break;
         case EV.RETRY: {
           const r = this.#remoteByIdx[core.evRemote(i)] ?? this.#remoteByIdx[core.evSlot(i)];
@@ -809,6 +892,29 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     return out;
   }
 
+  #received(conn: Conn, bytes: number): void {
+    conn.held++;
+    const rt = conn.remote?.tally;
+    if (rt) {
+      rt.messagesIn++;
+      rt.bytesIn += bytes;
+    }
+    const tt = this.#tally;
+    tt.messagesIn++;
+    tt.bytesIn += bytes;
+  }
+
+  /** A handshake completed: events "open" and, for a changed peer identity, "identity". */
+  #opened(conn: Conn, r: Remote): void {
+    const current = toHex(conn.remoteIdentity);
+    const previous = r.peerIdentity;
+    r.peerIdentity = current;
+    this.#emit("open", { type: "open", address: r.address, port: r.port, outgoing: conn.outgoing, identity: current });
+    if (previous !== null && previous !== current) {
+      this.#emit("identity", { type: "identity", address: r.address, port: r.port, previous, current });
+    }
+  }
+
   #handshake(conn: Conn, port: number, identity: Uint8Array): void {
     conn.ready = true;
     conn.remoteIdentity = identity;
@@ -818,6 +924,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
       const r = conn.remote!;
       if (r.dialing === conn) r.dialing = null;
       this.#markDirty(r);
+      this.#opened(conn, r);
       return;
     }
     conn.peerPort = port;
@@ -832,6 +939,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     conn.remote = r;
     r.conns.add(conn);
     this.#markDirty(r);
+    this.#opened(conn, r);
   }
 
   #dispatch(msgs: Message[]): void {
@@ -856,6 +964,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     if (!conn || conn.gen !== gen || conn.closed) return; // closed: nothing to ACK (spec §3.6)
     const x = this.#core.x;
     conn.released++;
+    conn.held--;
     let rc = x.release(ci, gen, slot, now());
     if (rc === -ST.SPACE) {
       this.#flushControl(conn);
@@ -875,8 +984,9 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     this.#armTimer();
   }
 
-  /** Closes a connection and settles what depended on it (spec §4.5). */
-  #closeConn(conn: Conn, code: ChirpErrorCode, why: string): void {
+  /** Closes a connection and settles what depended on it (spec §4.5). `orderly`: not an error
+   * (the peer closed, idle collection); SHUTDOWN closes are orderly too. */
+  #closeConn(conn: Conn, code: ChirpErrorCode, why: string, orderly = false): void {
     if (conn.closed) return;
     conn.closed = true;
     conn.cancelDial?.();
@@ -896,6 +1006,14 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
       }
     }
     conn.batches = [];
+    const clean = orderly || code === "SHUTDOWN";
+    if (!clean) (r ? r.tally : this.#tally).connectionError(code);
+    if (this.#listenersOf.close.size > 0) {
+      this.#emit("close", {
+        type: "close", address: r?.address ?? conn.address, port: r?.port ?? conn.peerPort, outgoing: conn.outgoing,
+        opened: conn.ready, code: clean ? null : code, reason: why,
+      });
+    }
     if (!r) return;
     r.conns.delete(conn);
     const wasDialing = r.dialing === conn;

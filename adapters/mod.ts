@@ -7,3 +7,5 @@ export type { ChirpConfig, ResolvedConfig, TlsConfig } from "./config.ts";
 export type { EncryptionMode } from "./encryption.ts";
 export type { Transport, Socket, Listener, ListenOptions, TlsClientConfig, TlsServerConfig, TransportError } from "./transport.ts";
 export { coreWasmBytes } from "./core.ts";
+export { renderPrometheus } from "./monitor.ts";
+export type { ChirpStats, RemoteStats, Counters, ChirpEvents, OpenEvent, CloseEvent, IdentityEvent } from "./monitor.ts";
