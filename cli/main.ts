@@ -259,33 +259,18 @@ async function runNode(ctx: Ctx): Promise<number> {
       m.release();
       got.hit();
     };
-  } else if (c === "respond") {
-    const answer = answerOf(ctx);
-    const handler = responder((req, header) => {
-      show(ctx, req, header);
+  } else if (c === "respond" || c === "pull" || c === "respond-survey") {
+    // A pattern handler: it prints what it takes and answers (pull: one-way, no answer).
+    const answer = c === "pull" ? () => undefined : answerOf(ctx);
+    const take = (m: Message, header: Uint8Array): ReturnType<typeof answer> => {
+      show(ctx, m, header);
       got.hit();
-      return answer(req, header);
-    }, { onError: (e, req) => ctx.out.err(`error: reply to ${targetKey(req.address, req.port)} failed: ${(e as Error).message}`) });
-    onMessage = (m) => {
-      if (handler(m) !== true) m.release();
+      return answer(m, header);
     };
-  } else if (c === "pull") {
-    const handler = puller((item, header) => {
-      show(ctx, item, header);
-      got.hit();
-    });
+    const onError = (e: unknown, m: Message): void => ctx.out.err(`error: answer to ${targetKey(m.address, m.port)} failed: ${(e as Error).message}`);
+    const handler = c === "respond" ? responder(take, { onError }) : c === "pull" ? puller(take, { onError }) : respondent(take, { onError });
     onMessage = (m) => {
-      if (handler(m) !== true) m.release();
-    };
-  } else if (c === "respond-survey") {
-    const answer = answerOf(ctx);
-    const handler = respondent((q, header) => {
-      show(ctx, q, header);
-      got.hit();
-      return answer(q, header);
-    });
-    onMessage = (m) => {
-      if (handler(m) !== true) m.release();
+      if (handler(m) !== true) m.release(); // not for this role
     };
   } else if (c === "send" || c === "bench") {
     onMessage = (m) => m.release();
