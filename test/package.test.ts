@@ -1,9 +1,10 @@
 // The package as users get it: `npm pack`, install the tarball in a scratch project, and
 // `import { Chirp } from "chirp-wasm"` on Node, Deno and Bun (each through its own export
-// condition), with two nodes exchanging a message. Runs once (from Node); it drives all three.
+// condition), with two nodes exchanging a message; then its `chirpcat` bin on all three.
+// Runs once (from Node); it drives all three.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +12,7 @@ import { fileURLToPath } from "node:url";
 
 const repo = fileURLToPath(new URL("../../../", import.meta.url)); // build/js/test -> repo
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+const npx = process.platform === "win32" ? "npx.cmd" : "npx";
 const dir = mkdtempSync(join(tmpdir(), "chirp-pack-"));
 
 const app = `
@@ -26,7 +28,7 @@ await b.close();
 console.log(JSON.stringify({ entryPoint, got, replies, wasm: coreWasmBytes().length }));
 `;
 
-test("npm pack, install the tarball, import it on node, deno and bun", () => {
+test("npm pack, install the tarball, import it and run its chirpcat on node, deno and bun", () => {
   execFileSync(npm, ["pack", "--ignore-scripts", "--pack-destination", dir], { cwd: repo, stdio: "pipe" });
   const tgz = readdirSync(dir).find((f) => f.endsWith(".tgz"));
   assert.ok(tgz, "npm pack made a tarball");
@@ -47,6 +49,21 @@ test("npm pack, install the tarball, import it on node, deno and bun", () => {
     assert.equal(r.got, [`hello from ${rt}`]);
     assert.equal(r.replies, ["pong"]);
     assert.ok(r.wasm > 1000, "the raw wasm is embedded");
+  }
+  // The chirpcat bin: `npx chirpcat` on Node, the installed launcher on Deno and Bun. A
+  // msgpack send to a refused port loads @msgpack/msgpack (a dependency) and exits 3.
+  const help = execFileSync(npx, ["--offline", "chirpcat", "--help"], { cwd: proj, encoding: "utf8", timeout: 60_000 });
+  assert.match(help, /Usage: chirpcat COMMAND/);
+  const bin = join(proj, "node_modules/chirp-wasm/bin/chirpcat.js");
+  const cats: [string, string, string[]][] = [
+    ["node", process.execPath, [bin]],
+    ["deno", join(repo, "node_modules/.bin/deno"), ["run", "-A", bin]],
+    ["bun", join(repo, "node_modules/.bin/bun"), [bin]],
+  ];
+  for (const [rt, cmd, args] of cats) {
+    const r = spawnSync(cmd, [...args, "send", "127.0.0.1:1", "--format", "msgpack", "--data", '{"a":1}'], { cwd: proj, encoding: "utf8", timeout: 60_000 });
+    assert.is(r.status, 3, `${rt}: chirpcat exit code; stderr: ${r.stderr}`);
+    assert.match(r.stderr, /CANNOT_CONNECT/, rt);
   }
 });
 
