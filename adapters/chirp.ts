@@ -804,8 +804,11 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     const x = core.x;
     const n = x.evCount();
     const out: Message[] = [];
-    // The identities of this batch's messages, copied into one buffer (allocated on the first).
-    let ids: Uint8Array | null = null;
+    // Whole messages of this batch (EV.MSG: header and data in the IN area) are copied out with
+    // one allocation and one copy: the span of the IN area they cover, then their identities
+    // (from the event records). Each message's header and data are views of that buffer.
+    let batch: Uint8Array | null = null;
+    let lo = 0;
     let idAt = 0;
     for (let i = 0; i < n; i++) {
       const kind = core.evKind(i);
@@ -818,13 +821,33 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
           const hl = core.evHeaderLen(i);
           const dl = core.evDataLen(i);
           this.#received(conn, hl + dl);
-          if (ids === null) ids = new Uint8Array(16 * (n - i));
           const mem = core.mem;
-          for (let k = 0, s = core.evPtr + i * EV_SIZE + 48; k < 16; k++) ids[idAt + k] = mem[s + k];
+          if (batch === null) {
+            lo = Infinity;
+            let hi = 0;
+            let count = 0;
+            for (let j = i; j < n; j++) {
+              if (core.evKind(j) !== EV.MSG) continue;
+              count++;
+              const a1 = core.evPtr1(j);
+              const a2 = core.evPtr2(j);
+              const h = core.evHeaderLen(j);
+              const d = core.evDataLen(j);
+              if (h > 0 && a1 < lo) lo = a1;
+              if (h > 0 && a1 + h > hi) hi = a1 + h;
+              if (d > 0 && a2 < lo) lo = a2;
+              if (d > 0 && a2 + d > hi) hi = a2 + d;
+            }
+            if (hi === 0) lo = hi;
+            batch = new Uint8Array(hi - lo + 16 * count);
+            if (hi > lo) batch.set(mem.subarray(lo, hi));
+            idAt = hi - lo;
+          }
+          for (let k = 0, src = core.evPtr + i * EV_SIZE + 48; k < 16; k++) batch[idAt + k] = mem[src + k];
           idAt += 16;
           out.push(new Message(
-            this, conn.idx, conn.gen, core.evSlot(i), ids, idAt - 16, core.evSerial(i), core.evType(i),
-            hl ? core.mem.slice(p1, p1 + hl) : EMPTY, dl ? core.mem.slice(p2, p2 + dl) : new Uint8Array(0),
+            this, conn.idx, conn.gen, core.evSlot(i), batch, idAt - 16, core.evSerial(i), core.evType(i),
+            hl ? batch.subarray(p1 - lo, p1 - lo + hl) : EMPTY, dl ? batch.subarray(p2 - lo, p2 - lo + dl) : batch.subarray(0, 0),
             conn.address, conn.peerPort, conn.remoteIdentity,
           ));
           break;

@@ -15,7 +15,10 @@ export class Message {
   readonly type: number;
   /** Upper-layer protocol header bytes (may be empty). */
   readonly header: Uint8Array;
-  /** Data bytes (may be empty). */
+  /** Data bytes (may be empty). Yours to keep after `release()`. Messages that arrived in one
+   * read (up to `bufferSize` bytes) share one buffer, of which `header` and `data` are views:
+   * keeping many small messages' data for long keeps their reads' buffers; `data.slice()`
+   * keeps only the bytes. */
   readonly data: Uint8Array;
   /** The sender's IP address as text. */
   readonly address: string;
