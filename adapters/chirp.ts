@@ -38,8 +38,15 @@ const INLINE_MAX = 16 * 1024;
 /** A write batch is cut at about this many bytes so that one burst does not build one huge
  * buffer. */
 const BATCH_BYTES = 256 * 1024;
+/** Write buffers kept for reuse per node. */
+const OUT_POOL = 8;
 
 const now = (): number => performance.now();
+
+/** Runs `fn` as a microtask. Not queueMicrotask: Node wraps every call of that in an
+ * AsyncResource (a few hundred ns a time, and it runs once per send in synchronous mode). */
+const RESOLVED = Promise.resolve();
+const microtask = (fn: () => void): void => void RESOLVED.then(fn);
 
 /** Random message identities, drawn from a pool filled 64 KiB at a time (one
  * getRandomValues call per message costs more than the rest of a send). A send keeps the pool
@@ -250,6 +257,8 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
   #inbox: Message[] = [];
   #waiters: ((r: IteratorResult<Message>) => void)[] = [];
   readonly #tally = new Tally();
+  /** Free write buffers of outCap bytes (at most OUT_POOL). */
+  readonly #outPool: Uint8Array[] = [];
   readonly #started = now();
   #listenersOf: { [K in keyof ChirpEvents]: Set<(e: ChirpEvents[K]) => void> } = { open: new Set(), close: new Set(), identity: new Set() };
 
@@ -491,7 +500,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     this.#dirty.add(r);
     if (!this.#pumpScheduled) {
       this.#pumpScheduled = true;
-      queueMicrotask(() => this.#pumpDirty());
+      microtask(() => this.#pumpDirty());
     }
   }
 
@@ -528,12 +537,19 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     const sync = this.config.synchronous;
     const chunks: Uint8Array[] = [];
     let ops: SendOp[] = [];
+    let bufs: Uint8Array[] = [];
     let batchBytes = 0;
+    const take = (): void => {
+      const b = this.#outBuffer();
+      bufs.push(b.buffer);
+      chunks.push(b.view);
+    };
     const write = (): boolean => {
-      if (x.outLen() > 0) chunks.push(core.takeOut());
+      if (x.outLen() > 0) take();
       if (chunks.length === 0) return true;
-      const ok = this.#write(conn, chunks.splice(0), ops);
+      const ok = this.#write(conn, chunks.splice(0), ops, bufs);
       ops = [];
+      bufs = [];
       batchBytes = 0;
       return ok;
     };
@@ -566,7 +582,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
         if (hl) copySmall(core.mem, op.header, p);
         if (dl) copySmall(core.mem, op.data, p + hl);
       } else {
-        chunks.push(core.takeOut());
+        take();
         if (hl) chunks.push(op.header);
         if (dl) chunks.push(op.data);
       }
@@ -592,17 +608,31 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     if (conn.closed || !conn.sock) return;
     const x = this.#core.x;
     const n = x.flush(conn.idx, now());
-    if (n > 0) this.#write(conn, [this.#core.takeOut()], []);
+    if (n > 0) {
+      const b = this.#outBuffer();
+      this.#write(conn, [b.view], [], [b.buffer]);
+    }
     else if (x.outConn() === conn.idx) x.outReset();
   }
 
   #scheduleControl(conn: Conn): void {
     if (conn.controlScheduled) return;
     conn.controlScheduled = true;
-    queueMicrotask(() => this.#flushControl(conn));
+    microtask(() => this.#flushControl(conn));
   }
 
-  #write(conn: Conn, chunks: Uint8Array[], ops: SendOp[]): boolean {
+  /** The OUT area's bytes, copied into a write buffer from the pool (a buffer goes back to
+   * the pool when its write completed, so a steady stream of batches allocates nothing). */
+  #outBuffer(): { buffer: Uint8Array; view: Uint8Array } {
+    const core = this.#core;
+    const n = core.x.outLen();
+    const buffer = this.#outPool.pop() ?? new Uint8Array(core.outCap);
+    buffer.set(core.mem.subarray(core.outPtr, core.outPtr + n));
+    core.x.outReset();
+    return { buffer, view: buffer.subarray(0, n) };
+  }
+
+  #write(conn: Conn, chunks: Uint8Array[], ops: SendOp[], bufs?: Uint8Array[]): boolean {
     const sock = conn.sock;
     if (!sock || conn.closed) {
       const err = new ChirpError("PROTOCOL_ERROR", "connection closed before the write");
@@ -613,7 +643,10 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     x.writeStart(conn.idx, now());
     conn.writesPending++;
     conn.batches.push(ops);
-    const ok = sock.write(chunks, (err) => this.#written(conn, ops, err));
+    const ok = sock.write(chunks, (err) => {
+      if (bufs !== undefined && !err) for (const b of bufs) if (this.#outPool.length < OUT_POOL) this.#outPool.push(b);
+      this.#written(conn, ops, err);
+    });
     if (!ok) conn.needDrain = true;
     return ok;
   }
