@@ -611,8 +611,9 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     if (n > 0) {
       const b = this.#outBuffer();
       this.#write(conn, [b.view], [], [b.buffer]);
-    }
-    else if (x.outConn() === conn.idx) x.outReset();
+    } else if (n === -ST.BUSY) {
+      this.#scheduleControl(conn); // the OUT area holds another connection's bytes: later
+    } else if (x.outConn() === conn.idx) x.outReset();
   }
 
   #scheduleControl(conn: Conn): void {
@@ -1052,7 +1053,9 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
       this.#flushControl(conn);
       rc = x.release(ci, gen, slot, 0);
     }
-    if (rc === 1) this.#scheduleControl(conn);
+    // The ACK goes out at once: a synchronous sender has one message in flight, so there is
+    // nothing to batch it with, and its round trip waits for this write.
+    if (rc === 1) this.#flushControl(conn);
     if (conn.paused) queueMicrotask(() => this.#resume(conn));
   }
 
