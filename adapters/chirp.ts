@@ -459,6 +459,10 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
   }
 
   #enqueue(remote: Remote, data: Uint8Array, options: SendOptions | undefined): Promise<Uint8Array> {
+    if (remote.queue.length - remote.qHead >= this.config.maxQueued) {
+      remote.tally.sendError("ENOMEM");
+      throw new ChirpError("ENOMEM", `the send queue to ${remote.address}:${remote.port} is full (maxQueued ${this.config.maxQueued}): the peer does not keep up`);
+    }
     const header = options === undefined ? EMPTY : toBytes(options.header, "header");
     if (header.length > 0xffff) throw new ChirpError("VALUE_ERROR", `header is ${header.length} bytes; at most 65535`);
     if (data.length > 0xffffffff) throw new ChirpError("VALUE_ERROR", "data is larger than 4 GiB - 1");

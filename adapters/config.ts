@@ -46,6 +46,9 @@ export interface ChirpConfig {
   maxConnections?: number;
   /** Most remotes (distinct address:port peers) known at once: 1..65535, default 1024. */
   maxRemotes?: number;
+  /** Most sends waiting to be written to one remote: 1..16777216, default 65536. A send
+   * beyond it is refused at once with ENOMEM (bounds memory when a peer does not keep up). */
+  maxQueued?: number;
   /** IPv4 bind address, default "0.0.0.0"; null: no IPv4 listener. */
   bindV4?: string | null;
   /** IPv6 bind address, default "::" (IPv6-only socket); null: no IPv6 listener. When the
@@ -84,6 +87,7 @@ export interface ResolvedConfig {
   bufferSize: number;
   maxConnections: number;
   maxRemotes: number;
+  maxQueued: number;
   bindV4: string | null;
   bindV6: string | null;
   bindV6Explicit: boolean;
@@ -141,6 +145,7 @@ export function resolveConfig(input: ChirpConfig = {}): ResolvedConfig {
   const bufferSize = num(cfg, "bufferSize", 65536, 1024, 16 * 1024 * 1024, true);
   const maxConnections = num(cfg, "maxConnections", 1024, 1, 65535, true);
   const maxRemotes = num(cfg, "maxRemotes", 1024, 1, 65535, true);
+  const maxQueued = num(cfg, "maxQueued", 65536, 1, 16 * 1024 * 1024, true);
   const backlog = num(cfg, "backlog", 100, 1, 127, true);
   const bindV4 = cfg.bindV4 === undefined ? "0.0.0.0" : cfg.bindV4;
   if (bindV4 !== null && (typeof bindV4 !== "string" || !isIPv4(bindV4))) bad("bindV4", bindV4, "an IPv4 address or null");
@@ -160,13 +165,13 @@ export function resolveConfig(input: ChirpConfig = {}): ResolvedConfig {
   }
   const known = new Set([
     "port", "timeout", "reuseTime", "synchronous", "maxSlots", "maxMsgSize", "bufferSize",
-    "maxConnections", "maxRemotes", "bindV4", "bindV6", "backlog", "identity", "onMessage", "onError",
+    "maxConnections", "maxRemotes", "maxQueued", "bindV4", "bindV6", "backlog", "identity", "onMessage", "onError",
     "encryption", "tls",
   ]);
   for (const k of Object.keys(cfg)) if (!known.has(k)) bad(k, cfg[k], "not a known option");
   return {
     port, timeout, reuseTime, effectiveReuse, synchronous: sync, maxSlots, maxMsgSize, bufferSize,
-    maxConnections, maxRemotes, bindV4: bindV4 as string | null, bindV6: bindV6 as string | null,
+    maxConnections, maxRemotes, maxQueued, bindV4: bindV4 as string | null, bindV6: bindV6 as string | null,
     bindV6Explicit: cfg.bindV6 !== undefined, backlog, identity: parseIdentity(cfg.identity),
     encryption: encryption as EncryptionMode, tls,
   };

@@ -104,6 +104,36 @@ test("sync: a raw peer sees an ACK with the message identity only after release"
   await b.close();
 });
 
+for (const synchronous of [true, false]) {
+  test(`${synchronous ? "sync" : "async"}: a send beyond maxQueued is refused at once with ENOMEM; the queued ones go on`, async () => {
+    const got: string[] = [];
+    const b = await node({ synchronous, onMessage: (m) => { got.push(m.text()); m.release(); } });
+    const a = await node({ synchronous, maxQueued: 3 });
+    const to = `127.0.0.1:${b.port}`;
+    const queued = [a.send(to, "1"), a.send(to, "2"), a.send(to, "3")];
+    const refused = a.send(to, "4");
+    assert.is(await stateAfter(refused, 0), "rejected");
+    const err = await refused.catch((e) => e);
+    assert.is(err.code, "ENOMEM");
+    assert.match(err.message, /maxQueued 3/);
+    await Promise.all(queued);
+    await a.send(to, "5"); // the queue drained: room again
+    await until(() => got.length === 4);
+    assert.equal(got, ["1", "2", "3", "5"]);
+    assert.equal(a.stats().sendErrors, { ENOMEM: 1 });
+    await a.close();
+    await b.close();
+  });
+}
+
+test("maxQueued is validated", async () => {
+  for (const bad of [0, -1, 1.5, 2 ** 25]) {
+    const e = await node({ maxQueued: bad }).then(() => null, (x) => x);
+    assert.is(e?.code, "VALUE_ERROR", `maxQueued ${bad}`);
+    assert.match(e.message, /maxQueued/);
+  }
+});
+
 test("async mode sends no ACK for type-0 messages", async () => {
   const b = await node({ synchronous: false, onMessage: (m) => m.release() });
   const peer = await RawPeer.connect(b.port);
