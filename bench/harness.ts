@@ -46,9 +46,11 @@ export interface Role {
 }
 
 /** Runs `script` (a .ts path from the repo root) with `args` on runtime `rt`, pinned to `cpu`
- * when taskset exists. */
-export function runRole(script: string, rt: RuntimeName, cpu: number, args: string[]): Role {
-  const [bin, binArgs] = scriptCommand(script, args, rt);
+ * when taskset exists. `runtimeFlags` go to the runtime (before the script). */
+export function runRole(script: string, rt: RuntimeName, cpu: number, args: string[], runtimeFlags: string[] = []): Role {
+  const [bin, cmdArgs] = scriptCommand(script, args, rt);
+  // node: [script, ...]; deno: ["run", "-A", script, ...]; bun: ["run", script, ...]
+  const binArgs = rt === "node" ? [...runtimeFlags, ...cmdArgs] : [cmdArgs[0], ...runtimeFlags, ...cmdArgs.slice(1)];
   const [cmd, argv] = hasTaskset ? ["taskset", ["-c", String(cpu), bin, ...binArgs]] : [bin, binArgs];
   const child = spawn(cmd, argv, { stdio: ["pipe", "pipe", "inherit"] });
   const exited = new Promise<number | null>((r) => child.once("exit", r));
