@@ -88,7 +88,7 @@ async function main(): Promise<void> {
         const i = text.indexOf(` [${name}]:`);
         return i < 0 ? "" : text.slice(i).split("\n").slice(0, lines).join("\n");
       };
-      console.log(`\n${side}: ${join(dir, "v8.log")} (V8 --prof ticks, 1 ms each)\n${section("Summary", 12)}\n${section("Shared libraries", 8)}\n${section("JavaScript", top + 3)}`);
+      console.log(`\n${side}: ${join(dir, "v8.log")} (V8 --prof ticks, 1 ms each)\n${section("Summary", 12)}\n${section("Shared libraries", 5)}\n${section("JavaScript", top + 3)}`);
     } else {
       const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
       if (file) printProfile(side, join(dir, file), count, top);
