@@ -138,3 +138,20 @@ export function machineInfo(rts: RuntimeName[]): MachineInfo {
     runtimes: Object.fromEntries(rts.map((rt) => [rt, runtimeVersion(rt)])),
   };
 }
+
+/** Chirp async senders keep this many sends in flight by default (throughput.ts --window). */
+export const SEND_WINDOW = 2000;
+
+/** The benchmark senders' loop: synchronous mode awaits each send; asynchronous mode keeps
+ * `window` sends in flight (it awaits every window-th). `each(n)` runs after the n-th send. */
+export async function sendLoop(
+  send: () => Promise<unknown>, sync: boolean, count: number, window = SEND_WINDOW, each?: (n: number) => void,
+): Promise<void> {
+  let last: Promise<unknown> = Promise.resolve();
+  for (let i = 0; i < count; i++) {
+    last = send();
+    if (sync || i % window === window - 1) await last;
+    each?.(i + 1);
+  }
+  await last;
+}

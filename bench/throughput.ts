@@ -52,7 +52,7 @@ import { denoTransport } from "../adapters/deno-net.ts";
 import { bunTransport } from "../adapters/bun-net.ts";
 import type { RuntimeName } from "../adapters/runtime.ts";
 import { runtime } from "../test/runtime.ts";
-import { arg, hasTaskset, machineInfo, median, report, runPair, runtimesArg, strArg } from "./harness.ts";
+import { arg, hasTaskset, machineInfo, median, report, runPair, runtimesArg, SEND_WINDOW, sendLoop, strArg } from "./harness.ts";
 import { chartSvg } from "./chart.ts";
 
 const SCRIPT = "bench/throughput.ts";
@@ -63,7 +63,7 @@ const ACK_BYTES = 27;
 /** Raw one-way runs carry this many times the messages (raw sockets are that much faster), so
  * that their runs last about as long as the others. */
 /** Chirp async sender: sends issued before awaiting the last one (--window). */
-const WINDOW = Number(process.env.CHIRP_BENCH_WINDOW ?? 2000);
+const WINDOW = Number(process.env.CHIRP_BENCH_WINDOW ?? SEND_WINDOW);
 const RAW_FACTOR: Record<number, number> = { 16: 10, 1024: 4 };
 
 /** Targets of issue #5. */
@@ -223,17 +223,9 @@ async function chirpSender(mode: string, count: number, payloadBytes: number, me
   const to = `127.0.0.1:${port}`;
   if (memEvery > 0) memLine(0, node);
   const t0 = performance.now();
-  if (mode === "sync") {
-    for (let i = 0; i < count; i++) await node.send(to, payload);
-  } else {
-    let last: Promise<unknown> = Promise.resolve();
-    for (let i = 0; i < count; i++) {
-      last = node.send(to, payload);
-      if (i % WINDOW === WINDOW - 1) await last;
-      if (memEvery > 0 && (i + 1) % memEvery === 0 && i + 1 !== count) memLine(i + 1, node);
-    }
-    await last;
-  }
+  await sendLoop(() => node.send(to, payload), mode === "sync", count, WINDOW, (n) => {
+    if (memEvery > 0 && n % memEvery === 0 && n !== count) memLine(n, node);
+  });
   const ms = performance.now() - t0;
   if (memEvery > 0) memLine(count, node);
   report(`sent ${count} ${ms}`);

@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Chirp, type ChirpConfig } from "../adapters/index.ts";
 import type { RuntimeName } from "../adapters/runtime.ts";
-import { arg, hasTaskset, median, report, runPair, runtimesArg } from "./harness.ts";
+import { arg, hasTaskset, median, report, runPair, runtimesArg, sendLoop } from "./harness.ts";
 
 const SCRIPT = "bench/tls.ts";
 import { testCertDir } from "../test/tls-certs.ts";
@@ -58,16 +58,7 @@ async function sender(mode: string, enc: Enc, certDir: string, port: number, cou
   const to = `127.0.0.1:${port}`;
   await node.send(to, payload); // connect (and TLS handshake) outside the measured part
   const t0 = performance.now();
-  if (mode === "sync") {
-    for (let i = 1; i < count; i++) await node.send(to, payload);
-  } else {
-    let last: Promise<unknown> = Promise.resolve();
-    for (let i = 1; i < count; i++) {
-      last = node.send(to, payload);
-      if (i % 20000 === 19999) await last;
-    }
-    await last;
-  }
+  await sendLoop(() => node.send(to, payload), mode === "sync", count - 1);
   report(`sent ${count} ${performance.now() - t0}`);
   await node.close();
 }
