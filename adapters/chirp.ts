@@ -10,7 +10,7 @@ import { ChirpError, codeOf, type ChirpErrorCode } from "./errors.ts";
 import { resolveConfig, isIPv4, type ChirpConfig, type ResolvedConfig } from "./config.ts";
 import { Message, type MessageOwner } from "./message.ts";
 import type { Listener, ListenOptions, Socket, Transport, TransportError } from "./transport.ts";
-import { encryptionNeeded, looksLikeTls, PEER_TLS } from "./encryption.ts";
+import { encryptionNeeded, looksLikeTls, PEER_TLS, plaintextTail } from "./encryption.ts";
 import { Tally, toHex, type ChirpEvents, type ChirpStats, type RemoteStats } from "./monitor.ts";
 
 let registeredTransport: Transport | undefined;
@@ -787,8 +787,9 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
         conn.mismatch = true;
         if (!conn.outgoing) this.#onError(new ChirpError("PROTOCOL_ERROR", `${PEER_TLS} (connection from ${conn.address} closed)`));
         // Close once our handshake is out (a write completes after the earlier ones): the
-        // peer's TLS client then reads it and reports that we answered in plaintext.
-        conn.sock?.write([EMPTY], () => this.#closeConn(conn, "PROTOCOL_ERROR", PEER_TLS));
+        // peer's TLS client then reads it and reports that we answered in plaintext. The tail
+        // makes sure it can parse it as a (bad) record rather than wait (encryption.ts).
+        conn.sock?.write([plaintextTail(this.port, this.identity)], () => this.#closeConn(conn, "PROTOCOL_ERROR", PEER_TLS));
         return;
       }
     }

@@ -43,3 +43,19 @@ export function looksLikeTls(b: Uint8Array): boolean {
   const hsLen = (b[6] << 16) | (b[7] << 8) | b[8];
   return (b[5] === 1 || b[5] === 2) && recordLen >= 4 && hsLen + 4 === recordLen && b[9] === 0x03 && b[10] <= 0x04;
 }
+
+/**
+ * What a plaintext node writes after its 18-byte handshake once it found that the peer speaks
+ * TLS, so that the peer's TLS client fails at once on a record it cannot parse (reported as
+ * PEER_PLAINTEXT) instead of waiting for more bytes and seeing the connection close. Our
+ * handshake (port, then identity) reads as a TLS record header when the port's low byte is 3
+ * (record version 3.x): its length field is then identity bytes 1 and 2, and the 13 bytes after
+ * the header are the start of that record's body. This completes the body; for every other
+ * port (the first byte check fails at once) it is empty.
+ */
+export function plaintextTail(port: number, identity: Uint8Array): Uint8Array {
+  if ((port & 0xff) !== 0x03) return new Uint8Array(0);
+  const recordLen = (identity[1] << 8) | identity[2];
+  const sent = 18 - 5;
+  return new Uint8Array(recordLen > sent ? recordLen - sent : 0);
+}

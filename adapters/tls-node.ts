@@ -52,10 +52,18 @@ function tlsError(message: string, code: "TLS_ERROR" | "TIMEOUT" = "TLS_ERROR", 
 
 const errCode = (e: unknown): string => String((e as { code?: unknown } | null)?.code ?? "");
 
+/** Record-layer errors of a TLS client that read bytes which are no TLS record: a plaintext
+ * chirp handshake (see plaintextTail in encryption.ts for the port whose handshake starts like
+ * a record header). OpenSSL (Node) and BoringSSL (Bun) names; Deno reports the first. */
+const PLAINTEXT_CODES = new Set([
+  "ERR_SSL_WRONG_VERSION_NUMBER", "ERR_SSL_UNEXPECTED_RECORD", "ERR_SSL_ENCRYPTED_LENGTH_TOO_LONG",
+  "ERR_SSL_PACKET_LENGTH_TOO_LONG", "ERR_SSL_RECORD_LENGTH_MISMATCH", "ERR_SSL_UNEXPECTED_MESSAGE",
+]);
+
 /** A readable reason for a TLS failure. */
 function reason(e: Error, sock?: tls.TLSSocket): string {
   const code = errCode(e);
-  if (code === "ERR_SSL_WRONG_VERSION_NUMBER") return PEER_PLAINTEXT;
+  if (PLAINTEXT_CODES.has(code)) return PEER_PLAINTEXT;
   const authErr = (sock as { authorizationError?: unknown } | undefined)?.authorizationError;
   if (authErr) {
     // Deno's client-certificate verifier (rustls/webpki) cannot take X.509 v1 certificates.

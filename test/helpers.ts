@@ -3,14 +3,24 @@
 import * as net from "node:net";
 import process from "node:process";
 import { spawn, type ChildProcess } from "node:child_process";
+import { test } from "uvu";
 import { Chirp, type ChirpConfig } from "../adapters/index.ts";
 import type { RuntimeName } from "../adapters/runtime.ts";
 import { runtime, scriptCommand } from "./runtime.ts";
 
 export const ZERO_ID = new Uint8Array(16);
 
+/** Nodes started by node(): a failed test skips its own close(), and an open node keeps the
+ * test process alive until the runner's timeout; the suite closes what is left at its end. */
+const started = new Set<Chirp>();
+test.after(async () => {
+  await Promise.all([...started].map((n) => n.close()));
+});
+
 export async function node(cfg: ChirpConfig = {}): Promise<Chirp> {
-  return Chirp.start({ port: 0, ...cfg });
+  const n = await Chirp.start({ port: 0, ...cfg });
+  started.add(n);
+  return n;
 }
 
 export function sleep(ms: number): Promise<void> {

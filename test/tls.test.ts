@@ -222,12 +222,35 @@ test("TLS dialler, plaintext acceptor: fails fast, 'encryption settings disagree
   const t = await node({ ...ALWAYS(), timeout: 20 });
   const f = await failure(t.send(`127.0.0.1:${plain.port}`, "x"));
   assert.is(f.code, "TLS_ERROR");
-  assert.match(f.message, /encryption settings disagree: the peer answered in plaintext/);
+  assert.match(f.message, /encryption settings disagree: the peer answered in plaintext/, f.message);
   await until(() => errors.length === 1);
   assert.is(errors[0].code, "PROTOCOL_ERROR");
   assert.match(errors[0].message, /encryption settings disagree: the peer speaks TLS/);
   await t.close();
   await plain.close();
+});
+
+test("TLS dialler, plaintext acceptor whose handshake reads as a TLS record header (port 0x..03): still 'answered in plaintext', fast", async () => {
+  // The acceptor's handshake is port (2 bytes), identity (16): with the port's low byte 3 a TLS
+  // client takes it for a record header of version 3.x whose length is identity bytes 1-2 (a
+  // length it would wait for, or one too long). Both must read as a plaintext answer.
+  for (const recordLen of [0x0040, 0x3000, 0x5000]) {
+    const identity = new Uint8Array(16).fill(0x41);
+    identity[0] = 0x03;
+    identity[1] = recordLen >> 8;
+    identity[2] = recordLen & 0xff;
+    let plain: Awaited<ReturnType<typeof recorder>> | undefined;
+    for (let hi = 0x90; !plain && hi < 0xf0; hi++) {
+      plain = await recorder({ encryption: "never", identity, port: (hi << 8) | 0x03 }).catch(() => undefined);
+    }
+    assert.ok(plain, "a free port with low byte 3");
+    const t = await node({ ...ALWAYS(), timeout: 20 });
+    const f = await failure(t.send(`127.0.0.1:${plain!.n.port}`, "x"));
+    assert.is(f.code, "TLS_ERROR");
+    assert.match(f.message, /encryption settings disagree: the peer answered in plaintext/, `record length ${recordLen}: ${f.message}`);
+    await t.close();
+    await plain!.n.close();
+  }
 });
 
 test("plaintext dialler, TLS acceptor: fails fast, 'encryption settings disagree'", async () => {
@@ -346,7 +369,7 @@ test("auto: dialling 127.0.0.2 is asymmetric (source 127.0.0.1), as in libchirp:
   const a = await node({ tls: chain("node2.pem"), timeout: 20 });
   const f = await failure(a.send(`127.0.0.2:${b.port}`, "x"));
   assert.is(f.code, "TLS_ERROR");
-  assert.match(f.message, /encryption settings disagree/);
+  assert.match(f.message, /encryption settings disagree/, f.message);
   await until(() => errors.length === 1);
   assert.match(errors[0].message, /encryption settings disagree: the peer speaks TLS/);
   await a.close();
