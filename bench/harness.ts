@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import os from "node:os";
 import process from "node:process";
+import { Chirp, type ChirpConfig } from "../adapters/index.ts";
 import type { RuntimeName } from "../adapters/runtime.ts";
 import { scriptCommand } from "../test/runtime.ts";
 
@@ -154,4 +155,32 @@ export async function sendLoop(
     each?.(i + 1);
   }
   await last;
+}
+
+/** The benchmarks' receiving node (a child role): releases every message, reports
+ * "ready PORT", then "done COUNT MS" (from the first message to the count-th); `each(n)` runs
+ * after the n-th message (before that report). Closes the node and exits when stdin ends. */
+export async function countingReceiver(config: ChirpConfig, count: number, each?: (n: number, node: Chirp) => void): Promise<Chirp> {
+  let n = 0;
+  let t0 = 0;
+  const node: Chirp = await Chirp.start({
+    port: 0,
+    bindV6: null,
+    ...config,
+    onMessage(msg) {
+      if (n === 0) t0 = performance.now();
+      msg.release();
+      if (++n !== count) {
+        each?.(n, node);
+        return;
+      }
+      const ms = performance.now() - t0; // before `each`, which may print memory figures
+      each?.(n, node);
+      report(`done ${n} ${ms}`);
+    },
+  });
+  report(`ready ${node.port}`);
+  process.stdin.resume();
+  process.stdin.on("end", () => void node.close().then(() => process.exit(0)));
+  return node;
 }

@@ -52,7 +52,7 @@ import { denoTransport } from "../adapters/deno-net.ts";
 import { bunTransport } from "../adapters/bun-net.ts";
 import type { RuntimeName } from "../adapters/runtime.ts";
 import { runtime } from "../test/runtime.ts";
-import { arg, hasTaskset, machineInfo, median, report, runPair, runtimesArg, SEND_WINDOW, sendLoop, strArg } from "./harness.ts";
+import { arg, countingReceiver, hasTaskset, machineInfo, median, report, runPair, runtimesArg, SEND_WINDOW, sendLoop, strArg } from "./harness.ts";
 import { chartSvg } from "./chart.ts";
 
 const SCRIPT = "bench/throughput.ts";
@@ -115,28 +115,10 @@ function memLine(n: number, node: Chirp): void {
 
 /** Chirp receiver. memEvery > 0: memory lines at start, every memEvery messages, at the end. */
 async function chirpReceiver(mode: string, count: number, memEvery: number): Promise<void> {
-  let n = 0;
-  let t0 = 0;
-  const node = await Chirp.start({
-    port: 0,
-    bindV6: null,
-    synchronous: mode === "sync",
-    onMessage(msg) {
-      if (n === 0) t0 = performance.now();
-      msg.release();
-      ++n;
-      if (memEvery > 0 && n % memEvery === 0 && n !== count) memLine(n, node);
-      if (n === count) {
-        const ms = performance.now() - t0;
-        if (memEvery > 0) memLine(n, node);
-        report(`done ${n} ${ms}`);
-      }
-    },
+  const node = await countingReceiver({ synchronous: mode === "sync" }, count, (n, nd) => {
+    if (memEvery > 0 && (n % memEvery === 0 || n === count)) memLine(n, nd);
   });
-  report(`ready ${node.port}`);
   if (memEvery > 0) memLine(0, node);
-  process.stdin.resume();
-  process.stdin.on("end", () => void node.close().then(() => process.exit(0)));
 }
 
 /** Raw receiver: follows the frame lengths (27-byte header: data length at 20, header length

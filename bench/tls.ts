@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Chirp, type ChirpConfig } from "../adapters/index.ts";
 import type { RuntimeName } from "../adapters/runtime.ts";
-import { arg, hasTaskset, median, report, runPair, runtimesArg, sendLoop } from "./harness.ts";
+import { arg, countingReceiver, hasTaskset, median, report, runPair, runtimesArg, sendLoop } from "./harness.ts";
 
 const SCRIPT = "bench/tls.ts";
 import { testCertDir } from "../test/tls-certs.ts";
@@ -34,22 +34,7 @@ function security(enc: Enc, certDir: string, chain: string): ChirpConfig {
 // ------------------------------------------------------------------ child processes
 
 async function receiver(mode: string, enc: Enc, certDir: string, count: number): Promise<void> {
-  let n = 0;
-  let t0 = 0;
-  const node = await Chirp.start({
-    ...security(enc, certDir, "node1.pem"),
-    port: 0,
-    bindV6: null,
-    synchronous: mode === "sync",
-    onMessage(msg) {
-      if (n === 0) t0 = performance.now();
-      msg.release();
-      if (++n === count) report(`done ${n} ${performance.now() - t0}`);
-    },
-  });
-  report(`ready ${node.port}`);
-  process.stdin.resume();
-  process.stdin.on("end", () => void node.close().then(() => process.exit(0)));
+  await countingReceiver({ ...security(enc, certDir, "node1.pem"), synchronous: mode === "sync" }, count);
 }
 
 async function sender(mode: string, enc: Enc, certDir: string, port: number, count: number): Promise<void> {

@@ -4,9 +4,9 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { renderPrometheus, type ChirpEvents, type ChirpStats, type Message } from "../adapters/index.ts";
 import { serveMetrics } from "../adapters/monitor-http.ts";
+import { toHex as hex } from "../adapters/monitor.ts";
 import { node, RawPeer, handshake, refusedPort, until } from "./helpers.ts";
 
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 
 function recorder(n: Awaited<ReturnType<typeof node>>): { [K in keyof ChirpEvents]: ChirpEvents[K][] } {
   const seen = { open: [] as ChirpEvents["open"][], close: [] as ChirpEvents["close"][], identity: [] as ChirpEvents["identity"][] };
