@@ -2,7 +2,7 @@
 // Every refusal is a ChirpError VALUE_ERROR that names the field and its allowed range.
 import { ChirpError } from "./errors.ts";
 import type { Message } from "./message.ts";
-import type { EncryptionMode } from "./encryption.ts";
+import type { EncryptionMode } from "./tls/policy.ts";
 import type { TlsClientConfig } from "./transport.ts";
 
 /** TLS material as PEM text (a string or its bytes); the library reads no files. */

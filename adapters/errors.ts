@@ -11,8 +11,7 @@ export type ChirpErrorCode =
   | "TIMEOUT"
   | "ENOMEM"
   | "SHUTDOWN"
-  | "CANNOT_CONNECT"
-  | "WRITE_ERROR";
+  | "CANNOT_CONNECT";
 
 /** libchirp's numeric ch_error_t for each code (spec §4.4). */
 export const STATUS: Record<ChirpErrorCode, number> = {
@@ -25,7 +24,6 @@ export const STATUS: Record<ChirpErrorCode, number> = {
   ENOMEM: 10,
   SHUTDOWN: 11,
   CANNOT_CONNECT: 12,
-  WRITE_ERROR: 18,
 };
 
 const CODE_BY_STATUS = new Map<number, ChirpErrorCode>(

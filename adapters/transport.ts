@@ -1,4 +1,4 @@
-// The socket contract every runtime adapter implements (node-net.ts, deno-net.ts, bun-net.ts).
+// The socket contract every runtime adapter implements (node/, deno/, bun/ transport.ts).
 // The engine (chirp.ts) only sees these interfaces; only adapter files import runtime APIs.
 
 /** One TCP connection, as the engine needs it. */
@@ -66,8 +66,6 @@ export interface ListenOptions {
 }
 
 export interface Transport {
-  /** Runtime name, for diagnostics. */
-  readonly name: string;
   /** Listen; every accepted socket goes to onSocket. Rejects with the runtime's error (the
    * engine maps address-in-use to EADDRINUSE). */
   listen(opts: ListenOptions, onSocket: (s: Socket) => void): Promise<Listener>;

@@ -7,7 +7,7 @@ import process from "node:process";
 import { readFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Chirp, ChirpError, type ChirpConfig, type Message } from "../adapters/index.ts";
-import { serveMetrics } from "../adapters/monitor-http.ts";
+import { serveMetrics } from "../adapters/monitor/http.ts";
 import {
   decodeHeader, publisher, puller, pusher, request, responder, respondent, routerOf, subscriber, surveyor, targetKey,
 } from "../patterns/mod.ts";

@@ -1,5 +1,5 @@
 // chirpcat monitor HOST:PORT: polls a node's metrics server (--metrics, serveMetrics in
-// adapters/monitor-http.ts) at /stats and shows its counters with rates per second computed
+// adapters/monitor/http.ts) at /stats and shows its counters with rates per second computed
 // from successive snapshots. On a terminal the view is redrawn in place (ANSI cursor home and
 // erase); otherwise, or with --once, each snapshot is printed as plain text after the last.
 // --format json prints each /stats snapshot as one line; --format prometheus the /metrics text.

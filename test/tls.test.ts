@@ -1,6 +1,6 @@
 // TLS (spec §1.2, §1.3, §1.5): mutual certificates as libchirp does them, on every runtime.
 // Certificates come from scripts/make-test-certs.sh at test time (test/tls-certs.ts).
-// What each runtime's TLS can do (tls-node.ts): Node (OpenSSL) everything; Deno (rustls) and
+// What each runtime's TLS can do (tls/node-tls.ts): Node (OpenSSL) everything; Deno (rustls) and
 // Bun (BoringSSL) have no DHE suites, and Deno refuses X.509 v1 client certificates.
 import { test } from "uvu";
 import * as assert from "uvu/assert";

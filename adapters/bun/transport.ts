@@ -1,5 +1,5 @@
 // The Transport (transport.ts) on Bun's native TCP API (Bun.listen / Bun.connect with socket
-// handlers). Kept apart from the entry point (bun.ts) so that tests can use it without loading
+// handlers). Kept apart from the entry point (bun/entry.ts) so that tests can use it without loading
 // the engine or the wasm core. Only this file touches the Bun global.
 //
 // Writing: Bun's socket.write(bytes) sends at once and returns how many bytes the kernel took;
@@ -15,8 +15,8 @@
 // close() uses socket.end(): the peer sees an orderly close (as with Node's destroy());
 // terminate() would reset the connection. Bun.listen has an ipv6Only option (IPV6_V6ONLY) but no
 // backlog option: ListenOptions.backlog is not applied (Bun uses its own default).
-import type { ListenOptions, Listener, Socket, TlsClientConfig, Transport } from "./transport.ts";
-import { tlsConnect, withTls } from "./tls-node.ts";
+import type { ListenOptions, Listener, Socket, TlsClientConfig, Transport } from "../transport.ts";
+import { tlsConnect, withTls } from "../tls/node-tls.ts";
 
 const noop = (): void => {};
 
@@ -228,9 +228,8 @@ const handlers = {
 };
 
 export const bunTransport: Transport = {
-  name: "bun",
   async listen(opts: ListenOptions, onPlainSocket: (s: Socket) => void): Promise<Listener> {
-    // TLS per connection on node:tls over the accepted native socket (tls-node.ts says why).
+    // TLS per connection on node:tls over the accepted native socket (tls/node-tls.ts says why).
     const onSocket = withTls(opts, onPlainSocket);
     const v4 = isV4(opts.host);
     const server = Bun.listen<BunSocket | undefined>({
@@ -261,7 +260,7 @@ export const bunTransport: Transport = {
   },
 
   connect(host: string, port: number, cb: (err: Error | null, s?: Socket) => void, tls?: TlsClientConfig): () => void {
-    if (tls) return tlsConnect(host, port, tls, cb); // node:tls (Bun's own TLS): tls-node.ts says why
+    if (tls) return tlsConnect(host, port, tls, cb); // node:tls (Bun's own TLS): tls/node-tls.ts says why
     let aborted = false;
     let sock: BunSocket | undefined;
     Bun.connect<BunSocket | undefined>({

@@ -1,5 +1,5 @@
 // The Transport (transport.ts) on Deno's native TCP API (Deno.listen / Deno.connect and the
-// conn.read / conn.write ops). Kept apart from the entry point (deno.ts) so that tests can use it
+// conn.read / conn.write ops). Kept apart from the entry point (deno/entry.ts) so that tests can use it
 // without loading the engine or the wasm core. Only this file touches the Deno global.
 //
 // Reading: one loop per socket, `await conn.read(buf)` into one reused 64 KiB buffer; each read
@@ -9,7 +9,7 @@
 // resume()). Writing: one loop per socket; queued chunks up to 16 KiB are copied together
 // into a 64 KiB staging buffer (one write op for many small frames), larger ones are written
 // from their own memory; partial writes are continued. The op-based loops were measured faster
-// than Deno's node:net and than conn.readable/conn.writable streams (numbers in deno.ts).
+// than Deno's node:net and than conn.readable/conn.writable streams (numbers in deno/entry.ts).
 //
 // IPv6-only listeners: Deno.listen has no ipv6Only option (nor has Deno's node:net, which ignores
 // it); on Linux a "::" listener is dual-stack (net.ipv6.bindv6only = 0), so after the engine has
@@ -24,8 +24,8 @@
 // rebind fails (another process took the port in the short gap), the IPv4 sockets are bound
 // again and the listen rejects with EADDRINUSE. The shared socket is closed when the last of
 // its listeners closes.
-import type { ListenOptions, Listener, Socket, TlsClientConfig, Transport } from "./transport.ts";
-import { tlsConnect, withTls } from "./tls-node.ts";
+import type { ListenOptions, Listener, Socket, TlsClientConfig, Transport } from "../transport.ts";
+import { tlsConnect, withTls } from "../tls/node-tls.ts";
 
 const noop = (): void => {};
 
@@ -442,9 +442,8 @@ function listenPlain(opts: ListenOptions, onSocket: OnSocket): Listener {
 }
 
 export const denoTransport: Transport = {
-  name: "deno",
   async listen(opts: ListenOptions, onPlainSocket: OnSocket): Promise<Listener> {
-    // TLS per connection on node:tls over the accepted native socket (tls-node.ts says why).
+    // TLS per connection on node:tls over the accepted native socket (tls/node-tls.ts says why).
     const onSocket = withTls(opts, onPlainSocket);
     if (isV6Any(opts.host) && opts.ipv6Only) return listenV6Only(opts, onSocket);
     if (!isV4(opts.host)) {
@@ -474,7 +473,7 @@ export const denoTransport: Transport = {
   },
 
   connect(host: string, port: number, cb: (err: Error | null, s?: Socket) => void, tls?: TlsClientConfig): () => void {
-    if (tls) return tlsConnect(host, port, tls, cb); // node:tls: tls-node.ts says why
+    if (tls) return tlsConnect(host, port, tls, cb); // node:tls: tls/node-tls.ts says why
     const ac = new AbortController();
     let aborted = false;
     let sock: DenoSocket | undefined;

@@ -25,9 +25,10 @@
 // to node:tls through a small Duplex (SocketDuplex); outgoing TLS uses tls.connect directly.
 import * as tls from "node:tls";
 import { Duplex } from "node:stream";
-import { NodeSocket } from "./node-net.ts";
-import { PEER_PLAINTEXT } from "./encryption.ts";
-import type { ListenOptions, Socket, TlsClientConfig, TlsServerConfig, TransportError } from "./transport.ts";
+import { NodeSocket } from "../node/socket.ts";
+import { PEER_PLAINTEXT } from "./policy.ts";
+import { detectRuntime } from "../runtime.ts";
+import type { ListenOptions, Socket, TlsClientConfig, TlsServerConfig, TransportError } from "../transport.ts";
 
 /** TLS 1.3 suites, ECDHE for modern TLS 1.2 peers, then libchirp's four DHE suites (spec §1.3;
  * a LibreSSL/OpenSSL 1.0 libchirp speaks TLS 1.2 with DHE only). Unknown names are skipped by
@@ -53,7 +54,7 @@ function tlsError(message: string, code: "TLS_ERROR" | "TIMEOUT" = "TLS_ERROR", 
 const errCode = (e: unknown): string => String((e as { code?: unknown } | null)?.code ?? "");
 
 /** Record-layer errors of a TLS client that read bytes which are no TLS record: a plaintext
- * chirp handshake (see plaintextTail in encryption.ts for the port whose handshake starts like
+ * chirp handshake (see plaintextTail in tls/policy.ts for the port whose handshake starts like
  * a record header). OpenSSL (Node) and BoringSSL (Bun) names; Deno reports the first. */
 const PLAINTEXT_CODES = new Set([
   "ERR_SSL_WRONG_VERSION_NUMBER", "ERR_SSL_UNEXPECTED_RECORD", "ERR_SSL_ENCRYPTED_LENGTH_TOO_LONG",
@@ -67,7 +68,7 @@ function reason(e: Error, sock?: tls.TLSSocket): string {
   const authErr = (sock as { authorizationError?: unknown } | undefined)?.authorizationError;
   if (authErr) {
     // Deno's client-certificate verifier (rustls/webpki) cannot take X.509 v1 certificates.
-    const v1 = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined" && authErr === "UNABLE_TO_VERIFY_LEAF_SIGNATURE"
+    const v1 = detectRuntime() === "deno" && authErr === "UNABLE_TO_VERIFY_LEAF_SIGNATURE"
       ? "; note: Deno refuses X.509 v1 client certificates (such as libchirp's example cert): give that peer a v3 certificate"
       : "";
     return `the peer's certificate was refused (${String(authErr)}${v1})`;
