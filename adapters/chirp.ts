@@ -109,7 +109,7 @@ export class Chirp implements AsyncIterable<Message> {
   /**
    * Sends `data` to `to`. Connects on first use and reuses the connection both ways.
    * Resolves with the message identity: asynchronous mode once the frame was handed to the
-   * kernel, synchronous mode once the receiver released it (spec §4.2). Rejects with a
+   * kernel, synchronous mode once the receiver released it (protocol.md §4.2). Rejects with a
    * ChirpError: TIMEOUT, CANNOT_CONNECT, PROTOCOL_ERROR, SHUTDOWN, ENOMEM, VALUE_ERROR.
    */
   send(to: Target, data?: Uint8Array | string, options?: SendOptions): Promise<Uint8Array> {
@@ -150,7 +150,7 @@ export class Chirp implements AsyncIterable<Message> {
     };
   }
 
-  /** Closes the node (spec §5.6): stops listening, fails queued and unfinished sends with
+  /** Closes the node (protocol.md §5.6): stops listening, fails queued and unfinished sends with
    * SHUTDOWN, closes every connection; resolves when every socket is closed. Idempotent. */
   close(): Promise<void> {
     if (this.#closing) return this.#closing;

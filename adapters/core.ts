@@ -18,7 +18,7 @@ export const EV = {
   NOOP: 12,
 } as const;
 
-/** Status codes: spec §4.4 numbering; the core returns them negated. */
+/** Status codes: protocol.md §4.4 numbering; the core returns them negated. */
 export const ST = {
   SUCCESS: 0,
   VALUE_ERROR: 1,
@@ -40,7 +40,7 @@ export interface CoreLimits {
   synchronous: boolean;
   maxMsgSize: number;
   timeoutMs: number;
-  /** Effective R = max(reuseTime, 3·timeout), in ms (spec §5.5). */
+  /** Effective R = max(reuseTime, 3·timeout), in ms (protocol.md §5.5). */
   reuseMs: number;
   bufSize: number;
   port: number;

@@ -7,7 +7,7 @@ import { isIPv4 } from "./config.ts";
 export type Target = string | { address: string; port: number };
 
 /** "localhost" -> 127.0.0.1, an IPv4 address as it is, an IPv6 address in its canonical text;
- * null for anything else (spec §5.1 keys remotes by address and port). */
+ * null for anything else (protocol.md §5.1 keys remotes by address and port). */
 export function normalizeAddress(a: string): string | null {
   if (a === "localhost") return "127.0.0.1";
   if (isIPv4(a)) return a;

@@ -1,4 +1,4 @@
-// Tests of the compiled protocol core (build/chirp.wasm via adapters/core.ts): spec §2.7 byte
+// Tests of the compiled protocol core (build/chirp.wasm via adapters/core.ts): protocol.md §2.7 byte
 // vectors, a two-core pair harness, the §10 pitfalls, timers/GC, and fast-check properties of
 // the reader (chunking invariance, no trap on garbage, memory never grows).
 import { test } from "uvu";
@@ -311,7 +311,7 @@ test("memory for the default limits", () => {
   assert.is(core.x.memoryBytes(), core.memoryBytes);
 });
 
-// ── spec §2.7 vectors ────────────────────────────────────────────────────────────────────────
+// ── protocol.md §2.7 vectors ────────────────────────────────────────────────────────────────────────
 
 test("§2.7 handshake: port 31000 and the node identity", () => {
   const core = mkCore({ port: 31000, identity: ID_A });

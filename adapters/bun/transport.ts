@@ -63,7 +63,7 @@ export class BunSocket implements Socket {
     s.data = this;
     try {
       s.setNoDelay(true);
-      s.setKeepAlive(true, 60_000); // libchirp's CH_TCP_KEEPALIVE (spec §1.1)
+      s.setKeepAlive(true, 60_000); // libchirp's CH_TCP_KEEPALIVE (protocol.md §1.1)
     } catch {
       // the socket may already be closing; the close handler reports it
     }

@@ -1,5 +1,5 @@
 // Connections: dialling a remote, accepting a socket, the handshake that files a connection
-// under its remote, and closing, with what depends on a connection settled (spec §1.4, §4.5,
+// under its remote, and closing, with what depends on a connection settled (protocol.md §1.4, §4.5,
 // §5.2-§5.4). The core holds each connection's protocol record; this keeps its socket.
 import { ChirpError, type ChirpErrorCode } from "../errors.ts";
 import type { Socket, TransportError } from "../transport.ts";
@@ -127,7 +127,7 @@ export class Connections implements LinksPart {
     conn.remoteIdentity = identity;
     if (conn.outgoing) {
       // Filed under the remote we dialled, whatever port the peer announces (libchirp files it
-      // under the announced port and strands the queue, spec §10.4).
+      // under the announced port and strands the queue, protocol.md §10.4).
       const r = conn.remote!;
       if (r.dialing === conn) r.dialing = null;
       ctx.sender.markDirty(r);
@@ -149,7 +149,7 @@ export class Connections implements LinksPart {
     this.#opened(conn, r);
   }
 
-  /** Closes a connection and settles what depended on it (spec §4.5). `orderly`: not an error
+  /** Closes a connection and settles what depended on it (protocol.md §4.5). `orderly`: not an error
    * (the peer closed, idle collection); SHUTDOWN closes are orderly too. */
   closeConn(conn: Conn, code: ChirpErrorCode, why: string, orderly = false): void {
     if (conn.closed) return;
@@ -187,7 +187,7 @@ export class Connections implements LinksPart {
       r.inflight = null;
     }
     // A failed dial fails every message queued for the remote. libchirp fails only the head
-    // ("abort one", spec §4.5) and retries after a 50-549 ms debounce, so a long queue to a
+    // ("abort one", protocol.md §4.5) and retries after a 50-549 ms debounce, so a long queue to a
     // dead peer drains one message per debounce and, being always in debounce, escapes GC.
     if (code !== "SHUTDOWN" && (wasDialing || !conn.ready) && conn.outgoing) this.failQueue(r, err);
     if (r.queued > 0 && !r.freed) ctx.sender.markDirty(r);
@@ -199,7 +199,7 @@ export class Connections implements LinksPart {
     r.qHead = 0;
   }
 
-  /** Forget a remote: fail its queue, close its connections (spec §5.5, §5.6). */
+  /** Forget a remote: fail its queue, close its connections (protocol.md §5.5, §5.6). */
   dropRemote(r: Remote, err: ChirpError): void {
     if (r.freed) return;
     r.freed = true;

@@ -22,7 +22,7 @@ export interface SenderPart {
   write(conn: Conn, chunks: Uint8Array[], ops: SendOp[], bufs?: Uint8Array[]): boolean;
 }
 
-/** connections.ts: dialling, accepting, handshakes and closing (spec §1, §4.5, §5). */
+/** connections.ts: dialling, accepting, handshakes and closing (protocol.md §1, §4.5, §5). */
 export interface LinksPart {
   dial(r: Remote): void;
   accept(sock: Socket): void;
@@ -32,7 +32,7 @@ export interface LinksPart {
   dropRemote(r: Remote, err: ChirpError): void;
 }
 
-/** receive.ts: reads, core events, messages to the application, releases (spec §3). */
+/** receive.ts: reads, core events, messages to the application, releases (protocol.md §3). */
 export interface ReceiverPart {
   onData(conn: Conn, bytes: Uint8Array): void;
   /** Acts on the core's event records of the last feed or tick; returns the messages. */

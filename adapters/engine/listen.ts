@@ -1,5 +1,5 @@
-// Listening: the node's IPv4 and IPv6 listeners on one port (spec §1.1), with TLS for incoming
-// connections decided per connection by the transport (spec §1.2). Port 0 picks a free port
+// Listening: the node's IPv4 and IPv6 listeners on one port (protocol.md §1.1), with TLS for incoming
+// connections decided per connection by the transport (protocol.md §1.2). Port 0 picks a free port
 // that both families can bind.
 import { ChirpError } from "../errors.ts";
 import type { ResolvedConfig } from "../config.ts";

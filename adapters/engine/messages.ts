@@ -1,6 +1,6 @@
 // Messages out of the core's IN area: a whole message of one read (EV_MSG) is copied out with
 // the others of that read in one allocation; a message that spans reads (EV_BEGIN, EV_CHUNK,
-// EV_END) is assembled in its own buffers (assembly/ABI.md "Event records"; spec §3.4).
+// EV_END) is assembled in its own buffers (assembly/ABI.md "Event records"; protocol.md §3.4).
 import type { Core } from "../core.ts";
 import { EV, EV_SIZE } from "../core.ts";
 import { Message, type MessageOwner } from "../message.ts";

@@ -1,6 +1,6 @@
 // Receiving: socket bytes into the core (one feed() per read), the core's event records acted
 // on, messages handed to the application (onMessage or async iteration), and releases that
-// free a slot, send its ACK and resume a paused reader (spec §3.1-§3.6).
+// free a slot, send its ACK and resume a paused reader (protocol.md §3.1-§3.6).
 import { EV, ST } from "../core.ts";
 import { ChirpError, codeOf } from "../errors.ts";
 import { looksLikeTls, PEER_TLS, plaintextTail } from "../tls/policy.ts";
@@ -194,7 +194,7 @@ export class Receiver implements ReceiverPart {
   release(ci: number, gen: number, slot: number): void {
     const ctx = this.ctx;
     const conn = ctx.conns[ci];
-    if (!conn || conn.gen !== gen || conn.closed) return; // closed: nothing to ACK (spec §3.6)
+    if (!conn || conn.gen !== gen || conn.closed) return; // closed: nothing to ACK (protocol.md §3.6)
     const x = ctx.core.x;
     conn.released++;
     conn.held--;

@@ -56,7 +56,7 @@ export class Conn {
   closed = false;
   paused = false;
   needDrain = false;
-  /** Unconsumed input kept while paused for a slot (spec §3.2). */
+  /** Unconsumed input kept while paused for a slot (protocol.md §3.2). */
   pending: Uint8Array | null = null;
   partial: PartialMessage | null = null;
   /** Bytes to write once the dial completes (our handshake). */

@@ -1,4 +1,4 @@
-// The remote table (spec §5.1): one Remote per peer node, by (address, listening port), by the
+// The remote table (protocol.md §5.1): one Remote per peer node, by (address, listening port), by the
 // core's remote index, and by the target string a send named (the hot path's cache).
 import type { Core } from "../core.ts";
 import { ChirpError } from "../errors.ts";

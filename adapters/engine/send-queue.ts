@@ -1,6 +1,6 @@
 // The send queue: each remote's sends wait here until the protocol lets them out, and go to
 // the socket in batches: one dataFrame() per message into the core's OUT area, one socket
-// write per batch (spec §4.1, §4.2). Control frames (ACKs) are flushed here too.
+// write per batch (protocol.md §4.1, §4.2). Control frames (ACKs) are flushed here too.
 import { ST } from "../core.ts";
 import { ChirpError } from "../errors.ts";
 import { EMPTY, settle, SendOp, type Conn, type Remote } from "./records.ts";
@@ -205,7 +205,7 @@ export class Sender implements SenderPart {
     }
   }
 
-  /** Control frames (ACKs, NOOP) for a connection, written on their own (spec §4.1). */
+  /** Control frames (ACKs, NOOP) for a connection, written on their own (protocol.md §4.1). */
   flushControl(conn: Conn): void {
     conn.controlScheduled = false;
     if (conn.closed || !conn.sock) return;

@@ -1,6 +1,6 @@
 // The timer: one runtime timer armed at the core's next deadline; when it fires the core's
 // tick() reports what expired (connect, send, write timeouts, debounce ends, garbage
-// collection: spec §4.3, §4.5, §5.5) and the events are acted on.
+// collection: protocol.md §4.3, §4.5, §5.5) and the events are acted on.
 import type { Ctx, TimerPart } from "./context.ts";
 
 const now = (): number => performance.now();

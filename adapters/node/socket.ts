@@ -16,7 +16,7 @@ export class NodeSocket implements Socket {
     this.#s = s;
     try {
       s.setNoDelay(true);
-      s.setKeepAlive(true, 60_000); // libchirp's CH_TCP_KEEPALIVE (spec §1.1)
+      s.setKeepAlive(true, 60_000); // libchirp's CH_TCP_KEEPALIVE (protocol.md §1.1)
     } catch {
       // a TLS socket over a stream (tls/node-tls.ts): its TCP socket has these set already
     }

@@ -1,4 +1,4 @@
-// TLS for every runtime's transport, on node:tls (spec §1.3): mutual certificates, verified
+// TLS for every runtime's transport, on node:tls (protocol.md §1.3): mutual certificates, verified
 // against the configured trust anchors, no hostname check, no SNI, TLS 1.2 minimum, TLS 1.3
 // allowed, libchirp's DHE suites plus ECDHE for TLS 1.2.
 //
@@ -30,7 +30,7 @@ import { PEER_PLAINTEXT } from "./policy.ts";
 import { detectRuntime } from "../runtime.ts";
 import type { ListenOptions, Socket, TlsClientConfig, TlsServerConfig, TransportError } from "../transport.ts";
 
-/** TLS 1.3 suites, ECDHE for modern TLS 1.2 peers, then libchirp's four DHE suites (spec §1.3;
+/** TLS 1.3 suites, ECDHE for modern TLS 1.2 peers, then libchirp's four DHE suites (protocol.md §1.3;
  * a LibreSSL/OpenSSL 1.0 libchirp speaks TLS 1.2 with DHE only). Unknown names are skipped by
  * each TLS library (BoringSSL and rustls have no DHE). */
 export const CIPHERS = [
@@ -102,7 +102,7 @@ export function tlsConnect(host: string, port: number, cfg: TlsClientConfig, cb:
   const early: Uint8Array[] = [];
   const s = tls.connect({
     host, port, key: cfg.key, cert: cfg.cert, ca: cfg.ca,
-    checkServerIdentity: () => undefined, // no hostname check (spec §1.3); the chain is still verified
+    checkServerIdentity: () => undefined, // no hostname check (protocol.md §1.3); the chain is still verified
     minVersion: "TLSv1.2", ciphers: CIPHERS, rejectUnauthorized: true,
   });
   const fail = (e: Error): void => {
@@ -182,7 +182,7 @@ class SocketDuplex extends Duplex {
  * The first chunk decides: a TLS client starts with a handshake record (0x16). Anything else
  * is a plaintext peer (most likely a chirp node with other encryption settings, sending its
  * 18-byte handshake): it gets a TLS alert and the connection closes, so that a Chirp dialler
- * sees at once that the settings disagree (libchirp would hang, spec §1.5).
+ * sees at once that the settings disagree (libchirp would hang, protocol.md §1.5).
  *
  * One tls.Server per connection: it is the portable way to get each runtime's own client
  * certificate check (tls.Server's requestCert + rejectUnauthorized) for a socket handed in

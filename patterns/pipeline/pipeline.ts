@@ -376,7 +376,7 @@ export interface PullerOptions {
 }
 
 /**
- * A worker's handler. For WORK it releases the item first (spec §10.2), runs
+ * A worker's handler. For WORK it releases the item first (protocol.md §10.2), runs
  * `handler(item, applicationHeader)` and sends its (possibly async) return value back as the
  * RESULT (FAILED with the error text when it throws). For WORK_ONEWAY and plain messages it
  * runs the handler and releases the item when the handler finished, so a synchronous

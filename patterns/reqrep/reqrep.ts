@@ -1,5 +1,5 @@
 // Request/reply over the symmetric core. A request is an ordinary message; its reply is the
-// first message that comes back with the same identity (spec §2.5), which is how libchirp's
+// first message that comes back with the same identity (protocol.md §2.5), which is how libchirp's
 // Python binding matches them (`ChirpBase.request`), so any libchirp node that answers with
 // Message.reply (e.g. libchirp's echo_etest) is a valid responder.
 //
@@ -97,7 +97,7 @@ export function replyParts(v: ReplyValue): { data: Uint8Array; header: Uint8Arra
 
 /**
  * A handler that answers requests: it releases each request first (so a synchronous
- * requester with one slot can read the reply, spec §10.2), calls `handler(request,
+ * requester with one slot can read the reply, protocol.md §10.2), calls `handler(request,
  * applicationHeader)` and sends its (possibly async) return value back as the reply with the
  * request's identity. `undefined` replies with empty data. When the handler throws or
  * rejects, the requester's `request()` rejects with RemoteError carrying the error message.

@@ -6,7 +6,7 @@
 //   respondent(handler)                         -> MessageHandler
 //
 // One survey is one identity: the SURVEY 0x60/1 goes to every respondent with the same
-// identity and each RESPONSE 0x60/2 is a reply carrying it (spec §2.5). Because the
+// identity and each RESPONSE 0x60/2 is a reply carrying it (protocol.md §2.5). Because the
 // surveyor knows its respondents, a survey also ends early once every respondent it reached
 // has answered (and the others' sends failed). Respondents are named by "address:port";
 // use IP addresses so that answers match the names (else the survey runs to its deadline).
@@ -128,7 +128,7 @@ export function surveyor(node: Chirp, options: { respondents?: Target[]; timeout
 }
 
 /**
- * A respondent's handler: takes SURVEY messages, releases them first (spec §10.2), calls
+ * A respondent's handler: takes SURVEY messages, releases them first (protocol.md §10.2), calls
  * `handler(survey, applicationHeader)` and sends its (possibly async) return value back as
  * the RESPONSE. `null` or `undefined` means "no answer"; a handler that throws answers
  * nothing either (the error goes to `onError`).
