@@ -65,7 +65,12 @@ function copySmall(dst: Uint8Array, src: Uint8Array, at: number): void {
 export class Sender implements SenderPart {
   #dirty = new Set<Remote>();
   #pumpScheduled = false;
-  constructor(readonly ctx: Ctx, readonly buffers: WriteBuffers) {}
+  /** Inline payloads must fit an empty OUT area beside queued ACKs and a NOOP (at most
+   * 2·32 + 2 headers of 27 bytes): with a small bufferSize that is less than INLINE_MAX. */
+  readonly #inlineMax: number;
+  constructor(readonly ctx: Ctx, readonly buffers: WriteBuffers) {
+    this.#inlineMax = Math.min(INLINE_MAX, ctx.core.outCap - 2048);
+  }
 
   enqueue(remote: Remote, data: Uint8Array, options: SendOptions | undefined): Promise<Uint8Array> {
     const config = this.ctx.config;
@@ -164,7 +169,7 @@ export class Sender implements SenderPart {
       }
       const hl = op.header.length;
       const dl = op.data.length;
-      const inline = hl + dl <= INLINE_MAX;
+      const inline = hl + dl <= this.#inlineMax;
       const ids = op.ids;
       const mem = core.mem;
       for (let k = 0, d = core.scratchPtr, s = op.idAt; k < 16; k++) mem[d + k] = ids[s + k];
