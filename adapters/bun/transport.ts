@@ -3,9 +3,10 @@
 // the engine or the wasm core. Only this file touches the Bun global.
 //
 // Writing: Bun's socket.write(bytes) sends at once and returns how many bytes the kernel took;
-// it keeps no rest. This adapter queues every write() and sends the queue once per microtask
-// (like cork/uncork per tick): chunks up to 16 KiB are copied into a 64 KiB staging buffer, so
-// many small frames go out in one send; larger chunks are sent from their own memory. When the
+// it keeps no rest. This adapter queues every write() in the shared write queue (write-queue.ts:
+// chunks up to 16 KiB staged together, so many small frames go out in one send; larger chunks
+// sent from their own memory) and sends the queue once per microtask (like cork/uncork per
+// tick). When the
 // kernel takes less than offered, the rest waits for the `drain` handler. `done` is called once
 // the call's last byte was taken by the kernel (never synchronously inside write()).
 // Reading: socket.pause()/resume() exist in Bun 1.4 and stop polling the socket for reads
@@ -17,21 +18,9 @@
 // backlog option: ListenOptions.backlog is not applied (Bun uses its own default).
 import type { ListenOptions, Listener, Socket, TlsClientConfig, Transport } from "../transport.ts";
 import { tlsConnect, withTls } from "../tls/node-tls.ts";
+import { WriteQueue } from "../write-queue.ts";
 
 const noop = (): void => {};
-
-/** write() returns false once this many bytes wait in the queue. */
-const HIGH_WATER = 1 << 20;
-/** Chunks up to this size are copied into a staging buffer (one send for many small frames);
- * larger ones are sent from their own memory. */
-const SMALL = 16 * 1024;
-const STAGE_SIZE = 64 * 1024;
-
-interface Pending {
-  done: (err?: Error) => void;
-  /** The value of #queuedTotal once this call's last byte is sent. */
-  end: number;
-}
 
 export class BunSocket implements Socket {
   onData: (bytes: Uint8Array) => void = noop;
@@ -40,22 +29,11 @@ export class BunSocket implements Socket {
   #s: Bun.Socket<BunSocket | undefined>;
   #closed = false;
   #err: Error | undefined;
-  /** Bytes not yet taken by the kernel, in order, from #head on; then the staging buffer's. */
-  #segs: Uint8Array[] = [];
-  #head = 0;
-  #stage = new Uint8Array(STAGE_SIZE);
-  #staged = 0;
-  #pendingBytes = 0;
-  /** Calls whose bytes are not all sent yet. */
-  #dones: Pending[] = [];
-  /** Bytes ever queued, and bytes of those sent. */
-  #queuedTotal = 0;
-  #sentTotal = 0;
+  readonly #queue = new WriteQueue();
   /** A flush is queued as a microtask. */
   #scheduled = false;
   /** The kernel took less than offered: wait for the drain handler. */
   #blocked = false;
-  #needDrain = false;
   #paused = false;
 
   constructor(s: Bun.Socket<BunSocket | undefined>, readonly remoteAddress: string) {
@@ -74,39 +52,12 @@ export class BunSocket implements Socket {
       queueMicrotask(() => done(new Error("socket closed")));
       return false;
     }
-    for (const c of chunks) {
-      const len = c.byteLength;
-      if (len === 0) continue;
-      if (len <= SMALL) {
-        if (this.#staged + len > STAGE_SIZE) this.#seal(false);
-        this.#stage.set(c, this.#staged);
-        this.#staged += len;
-      } else {
-        this.#seal(false);
-        this.#segs.push(c);
-      }
-      this.#pendingBytes += len;
-      this.#queuedTotal += len;
-    }
-    this.#dones.push({ done, end: this.#queuedTotal });
+    const ok = this.#queue.push(chunks, done);
     if (!this.#blocked && !this.#scheduled) {
       this.#scheduled = true;
       queueMicrotask(this.#flushTask);
     }
-    if (this.#pendingBytes >= HIGH_WATER) {
-      this.#needDrain = true;
-      return false;
-    }
-    return true;
-  }
-
-  /** Moves the staged bytes into the queue: `inPlace` (the flush that follows at once) queues
-   * a view of the staging buffer, which is replaced only if the kernel leaves some of it;
-   * otherwise a copy is queued and the staging buffer stays in use. */
-  #seal(inPlace: boolean): void {
-    if (this.#staged === 0) return;
-    this.#segs.push(inPlace ? this.#stage.subarray(0, this.#staged) : this.#stage.slice(0, this.#staged));
-    this.#staged = 0;
+    return ok;
   }
 
   #flushTask = (): void => {
@@ -118,45 +69,17 @@ export class BunSocket implements Socket {
   _flush(): void {
     if (this.#closed) return;
     this.#blocked = false;
-    this.#seal(true);
+    const q = this.#queue;
     const s = this.#s;
-    const segs = this.#segs;
-    while (this.#head < segs.length) {
-      const b = segs[this.#head];
+    for (let b = q.next(); b !== null; b = q.next()) {
       const n = s.write(b);
-      if (n > 0) {
-        this.#sentTotal += n;
-        this.#pendingBytes -= n;
-      }
+      q.sent(n);
       if (n < b.byteLength) {
-        if (n > 0) segs[this.#head] = b.subarray(n);
         this.#blocked = true;
         break;
       }
-      segs[this.#head++] = EMPTY;
     }
-    if (this.#head === segs.length) {
-      this.#segs = [];
-      this.#head = 0;
-    } else {
-      // The staging buffer is still queued: stage into a new one from now on.
-      if (segs[segs.length - 1].buffer === this.#stage.buffer) this.#stage = new Uint8Array(STAGE_SIZE);
-      if (this.#head > 1024) {
-        this.#segs = segs.slice(this.#head);
-        this.#head = 0;
-      }
-    }
-    const dones = this.#dones;
-    let k = 0;
-    while (k < dones.length && dones[k].end <= this.#sentTotal) k++;
-    if (k > 0) {
-      const ready = dones.splice(0, k);
-      for (const d of ready) d.done();
-    }
-    if (this.#needDrain && this.#pendingBytes < HIGH_WATER && !this.#closed) {
-      this.#needDrain = false;
-      this.onDrain();
-    }
+    if (q.settle() && !this.#closed) this.onDrain();
   }
 
   pause(): void {
@@ -189,23 +112,16 @@ export class BunSocket implements Socket {
     if (this.#closed) return;
     this.#closed = true;
     const why = err ?? this.#err;
-    const failed = this.#dones;
-    this.#dones = [];
-    this.#segs = [];
-    this.#head = 0;
-    this.#staged = 0;
-    this.#pendingBytes = 0;
+    const failed = this.#queue.drop();
     queueMicrotask(() => {
       if (failed.length > 0) {
         const e = why ?? new Error("socket closed");
-        for (const d of failed) d.done(e);
+        for (const done of failed) done(e);
       }
       this.onClose(why);
     });
   }
 }
-
-const EMPTY = new Uint8Array(0);
 
 const unmap = (a: string): string => (a.startsWith("::ffff:") && a.includes(".") ? a.slice(7) : a);
 const isV4 = (h: string): boolean => /^\d{1,3}(\.\d{1,3}){3}$/.test(h);
