@@ -19,6 +19,7 @@
 import type { ListenOptions, Listener, Socket, TlsClientConfig, Transport } from "../transport.ts";
 import { tlsConnect, withTls } from "../tls/node-tls.ts";
 import { WriteQueue } from "../write-queue.ts";
+import { dial } from "../dial.ts";
 
 const noop = (): void => {};
 
@@ -177,39 +178,29 @@ export const bunTransport: Transport = {
 
   connect(host: string, port: number, cb: (err: Error | null, s?: Socket) => void, tls?: TlsClientConfig): () => void {
     if (tls) return tlsConnect(host, port, tls, cb); // node:tls (Bun's own TLS): tls/node-tls.ts says why
-    let aborted = false;
-    let sock: BunSocket | undefined;
-    Bun.connect<BunSocket | undefined>({
-      hostname: host,
-      port,
-      data: undefined,
-      socket: {
-        ...handlers,
-        connectError: noop,
-        open(s: BunSock): void {
-          // Hold reads until the engine has the socket (and its onData) from cb.
-          s.pause();
-          sock = new BunSocket(s, host);
+    return dial<BunSocket>(cb, (attempt) => {
+      let sock: BunSocket | undefined;
+      Bun.connect<BunSocket | undefined>({
+        hostname: host,
+        port,
+        data: undefined,
+        socket: {
+          ...handlers,
+          connectError: noop,
+          open(s: BunSock): void {
+            // Hold reads until the engine has the socket (and its onData) from cb.
+            s.pause();
+            sock = new BunSocket(s, host);
+          },
         },
-      },
-    }).then(
-      (s) => {
-        if (aborted) {
-          s.end();
-          return;
-        }
-        sock ??= new BunSocket(s, host);
-        cb(null, sock);
-        sock._release();
-      },
-      (e: Error) => {
-        if (!aborted) cb(e);
-      },
-    );
-    return () => {
-      if (aborted) return;
-      aborted = true;
-      sock?.close();
-    };
+      }).then(
+        (s) => {
+          sock ??= new BunSocket(s, host);
+          if (attempt.ok(sock)) sock._release();
+        },
+        (e: Error) => attempt.fail(e),
+      );
+      return () => sock?.close();
+    });
   },
 };

@@ -6,6 +6,7 @@ import type { ListenOptions, Listener, Socket, TlsClientConfig, Transport } from
 import { tlsConnect, withTls } from "../tls/node-tls.ts";
 import { DenoSocket, withCode } from "./socket.ts";
 import { listenDeno } from "./listeners.ts";
+import { dial } from "../dial.ts";
 
 export const denoTransport: Transport = {
   async listen(opts: ListenOptions, onPlainSocket: (s: Socket) => void): Promise<Listener> {
@@ -15,27 +16,13 @@ export const denoTransport: Transport = {
 
   connect(host: string, port: number, cb: (err: Error | null, s?: Socket) => void, tls?: TlsClientConfig): () => void {
     if (tls) return tlsConnect(host, port, tls, cb); // node:tls: tls/node-tls.ts says why
-    const ac = new AbortController();
-    let aborted = false;
-    let sock: DenoSocket | undefined;
-    Deno.connect({ hostname: host, port, signal: ac.signal }).then(
-      (conn) => {
-        if (aborted) {
-          conn.close();
-          return;
-        }
-        sock = new DenoSocket(conn, host);
-        cb(null, sock);
-      },
-      (e) => {
-        if (!aborted) cb(withCode(e));
-      },
-    );
-    return () => {
-      if (aborted) return;
-      aborted = true;
-      if (sock) sock.close();
-      else ac.abort();
-    };
+    return dial<DenoSocket>(cb, (attempt) => {
+      const ac = new AbortController();
+      Deno.connect({ hostname: host, port, signal: ac.signal }).then(
+        (conn) => void attempt.ok(new DenoSocket(conn, host)),
+        (e) => attempt.fail(withCode(e)),
+      );
+      return () => ac.abort();
+    });
   },
 };

@@ -2,11 +2,12 @@
 // the entry point (node/entry.ts) so that tests can use it without loading the engine or the
 // wasm core.
 import * as net from "node:net";
-
-const noop = (): void => {};
 import type { ListenOptions, Listener, Socket, TlsClientConfig, Transport } from "../transport.ts";
 import { tlsConnect, withTls } from "../tls/node-tls.ts";
 import { NodeSocket } from "./socket.ts";
+import { dial } from "../dial.ts";
+
+const noop = (): void => {};
 
 export const nodeTransport: Transport = {
   listen(opts: ListenOptions, onPlainSocket: (s: Socket) => void): Promise<Listener> {
@@ -34,24 +35,18 @@ export const nodeTransport: Transport = {
   },
   connect(host: string, port: number, cb: (err: Error | null, s?: Socket) => void, tls?: TlsClientConfig): () => void {
     if (tls) return tlsConnect(host, port, tls, cb);
-    let settled = false;
-    const s = net.connect({ host, port });
-    const onError = (e: Error): void => {
-      if (settled) return;
-      settled = true;
-      s.destroy();
-      cb(e);
-    };
-    s.once("error", onError);
-    s.once("connect", () => {
-      if (settled) return;
-      settled = true;
-      s.off("error", onError);
-      cb(null, new NodeSocket(s, host));
+    return dial<NodeSocket>(cb, (attempt) => {
+      const s = net.connect({ host, port });
+      const onError = (e: Error): void => {
+        s.destroy();
+        attempt.fail(e);
+      };
+      s.once("error", onError);
+      s.once("connect", () => {
+        s.off("error", onError);
+        attempt.ok(new NodeSocket(s, host));
+      });
+      return () => s.destroy();
     });
-    return () => {
-      settled = true;
-      s.destroy();
-    };
   },
 };
