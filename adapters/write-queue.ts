@@ -122,15 +122,22 @@ export class WriteQueue {
     return false;
   }
 
-  /** The socket closed: empties the queue and returns the `done` callbacks still owed. */
-  drop(): ((err?: Error) => void)[] {
-    const owed = this.#dones.map((d) => d.done);
+  /** The socket closed: empties the queue, then (in a microtask) fails every write still
+   * owed with `err` and calls `closed` (done callbacks come before onClose). */
+  close(err: Error | undefined, closed: () => void): void {
+    const owed = this.#dones;
     this.#dones = [];
     this.#segs = [];
     this.#isStage = [];
     this.#head = 0;
     this.#staged = 0;
     this.pendingBytes = 0;
-    return owed;
+    queueMicrotask(() => {
+      if (owed.length > 0) {
+        const e = err ?? new Error("socket closed");
+        for (const d of owed) d.done(e);
+      }
+      closed();
+    });
   }
 }

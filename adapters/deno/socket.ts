@@ -130,13 +130,6 @@ export class DenoSocket implements Socket {
     const w = this.#wake;
     this.#wake = null;
     w?.();
-    const failed = this.#queue.drop();
-    queueMicrotask(() => {
-      if (failed.length > 0) {
-        const e = err ?? new Error("socket closed");
-        for (const done of failed) done(e);
-      }
-      this.onClose(err);
-    });
+    this.#queue.close(err, () => this.onClose(err));
   }
 }
