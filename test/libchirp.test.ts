@@ -9,17 +9,19 @@
 // its trust anchors, and DH parameters (DH_PARAMS_PEM); Chirp takes the same PEM text. Two sets:
 // - libchirp's example files, mk/cert.pem (an X.509 v1 leaf under a v3 root) and mk/dh.pem,
 //   presented by both sides (the only certificate signed by that CA: its key is not ours).
-//   Chirp dialling libchirp works on every runtime. libchirp dialling Chirp cannot work on
-//   Deno: Deno's TLS server (rustls/webpki) refuses X.509 v1 client certificates; the test
-//   asserts that the refusal is reported (adapters/tls-node.ts names the cause).
+//   Both directions work on every runtime, Deno included: Deno refuses a v1 client
+//   certificate that it has to chain to a CA it trusts (test/tls.test.ts, and the v1.pem test
+//   below), but accepts this one, which is in its own chain, hence one of its trust anchors
+//   (libchirp's example setup: the same cert.pem on every node).
 // - v3 certificates from scripts/make-test-certs.sh (node1.pem for Chirp, node2.pem for
 //   libchirp, one CA, ffdhe2048 DH parameters): both directions on every runtime.
+// - A foreign chain (scripts/make-test-certs.sh foreign.pem) is refused in both directions.
 // libchirp on OpenSSL 3 negotiates TLS 1.3, so Deno and Bun (no DHE suites) need no DHE here.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import * as net from "node:net";
 import { spawn, type ChildProcess } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChirpConfig, ChirpError, Message } from "../adapters/index.ts";
@@ -255,21 +257,70 @@ if (!build.ok) {
     }
   });
 
-  test(`TLS always, mk/cert.pem: libchirp dials Chirp (${runtime === "deno" ? "refused: Deno takes no v1 client certificate" : "works"})`, async () => {
+  test("TLS always, mk/cert.pem on both sides: libchirp dials Chirp, which replies", async () => {
+    // Deno refuses a v1 client certificate under a CA it trusts (test/tls.test.ts), but
+    // accepts this one: the peer presents the very chain Deno's node presents itself.
+    await receiveRound(lib, { encryption: "always", tls: mkTls, timeout: 20, synchronous: false }, ["--sync", "0", "--timeout", "20", ...cMk], 1 << 20, 3);
+  });
+
+  test(`TLS always: libchirp with a v1 leaf (v1.pem) dials Chirp with a v3 leaf of the same CA (${runtime === "deno" ? "Deno refuses it" : "works"})`, async () => {
+    const cV1 = ["--always-encrypt", "1", "--cert", join(certs, "v1.pem"), "--dh", join(certs, "dh.pem"), "--timeout", "5"];
     if (runtime !== "deno") {
-      await receiveRound(lib, { encryption: "always", tls: mkTls, timeout: 20, synchronous: false }, ["--sync", "0", "--timeout", "20", ...cMk], 1 << 20, 3);
+      await receiveRound(lib, { encryption: "always", tls: v3Tls, timeout: 20 }, cV1, 16, 3);
       return;
     }
-    const { me, got, errors } = await collector({ encryption: "always", tls: mkTls, timeout: 20 });
-    const c = await startC(lib.node, (port) => ["send", "--port", String(port), "--to", `127.0.0.1:${me.port}`, "--count", "1", "--size", "16", "--timeout", "2", "--deadline", "30", ...cMk]);
+    // Deno's TLS server (rustls/webpki) refuses a v1 client certificate that it has to chain to
+    // the CA; adapters/tls-node.ts says so in the error.
+    const { me, got, errors } = await collector({ encryption: "always", tls: v3Tls });
+    const c = await startC(lib.node, (port) => ["send", "--port", String(port), "--to", `127.0.0.1:${me.port}`, "--count", "1", "--size", "16", "--deadline", "30", ...cV1]);
     try {
+      assert.is((await result(c).catch(() => ({ failed: 1 }))).failed, 1, "the C send fails");
       await until(() => errors.length > 0, LIMIT, "Chirp's TLS error");
-      assert.match(errors[0].message, /X\.509 v1/, "the refusal names the cause");
       assert.is(errors[0].code, "TLS_ERROR");
-      assert.is(got.length, 0);
+      assert.match(errors[0].message, /X\.509 v1/);
+      assert.is(got.length, 0, "nothing delivered");
     } finally {
       c.child.kill("SIGKILL");
       await me.close();
+    }
+  });
+
+  test("TLS always: a certificate from a CA the other side does not trust is refused, both ways", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "chirp-foreign-"));
+    // The foreign chain plus our CA as a trust anchor: the foreign side accepts the other's
+    // certificate, so the refusal tested is the other side's.
+    const foreign = join(dir, "foreign-trusting.pem");
+    writeFileSync(foreign, readFileSync(join(certs, "foreign.pem"), "utf8") + readFileSync(join(certs, "ca.crt"), "utf8"));
+    const cForeign = ["--always-encrypt", "1", "--cert", foreign, "--dh", join(certs, "dh.pem"), "--timeout", "5"];
+    try {
+      // libchirp (foreign) dials Chirp: Chirp refuses it; nothing is delivered.
+      const { me, got, errors } = await collector({ encryption: "always", tls: v3Tls });
+      const c = await startC(lib.node, (port) => ["send", "--port", String(port), "--to", `127.0.0.1:${me.port}`, "--count", "1", "--size", "16", "--deadline", "30", ...cForeign]);
+      try {
+        const r = await result(c).catch(() => null);
+        assert.ok(r === null || r.failed === 1, "the C send fails");
+        await until(() => errors.length > 0, LIMIT, "Chirp's TLS error");
+        assert.is(errors[0].code, "TLS_ERROR");
+        assert.match(errors[0].message, /certificate was refused/);
+        assert.is(got.length, 0, "nothing delivered");
+      } finally {
+        c.child.kill("SIGKILL");
+        await me.close();
+      }
+      // Chirp (foreign) dials libchirp: libchirp refuses it; the send fails with TLS_ERROR.
+      const e = await startC(lib.node, (port) => ["echo", "--port", String(port), ...cV3]);
+      const me2 = await node({ encryption: "always", tls: { certChain: readFileSync(foreign, "utf8"), dhParams: v3Tls.dhParams }, timeout: 5 });
+      try {
+        const code = await me2.send(`127.0.0.1:${e.port}`, "refused").then(() => "sent", (x: ChirpError) => x.code);
+        assert.is(code, "TLS_ERROR");
+        assert.is(e.lines.filter((l) => l.startsWith("echo ")).length, 0, "libchirp delivered nothing");
+        assert.is(await stopC(e), 0, "C echo exit code");
+      } finally {
+        e.child.kill("SIGKILL");
+        await me2.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -106,7 +106,7 @@ export function buildLibchirp(): LibchirpBuild {
   const root = repoRoot();
   const tried = sourceCandidates(root);
   const from = tried.find((d) => existsSync(d));
-  if (!from) return { ok: false, reason: `no libchirp source: ${tried.join(" nor ")} exists (set CHIRP_LIBCHIRP_DIR)` };
+  if (!from) return { ok: false, reason: `no libchirp source: ${tried.length > 1 ? `none of ${tried.join(", ")} exists` : `${tried[0]} does not exist`} (set CHIRP_LIBCHIRP_DIR to the folder with libchirp-*.tar.gz)` };
   const tarball = readdirSync(from).find((f) => /^libchirp-.*\.tar\.gz$/.test(f));
   const patch = join(from, "openssl3.patch");
   if (!tarball) return { ok: false, reason: `no libchirp-*.tar.gz in ${from}` };
