@@ -228,7 +228,7 @@ if (!build.ok) {
       }
     });
 
-    test(`${mode}: Chirp -> libchirp echo, 200 × 16 B at once (slots, ordering of replies by identity)`, async () => {
+    test(`${mode}: Chirp -> libchirp echo, 200 × 16 B at once (slots; each echo matched by identity), stopped by SIGTERM`, async () => {
       const c = await startC(lib.node, (port) => ["echo", "--port", String(port), ...cMode, "--slots", sync ? "1" : "4", ...cPlain]);
       const { me, got } = await collector({ synchronous: sync, timeout: 20 });
       try {
