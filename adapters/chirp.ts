@@ -134,6 +134,12 @@ export class Chirp implements AsyncIterable<Message> {
     }
   }
 
+  /** Replies to `msg`: the same identity, to its sender, over the connection it came in on
+   * while that lives (the same as `msg.reply(data, options)`). */
+  reply(msg: Message, data?: Uint8Array | string, options?: { header?: Uint8Array | string }): Promise<Uint8Array> {
+    return this.#engine.reply(msg, data, options);
+  }
+
   /** Messages not taken by an `onMessage` handler, in arrival order. Each holds its slot
    * until released. The iteration ends when the node closes. */
   [Symbol.asyncIterator](): AsyncIterator<Message> {
