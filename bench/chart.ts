@@ -2,7 +2,7 @@
 // grouped bar charts of the medians per runtime (16 B one-way msg/s with the 1 M msg/s target
 // line, 16 B round trips/s and 1 KiB MB/s with each runtime's target marked at 90 % / 60 % of
 // its raw baseline; Chirp's bars labelled with their ratios), and the soak's RSS over the run.
-import type { Results } from "./throughput.ts";
+import type { Results } from "./throughput-results.ts";
 
 const W = 1040;
 const PANEL_W = 500;
