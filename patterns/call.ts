@@ -108,7 +108,7 @@ export class Call<T = void> {
 
   /** Ends the call with `err` (no-op once ended). */
   reject(err: unknown, answered = false): void {
-    this.#end(err ?? new Error("call rejected"), undefined, answered);
+    this.#end(err === undefined ? new Error("call rejected") : err, undefined, answered);
   }
 
   /** Sends `data` with the call's header and identity to `to` (nothing once ended). A failed
