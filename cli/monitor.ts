@@ -6,7 +6,7 @@
 import process from "node:process";
 import type { ChirpStats, Counters } from "../adapters/index.ts";
 import { EXIT, MONITOR_FORMATS, UsageError, type MonitorFormat } from "./options.ts";
-import type { Ctx } from "./main.ts";
+import type { Ctx } from "./context.ts";
 import { sleep } from "./io.ts";
 
 /** The base URL of a metrics server: "HOST:PORT", "[v6]:PORT" or an http(s) URL. */
