@@ -12,11 +12,12 @@ import type { ChirpEvents, ChirpStats } from "./monitor/stats.ts";
 import { parseTarget, type Target } from "./target.ts";
 import { Engine } from "./engine/engine.ts";
 import { listen } from "./engine/listen.ts";
-import { toBytes, type SendOptions } from "./engine/send-queue.ts";
+import { toBytes } from "./engine/send-queue.ts";
+import type { SendOptions } from "./engine/records.ts";
 import { snapshot } from "./engine/stats.ts";
 
 export type { Target } from "./target.ts";
-export type { SendOptions } from "./engine/send-queue.ts";
+export type { SendOptions } from "./engine/records.ts";
 
 let registeredTransport: Transport | undefined;
 

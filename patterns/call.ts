@@ -1,6 +1,6 @@
 // One exchange of a pattern, written once for all of them: send a message whose header comes
 // from the registry (patterns/header.ts), take the answers that carry its identity (replies
-// carry the identity of the message they answer, spec §2.5; the router delivers them,
+// carry the identity of the message they answer, protocol.md §2.5; the router delivers them,
 // patterns/router.ts), and end exactly once: on an answer, a failed send, the deadline
 // (ChirpError TIMEOUT) or an abort (signal.reason). Every ending takes back the identity
 // waiter, the timer and the abort listener before the pattern hears of it.

@@ -9,8 +9,7 @@ import type { Message, MessageOwner } from "../message.ts";
 import type { Tally } from "../monitor/stats.ts";
 import type { Events } from "./events.ts";
 import type { RemoteTable } from "./remotes.ts";
-import type { Conn, Remote, SendOp } from "./records.ts";
-import type { SendOptions } from "./send-queue.ts";
+import type { Conn, Remote, SendOp, SendOptions } from "./records.ts";
 
 /** send-queue.ts: queues sends and writes them as the protocol allows. */
 export interface SenderPart {

@@ -7,6 +7,13 @@ import { Tally } from "../monitor/stats.ts";
 
 export const EMPTY = new Uint8Array(0);
 
+export interface SendOptions {
+  /** Upper-layer header bytes (at most 65535). */
+  header?: Uint8Array | string;
+  /** The message identity (16 bytes); default random. A reply reuses the request's. */
+  identity?: Uint8Array;
+}
+
 /** One send, from send() until its promise settles. */
 export class SendOp {
   written = false;

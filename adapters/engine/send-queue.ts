@@ -3,16 +3,9 @@
 // write per batch (protocol.md §4.1, §4.2). Control frames (ACKs) are flushed here too.
 import { ST } from "../core.ts";
 import { ChirpError } from "../errors.ts";
-import { EMPTY, settle, SendOp, type Conn, type Remote } from "./records.ts";
+import { EMPTY, settle, SendOp, type Conn, type Remote, type SendOptions } from "./records.ts";
 import type { Ctx, SenderPart } from "./context.ts";
 import type { WriteBuffers } from "./write-buffers.ts";
-
-export interface SendOptions {
-  /** Upper-layer header bytes (at most 65535). */
-  header?: Uint8Array | string;
-  /** The message identity (16 bytes); default random. A reply reuses the request's. */
-  identity?: Uint8Array;
-}
 
 /** Payloads up to this size are copied into the core's OUT area; larger ones are written
  * from their own buffers right after their 27-byte header (no copy). */
