@@ -10,7 +10,7 @@
 // HIGH_WATER bytes queued (the Socket contract, transport.ts).
 
 /** write() returns false once this many bytes wait in the queue. */
-export const HIGH_WATER = 1 << 20;
+const HIGH_WATER = 1 << 20;
 /** Chunks up to this size are copied into the staging buffer; larger ones are queued as they are. */
 const SMALL = 16 * 1024;
 const STAGE_SIZE = 64 * 1024;

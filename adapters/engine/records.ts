@@ -47,7 +47,7 @@ export function settle(op: SendOp, err?: Error): void {
 }
 
 /** A message whose bytes span reads (EV_BEGIN .. EV_END), assembled here. */
-export interface PartialMessage {
+interface PartialMessage {
   slot: number;
   identity: Uint8Array;
   serial: number;

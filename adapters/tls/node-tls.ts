@@ -33,7 +33,7 @@ import type { ListenOptions, Socket, TlsClientConfig, TlsServerConfig, Transport
 /** TLS 1.3 suites, ECDHE for modern TLS 1.2 peers, then libchirp's four DHE suites (protocol.md §1.3;
  * a LibreSSL/OpenSSL 1.0 libchirp speaks TLS 1.2 with DHE only). Unknown names are skipped by
  * each TLS library (BoringSSL and rustls have no DHE). */
-export const CIPHERS = [
+const CIPHERS = [
   "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_GCM_SHA256",
   "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
   "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
@@ -189,7 +189,7 @@ class SocketDuplex extends Duplex {
  * with emit("connection"), and to know which connection a failure belongs to. It costs about
  * 0.3 ms (Deno, Bun) to 3 ms (Node) per incoming TLS connection, on top of the handshake.
  */
-export function tlsAccept(raw: Socket, address: string, cfg: TlsServerConfig, onSocket: (s: Socket) => void): void {
+function tlsAccept(raw: Socket, address: string, cfg: TlsServerConfig, onSocket: (s: Socket) => void): void {
   let done = false;
   const finish = (err?: TransportError): boolean => {
     if (done) return false;
