@@ -3,10 +3,10 @@
 // must equal the `text` block shown under it. Every file in examples/patterns/ is in the doc.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawnSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { repoRoot as repo, runtime, scriptCommand } from "../test/support/runtime.ts";
+import { repoRoot as repo, runtime } from "../test/support/runtime.ts";
+import { Child } from "../test/support/process.ts";
 
 const doc = readFileSync(join(repo, "docs/patterns.md"), "utf8");
 
@@ -20,11 +20,10 @@ test("the doc includes every example file once, verbatim", () => {
 });
 
 for (const b of blocks) {
-  test(`${b.path} runs on ${runtime} and prints what the doc shows`, () => {
-    const [cmd, args] = scriptCommand(b.path, [], runtime);
-    const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 60_000, cwd: repo });
-    assert.is(r.status, 0, `exit code; stderr: ${r.stderr}`);
-    assert.fixture(r.stdout, b.output);
+  test(`${b.path} runs on ${runtime} and prints what the doc shows`, async () => {
+    const c = new Child(b.path, [], { cwd: repo, input: "" });
+    assert.is(await c.finished(60_000), 0, `exit code; stderr: ${c.err()}`);
+    assert.fixture(c.text(), b.output);
   });
 }
 

@@ -7,7 +7,8 @@ import process from "node:process";
 import { spawn, type ChildProcess } from "node:child_process";
 import type { RuntimeName } from "../../adapters/runtime.ts";
 import { runtime, scriptCommand } from "./runtime.ts";
-import { sleep } from "./wait.ts";
+import { sleep, until } from "./wait.ts";
+import { concat } from "./wire.ts";
 
 export type Json = Record<string, unknown> & { ev?: string };
 
@@ -103,14 +104,7 @@ export class Child {
   }
   /** Everything on stdout so far, as bytes and as text. */
   out(): Uint8Array {
-    const n = this.#out.reduce((s, c) => s + c.length, 0);
-    const b = new Uint8Array(n);
-    let o = 0;
-    for (const c of this.#out) {
-      b.set(c, o);
-      o += c.length;
-    }
-    return b;
+    return concat(...this.#out);
   }
   text(): string {
     return new TextDecoder().decode(this.out());
@@ -163,16 +157,12 @@ export class Child {
   /** Waits until `pred()` holds (polling); fails after `ms`, or soon after the process ended
    * without it holding (its last output may still be on the way when it exits). */
   async until(pred: () => boolean, ms: number, what: string): Promise<void> {
-    const end = Date.now() + ms;
-    while (!pred()) {
-      if (this.exited) {
-        await sleep(50);
-        if (pred()) return;
-        throw new Error(`${this.script} exited before ${what}; stderr: ${this.err()} stdout: ${this.text()}`);
-      }
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; stderr: ${this.err()}`);
-      await sleep(10);
-    }
+    await until(() => pred() || this.exited, ms, what).catch((e) => {
+      throw new Error(`${(e as Error).message}; stderr: ${this.err()}`);
+    });
+    if (pred()) return;
+    await sleep(50);
+    if (!pred()) throw new Error(`${this.script} exited before ${what}; stderr: ${this.err()} stdout: ${this.text()}`);
   }
 
   /** The first stdout line at index `from` or later that matches `re` (waiting up to `ms`). */

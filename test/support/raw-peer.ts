@@ -2,26 +2,17 @@
 // speaks the wire by hand (test/support/wire.ts builds and reads its bytes), a server that
 // accepts and never speaks, and a port that refuses.
 import * as net from "node:net";
-import { readFrames, type Frame } from "./wire.ts";
+import { concat, readFrames, type Frame } from "./wire.ts";
+import { until } from "./wait.ts";
 
 /** A raw TCP peer: collects everything it receives, to be read as handshake + frames. */
 export class RawPeer {
-  buf = new Uint8Array(0);
+  buf: Uint8Array = new Uint8Array(0);
   closed = false;
-  #waiters: (() => void)[] = [];
   constructor(readonly sock: net.Socket) {
-    sock.on("data", (d: Uint8Array) => {
-      const n = new Uint8Array(this.buf.length + d.length);
-      n.set(this.buf);
-      n.set(d, this.buf.length);
-      this.buf = n;
-      this.#wake();
-    });
+    sock.on("data", (d: Uint8Array) => (this.buf = concat(this.buf, d)));
     sock.on("error", () => {});
-    sock.on("close", () => {
-      this.closed = true;
-      this.#wake();
-    });
+    sock.on("close", () => (this.closed = true));
   }
   /** Connects to `host:port`, from `localAddress` if given (e.g. 127.0.0.2, not loopback to
    * libchirp's rule, docs/protocol.md §1.2). */
@@ -31,22 +22,12 @@ export class RawPeer {
       s.once("error", reject);
     });
   }
-  #wake(): void {
-    for (const w of this.#waiters.splice(0)) w();
-  }
   write(b: Uint8Array): void {
     this.sock.write(b);
   }
-  /** Waits until `pred` holds (checked on every arrival and on close), or fails after `ms`. */
-  async until(pred: () => boolean, ms = 5000, what = "condition"): Promise<void> {
-    const end = Date.now() + ms;
-    while (!pred()) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise<void>((r) => {
-        this.#waiters.push(r);
-        setTimeout(r, 50);
-      });
-    }
+  /** Waits until `pred` holds (about what arrived, or `closed`), or fails after `ms`. */
+  until(pred: () => boolean, ms = 5000, what = "condition"): Promise<void> {
+    return until(pred, ms, what);
   }
   /** The frames after the 18-byte handshake, as far as complete. */
   frames(): Frame[] {
