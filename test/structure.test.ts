@@ -7,11 +7,9 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { runtime } from "./runtime.ts";
+import { repoRoot } from "./support/runtime.ts";
 
-// build/js/test when compiled for Node, else test/.
-const repo = fileURLToPath(new URL(runtime === "node" ? "../../../" : "../", import.meta.url));
+const repo = repoRoot;
 
 function sources(dir: string): string[] {
   return readdirSync(join(repo, dir), { recursive: true }).map(String)
