@@ -4,9 +4,9 @@
 // slots, serials, ACK matching, NOOPs and all timers (assembly/ABI.md).
 //
 // Data flow per connection: socket bytes -> feed() once per read -> events -> Messages;
-// send queue -> dataFrame() per message into the OUT area -> one socket write per batch.
-import { Core, EV, EV_SIZE, ST } from "./core.ts";
-import { ChirpError, codeOf, type ChirpErrorCode } from "./errors.ts";
+// send queue -> send() per message into the OUT area -> one socket write per batch.
+import { Core, EV, EV_SIZE, EVENT, PEER_FAULT, ST } from "./core/core.ts";
+import { ChirpError, type ChirpErrorCode } from "./errors.ts";
 import { resolveConfig, isIPv4, type ChirpConfig, type ResolvedConfig } from "./config.ts";
 import { Message, type MessageOwner } from "./message.ts";
 import type { Listener, ListenOptions, Socket, Transport, TransportError } from "./transport.ts";
@@ -188,7 +188,6 @@ class Conn {
   peerPort = 0;
   remoteIdentity: Uint8Array = EMPTY;
   cancelDial: (() => void) | null = null;
-  controlScheduled = false;
   /** Releases so far (lets #feed see that a handler freed slots). */
   released = 0;
   /** A plaintext connection whose first bytes are still to come: check them for TLS. */
@@ -285,12 +284,27 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     };
     const listeners: Listener[] = [];
     let port = cfg.port;
+    // The core is configured once the port is known; its config record already answers the
+    // connect timeout, which the TLS handshake of incoming connections uses too.
+    const core = new Core();
+    core.writeConfig({
+      maxConns: cfg.maxConnections,
+      maxRemotes: cfg.maxRemotes,
+      maxSlots: cfg.maxSlots,
+      synchronous: cfg.synchronous,
+      maxMsgSize: cfg.maxMsgSize,
+      timeoutMs: cfg.timeout * 1000,
+      reuseMs: cfg.reuseTime * 1000,
+      bufSize: cfg.bufferSize,
+      port,
+      identity: cfg.identity,
+    });
     // TLS for incoming connections, decided per connection by the transport (spec §1.2).
     const userOnError = config.onError ?? (() => {});
     const tlsOpts: Pick<ListenOptions, "tls" | "encryptFrom"> = cfg.tls && cfg.encryption !== "never" ? {
       tls: {
         ...cfg.tls,
-        handshakeTimeoutMs: Math.min(cfg.timeout * 2, 60) * 1000,
+        handshakeTimeoutMs: core.x.connectTimeout(),
         onError: (e: TransportError) => userOnError(new ChirpError(e.chirpCode ?? "TLS_ERROR", e.message, { cause: e })),
       },
       encryptFrom: (a) => encryptionNeeded(cfg.encryption, normalizeAddress(a) ?? a),
@@ -332,20 +346,9 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
       if (e instanceof ChirpError) throw e;
       throw new ChirpError("EADDRINUSE", `cannot listen on port ${cfg.port}: ${(e as Error).message}`, { cause: e });
     }
-    let core: Core;
     try {
-      core = new Core({
-        maxConns: cfg.maxConnections,
-        maxRemotes: cfg.maxRemotes,
-        maxSlots: cfg.maxSlots,
-        synchronous: cfg.synchronous,
-        maxMsgSize: cfg.maxMsgSize,
-        timeoutMs: cfg.timeout * 1000,
-        reuseMs: cfg.effectiveReuse * 1000,
-        bufSize: cfg.bufferSize,
-        port,
-        identity: cfg.identity,
-      });
+      core.setPort(port);
+      core.configure();
     } catch (e) {
       await Promise.all(listeners.map((l) => l.close()));
       throw new ChirpError("ENOMEM", `cannot set up the protocol core: ${(e as Error).message}`, { cause: e });
@@ -376,7 +379,8 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     let slots = 0;
     let queued = 0;
     let unacked = 0;
-    for (const r of this.#remotes.values()) {
+    for (const r of this.#remoteByIdx) {
+      if (!r) continue;
       let held = 0;
       for (const c of r.conns) held += c.held;
       const live = { slotsInUse: held, queued: r.queued, unacked: r.inflight ? 1 : 0, connections: r.conns.size };
@@ -392,7 +396,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
       identity: toHex(this.identity),
       port: this.port,
       synchronous: this.config.synchronous,
-      remotes: this.#remotes.size,
+      remotes: this.#remoteCount(),
       coreMemoryBytes: this.#core.memoryBytes,
       ...totals,
       perRemote,
@@ -488,16 +492,35 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     return p;
   }
 
+  /** The remote for (address, port): the core finds or makes it (remoteOpen); `#remotes`
+   * caches the answer by key. */
   #remote(address: string, port: number): Remote {
     const key = `${address}|${port}`;
-    let r = this.#remotes.get(key);
-    if (r) return r;
-    const idx = this.#core.x.remoteAlloc(now());
+    const hit = this.#remotes.get(key);
+    if (hit && !hit.freed) return hit;
+    const core = this.#core;
+    core.setAddress(address);
+    const idx = core.x.remoteOpen(port, now());
     if (idx < 0) throw new ChirpError("ENOMEM", `too many remotes (maxRemotes ${this.config.maxRemotes})`);
-    r = new Remote(idx, key, address, port, this.#tally);
+    const r = this.#remoteAt(idx, address, port);
     this.#remotes.set(key, r);
-    this.#remoteByIdx[idx] = r;
     return r;
+  }
+
+  /** The JavaScript object of the core's remote `idx` (made on first sight). */
+  #remoteAt(idx: number, address: string, port: number): Remote {
+    let r = this.#remoteByIdx[idx];
+    if (r) return r;
+    r = new Remote(idx, `${address}|${port}`, address, port, this.#tally);
+    this.#remoteByIdx[idx] = r;
+    if (!this.#remotes.has(r.key)) this.#remotes.set(r.key, r);
+    return r;
+  }
+
+  #remoteCount(): number {
+    let n = 0;
+    for (const r of this.#remoteByIdx) if (r) n++;
+    return n;
   }
 
   #markDirty(r: Remote): void {
@@ -520,10 +543,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
   #pump(r: Remote): void {
     if (r.freed || this.#closing) return;
     const x = this.#core.x;
-    if (r.queued === 0) {
-      x.remoteWant(r.idx, 0);
-      return;
-    }
+    if (r.queued === 0) return;
     const ci = x.remoteConn(r.idx);
     const conn = ci >= 0 ? this.#conns[ci] : undefined;
     if (!conn) {
@@ -568,8 +588,8 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
       const inline = hl + dl <= INLINE_MAX;
       const ids = op.ids;
       const mem = core.mem;
-      for (let k = 0, d = core.scratchPtr, s = op.idAt; k < 16; k++) mem[d + k] = ids[s + k];
-      const at = x.dataFrame(conn.idx, hl, dl, inline ? 1 : 0, t);
+      for (let k = 0, d = core.idPtr, s = op.idAt; k < 16; k++) mem[d + k] = ids[s + k];
+      const at = x.send(conn.idx, hl, dl, inline ? 1 : 0, t);
       if (at === -ST.SPACE) {
         if (x.outLen() === 0) {
           settle(op, new ChirpError("FATAL", "internal: the core has no room for a frame in an empty buffer"));
@@ -579,10 +599,10 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
         if (!write()) break;
         continue;
       }
-      if (at < 0) break; // BUSY: a sync message waits for its ACK; EMPTY: not ready yet
+      if (at < 0) break; // WAIT: a sync message waits for its ACK; NOT_READY: no handshake yet
       r.qHead++;
       if (inline) {
-        const p = core.outPtr + at + 27;
+        const p = core.outPtr + at;
         if (hl) copySmall(core.mem, op.header, p);
         if (dl) copySmall(core.mem, op.data, p + hl);
       } else {
@@ -608,22 +628,14 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
 
   /** Control frames (ACKs, NOOP) for a connection, written on their own (spec §4.1). */
   #flushControl(conn: Conn): void {
-    conn.controlScheduled = false;
     if (conn.closed || !conn.sock) return;
     const x = this.#core.x;
-    const n = x.flush(conn.idx, now());
+    // OUT is always taken before control returns to the event loop, so it is free here.
+    const n = x.flush(conn.idx);
     if (n > 0) {
       const b = this.#outBuffer();
       this.#write(conn, [b.view], [], [b.buffer]);
-    } else if (n === -ST.BUSY) {
-      this.#scheduleControl(conn); // the OUT area holds another connection's bytes: later
     } else if (x.outConn() === conn.idx) x.outReset();
-  }
-
-  #scheduleControl(conn: Conn): void {
-    if (conn.controlScheduled) return;
-    conn.controlScheduled = true;
-    microtask(() => this.#flushControl(conn));
   }
 
   /** The OUT area's bytes, copied into a write buffer from the pool (a buffer goes back to
@@ -690,17 +702,14 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
   #dial(r: Remote): void {
     if (r.dialing || this.#closing) return;
     const x = this.#core.x;
-    const t = now();
-    if (x.remoteDebounce(r.idx, t) > 0) {
-      x.remoteWant(r.idx, 1); // the core emits EV_RETRY when the debounce ends
-      return;
-    }
     const useTls = encryptionNeeded(this.config.encryption, r.address);
     if (useTls && !this.config.tls) {
       this.#failQueue(r, new ChirpError("TLS_ERROR", `this connection needs TLS (encryption: ${this.config.encryption}${this.config.encryption === "auto" ? ", peer not loopback" : ""}) but no tls.certChain/key/cert is configured (${r.address}:${r.port})`));
       return;
     }
-    const ci = x.connOpen(1, r.idx, t);
+    const ci = x.remoteDial(r.idx, now());
+    // LATER: the reconnect delay runs (the core emits EV_RETRY when it ends, spec §4.5).
+    if (ci === -ST.LATER || ci === -ST.STATE) return;
     if (ci < 0) {
       this.#failQueue(r, new ChirpError("ENOMEM", `too many connections (maxConnections ${this.config.maxConnections})`));
       return;
@@ -744,8 +753,10 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
       this.#onError(new ChirpError("TLS_ERROR", `refused a connection from ${address}: it needs TLS (encryption: ${this.config.encryption}${this.config.encryption === "auto" ? ", peer not loopback" : ""}) but no tls.certChain/key/cert is configured`));
       return;
     }
-    const x = this.#core.x;
-    const ci = x.connOpen(0, -1, now());
+    const core = this.#core;
+    const x = core.x;
+    core.setAddress(address);
+    const ci = x.connAccept(now());
     if (ci < 0) {
       sock.close();
       this.#onError(new ChirpError("ENOMEM", `refused a connection from ${sock.remoteAddress}: too many connections (maxConnections ${this.config.maxConnections})`));
@@ -855,9 +866,9 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
       switch (kind) {
         case EV.MSG: {
           if (!conn) break;
-          const p1 = core.evPtr1(i);
-          const p2 = core.evPtr2(i);
+          const p1 = core.evBytes(i);
           const hl = core.evHeaderLen(i);
+          const p2 = p1 + hl;
           const dl = core.evDataLen(i);
           this.#received(conn, hl + dl);
           const mem = core.mem;
@@ -868,21 +879,17 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
             for (let j = i; j < n; j++) {
               if (core.evKind(j) !== EV.MSG) continue;
               count++;
-              const a1 = core.evPtr1(j);
-              const a2 = core.evPtr2(j);
-              const h = core.evHeaderLen(j);
-              const d = core.evDataLen(j);
-              if (h > 0 && a1 < lo) lo = a1;
-              if (h > 0 && a1 + h > hi) hi = a1 + h;
-              if (d > 0 && a2 < lo) lo = a2;
-              if (d > 0 && a2 + d > hi) hi = a2 + d;
+              const a = core.evBytes(j);
+              const len = core.evLen(j);
+              if (len > 0 && a < lo) lo = a;
+              if (len > 0 && a + len > hi) hi = a + len;
             }
             if (hi === 0) lo = hi;
             batch = new Uint8Array(hi - lo + 16 * count);
             if (hi > lo) batch.set(mem.subarray(lo, hi));
             idAt = hi - lo;
           }
-          for (let k = 0, src = core.evPtr + i * EV_SIZE + 48; k < 16; k++) batch[idAt + k] = mem[src + k];
+          for (let k = 0, src = core.evPtr + i * EV_SIZE + EVENT.IDENTITY; k < 16; k++) batch[idAt + k] = mem[src + k];
           idAt += 16;
           out.push(new Message(
             this, conn.idx, conn.gen, core.evSlot(i), batch, idAt - 16, core.evSerial(i), core.evType(i),
@@ -902,9 +909,9 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
         case EV.CHUNK: {
           const pm = conn?.partial;
           if (!pm) break;
-          const p = core.evPtr1(i);
-          const len = core.evPtr2(i);
-          const at = core.evAux(i);
+          const p = core.evBytes(i);
+          const len = core.evLen(i);
+          const at = core.evOffset(i);
           const hl = pm.header.length;
           const src = core.mem.subarray(p, p + len);
           if (at < hl) {
@@ -928,7 +935,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
           break;
         }
         case EV.HANDSHAKE:
-          if (conn) this.#handshake(conn, core.evAux(i), core.evIdentity(i));
+          if (conn) this.#handshake(conn, core.evPort(i), core.evIdentity(i), core.evRemote(i));
           break;
         case EV.ACK: {
           const r = this.#remoteByIdx[core.evRemote(i)];
@@ -943,24 +950,31 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
         }
         case EV.ERROR: {
           if (!conn) break;
-          const code = core.evSlot(i);
-          this.#closeConn(conn, codeOf(code), code === ST.ENOMEM
+          const code = core.evCode(i);
+          if (code === ST.FULL) {
+            // An incoming peer the remote table has no room for.
+            this.#closeConn(conn, "ENOMEM", `too many remotes (maxRemotes ${this.config.maxRemotes})`);
+            break;
+          }
+          const big = code === ST.TOO_BIG;
+          this.#closeConn(conn, PEER_FAULT[code], big
             ? `the peer sent a frame larger than maxMsgSize (${this.config.maxMsgSize} bytes)`
             : "the peer sent an invalid frame");
-          this.#onError(new ChirpError(codeOf(code), `connection from ${conn.address}:${conn.peerPort} closed: ${code === ST.ENOMEM ? "frame larger than maxMsgSize" : "invalid frame"}`));
+          this.#onError(new ChirpError(PEER_FAULT[code], `connection from ${conn.address}:${conn.peerPort} closed: ${big ? "frame larger than maxMsgSize" : "invalid frame"}`));
           break;
         }
         case EV.TIMEOUT: {
           if (!conn) break;
-          const kindOf = core.evAux(i);
-          const why = kindOf === 1 ? (conn.outgoing ? "connect timeout: no handshake from the peer" : "handshake timeout: the peer never spoke")
-            : kindOf === 2 ? "send timeout: the receiver did not acknowledge (release) the message in time"
+          const code = core.evCode(i);
+          const why = code === ST.CONNECT_TIMEOUT ? "connect timeout: no handshake from the peer"
+            : code === ST.HANDSHAKE_TIMEOUT ? "handshake timeout: the peer never spoke"
+            : code === ST.ACK_TIMEOUT ? "send timeout: the receiver did not acknowledge (release) the message in time"
             : "write timeout: the peer does not read";
           this.#closeConn(conn, "TIMEOUT", why);
           break;
         }
         case EV.GC_REMOTE: {
-          const r = this.#remoteByIdx[core.evRemote(i)] ?? this.#remoteByIdx[core.evSlot(i)];
+          const r = this.#remoteByIdx[core.evRemote(i)];
           if (r) this.#dropRemote(r, new ChirpError("SHUTDOWN", `remote ${r.address}:${r.port} was idle and garbage-collected`));
           break;
         }
@@ -968,7 +982,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
           if (conn) this.#closeConn(conn, "SHUTDOWN", "idle connection garbage-collected", true);
           break;
         case EV.RETRY: {
-          const r = this.#remoteByIdx[core.evRemote(i)] ?? this.#remoteByIdx[core.evSlot(i)];
+          const r = this.#remoteByIdx[core.evRemote(i)];
           if (r) this.#markDirty(r);
           break;
         }
@@ -1002,7 +1016,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     }
   }
 
-  #handshake(conn: Conn, port: number, identity: Uint8Array): void {
+  #handshake(conn: Conn, port: number, identity: Uint8Array, remote: number): void {
     conn.ready = true;
     conn.remoteIdentity = identity;
     if (conn.outgoing) {
@@ -1014,15 +1028,9 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
       this.#opened(conn, r);
       return;
     }
+    // Incoming: the core filed it under the remote for (address, announced port) (§5.1).
     conn.peerPort = port;
-    let r: Remote;
-    try {
-      r = this.#remote(conn.address, port);
-    } catch (e) {
-      this.#closeConn(conn, "ENOMEM", (e as Error).message);
-      return;
-    }
-    this.#core.x.connAttach(conn.idx, r.idx, now());
+    const r = this.#remoteAt(remote, conn.address, port);
     conn.remote = r;
     r.conns.add(conn);
     this.#markDirty(r);
@@ -1052,11 +1060,10 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     const x = this.#core.x;
     conn.released++;
     conn.held--;
-    // release() does not read the clock (assembly/index.ts): no now() per message.
-    let rc = x.release(ci, gen, slot, 0);
+    let rc = x.release(ci, gen, slot);
     if (rc === -ST.SPACE) {
       this.#flushControl(conn);
-      rc = x.release(ci, gen, slot, 0);
+      rc = x.release(ci, gen, slot);
     }
     // The ACK goes out at once: a synchronous sender has one message in flight, so there is
     // nothing to batch it with, and its round trip waits for this write.
@@ -1134,7 +1141,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     r.inflight = null;
     for (const c of [...r.conns]) this.#closeConn(c, err.code, err.message);
     this.#core.x.remoteFree(r.idx);
-    this.#remotes.delete(r.key);
+    if (this.#remotes.get(r.key) === r) this.#remotes.delete(r.key);
     if (this.#remoteByIdx[r.idx] === r) this.#remoteByIdx[r.idx] = undefined;
   }
 
@@ -1183,7 +1190,7 @@ export class Chirp implements MessageOwner, AsyncIterable<Message> {
     this.#closing = (async () => {
       const listening = Promise.all(this.#listeners.map((l) => l.close().catch(() => {})));
       const err = new ChirpError("SHUTDOWN", "the node is closing");
-      for (const r of [...this.#remotes.values()]) this.#dropRemote(r, err);
+      for (const r of [...this.#remoteByIdx]) if (r) this.#dropRemote(r, err);
       for (const c of this.#conns) if (c) this.#closeConn(c, "SHUTDOWN", "the node is closing");
       if (this.#timer) clearTimeout(this.#timer);
       this.#timer = null;

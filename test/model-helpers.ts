@@ -1,4 +1,4 @@
-// Helpers for the reliability tests (model.test.ts, load.test.ts, fuzz.test.ts): fixture
+// Helpers for the reliability tests (model.test.ts, load.test.ts): fixture
 // processes driven over stdin/stdout line-JSON, a checkable payload pattern, a seeded PRNG,
 // percentiles. Kept apart from helpers.ts (which other work edits).
 import process from "node:process";
