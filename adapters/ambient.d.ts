@@ -1,5 +1,5 @@
 // Hand-written ambient types for exactly the Deno and Bun globals this package uses
-// (deno-net.ts, bun-net.ts, runtime.ts), so that tsc type-checks them with only @types/node
+// (deno/transport.ts, bun/transport.ts, runtime.ts), so that tsc type-checks them with only @types/node
 // installed. They describe a subset of Deno 2 and Bun 1.4; neither runtime reads this file.
 
 declare namespace Deno {

@@ -1,15 +1,15 @@
-// Node configuration: defaults and validation, modelled on libchirp's ch_config_t (spec §6).
+// Node configuration: defaults and validation, modelled on libchirp's ch_config_t (protocol.md §6).
 // Every refusal is a ChirpError VALUE_ERROR that names the field and its allowed range.
 import { ChirpError } from "./errors.ts";
 import type { Message } from "./message.ts";
-import type { EncryptionMode } from "./encryption.ts";
+import type { EncryptionMode } from "./tls/policy.ts";
 import type { TlsClientConfig } from "./transport.ts";
 
 /** TLS material as PEM text (a string or its bytes); the library reads no files. */
 export interface TlsConfig {
   /** libchirp's CERT_CHAIN_PEM layout: one PEM holding the private key, the node's
    * certificate and the CA certificate(s), in that order. Every certificate in it is also a
-   * trust anchor (spec §1.3). */
+   * trust anchor (protocol.md §1.3). */
   certChain?: string | Uint8Array;
   /** Alternative to certChain: the private key (PEM). */
   key?: string | Uint8Array;
@@ -24,23 +24,23 @@ export interface TlsConfig {
 }
 
 export interface ChirpConfig {
-  /** Listening port and the port announced in the handshake (spec §1.4). 1025..65535, or 0
+  /** Listening port and the port announced in the handshake (protocol.md §1.4). 1025..65535, or 0
    * to let the system pick a free one (read it back from `chirp.port`). Default 2998. */
   port?: number;
-  /** Send/ACK timeout in seconds (spec §4.3). 0.1..1200, default 5. The connect timeout is
+  /** Send/ACK timeout in seconds (protocol.md §4.3). 0.1..1200, default 5. The connect timeout is
    * min(2·timeout, 60). */
   timeout?: number;
-  /** Idle time in seconds after which connections are collected (spec §5.5). 0.5..3600,
+  /** Idle time in seconds after which connections are collected (protocol.md §5.5). 0.5..3600,
    * default 30; the effective value is max(reuseTime, 3·timeout). */
   reuseTime?: number;
   /** Synchronous mode (default true): the receiver ACKs on release and `send` settles then. */
   synchronous?: boolean;
-  /** Message slots per connection (spec §3.2): 1..32. Synchronous mode uses 1; asynchronous
+  /** Message slots per connection (protocol.md §3.2): 1..32. Synchronous mode uses 1; asynchronous
    * defaults to 16. */
   maxSlots?: number;
   /** Largest header+data accepted from a peer, in bytes: 1..4294967295, default 100 MiB. */
   maxMsgSize?: number;
-  /** Read buffer size in bytes (spec §3.3): 1024..16777216, default 65536. */
+  /** Read buffer size in bytes (protocol.md §3.3): 1024..16777216, default 65536. */
   bufferSize?: number;
   /** Most connections open at once (incoming and outgoing): 1..65535, default 1024. */
   maxConnections?: number;
@@ -57,7 +57,7 @@ export interface ChirpConfig {
   /** Listen backlog, 1..127, default 100. */
   backlog?: number;
   /** 16-byte node identity (bytes or 32 hex digits); default random. All 16 bytes are used
-   * (libchirp keeps only byte 0, spec §10.8). */
+   * (libchirp keeps only byte 0, protocol.md §10.8). */
   identity?: Uint8Array | string;
   /** Called for every received message. Without a handler, messages are delivered to async
    * iteration (`for await (const msg of chirp)`), each holding its slot until released. */
@@ -65,7 +65,7 @@ export interface ChirpConfig {
   /** Called with errors that concern no particular send (a peer's bad frame, a failed
    * accept). Default: ignored. */
   onError?: (err: Error) => void;
-  /** When connections use TLS (spec §1.2). "auto" (default, libchirp's rule): every
+  /** When connections use TLS (protocol.md §1.2). "auto" (default, libchirp's rule): every
    * connection whose peer address text is not exactly "127.0.0.1" or "::1" (for outgoing
    * connections the dialled address, for incoming ones the peer's source address).
    * "always": loopback too. "never": plaintext everywhere (libchirp DISABLE_ENCRYPTION). */

@@ -1,7 +1,7 @@
 // ChirpError: every failure a user sees, with a stable `code` named after libchirp's status
-// (spec §4.4) and the matching numeric `status`.
+// (protocol.md §4.4) and the matching numeric `status`.
 
-/** Stable error codes (spec §4.4 names without the CH_ prefix). */
+/** Stable error codes (protocol.md §4.4 names without the CH_ prefix). */
 export type ChirpErrorCode =
   | "VALUE_ERROR"
   | "PROTOCOL_ERROR"
@@ -11,10 +11,9 @@ export type ChirpErrorCode =
   | "TIMEOUT"
   | "ENOMEM"
   | "SHUTDOWN"
-  | "CANNOT_CONNECT"
-  | "WRITE_ERROR";
+  | "CANNOT_CONNECT";
 
-/** libchirp's numeric ch_error_t for each code (spec §4.4). */
+/** libchirp's numeric ch_error_t for each code (protocol.md §4.4). */
 export const STATUS: Record<ChirpErrorCode, number> = {
   VALUE_ERROR: 1,
   PROTOCOL_ERROR: 3,
@@ -25,7 +24,6 @@ export const STATUS: Record<ChirpErrorCode, number> = {
   ENOMEM: 10,
   SHUTDOWN: 11,
   CANNOT_CONNECT: 12,
-  WRITE_ERROR: 18,
 };
 
 const CODE_BY_STATUS = new Map<number, ChirpErrorCode>(

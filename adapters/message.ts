@@ -1,4 +1,4 @@
-// A received message (spec §3.4): its fields, and the slot it holds until released.
+// A received message (protocol.md §3.4): its fields, and the slot it holds until released.
 
 /** What the engine does for a message; implemented by Chirp. */
 export interface MessageOwner {
@@ -9,9 +9,9 @@ export interface MessageOwner {
 const decoder = new TextDecoder();
 
 export class Message {
-  /** The sender's serial for this frame (spec §2.3). */
+  /** The sender's serial for this frame (protocol.md §2.3). */
   readonly serial: number;
-  /** Raw type byte (0x01 = the sender waits for an ACK, spec §2.2). */
+  /** Raw type byte (0x01 = the sender waits for an ACK, protocol.md §2.2). */
   readonly type: number;
   /** Upper-layer protocol header bytes (may be empty). */
   readonly header: Uint8Array;
@@ -22,7 +22,7 @@ export class Message {
   readonly data: Uint8Array;
   /** The sender's IP address as text. */
   readonly address: string;
-  /** The sender's listening port, from its handshake (spec §3.4): a reply goes there. */
+  /** The sender's listening port, from its handshake (protocol.md §3.4): a reply goes there. */
   readonly port: number;
   /** The sender node's identity (from its handshake); it changes when the peer restarts. */
   readonly remoteIdentity: Uint8Array;
@@ -57,7 +57,7 @@ export class Message {
     this.remoteIdentity = remoteIdentity;
   }
 
-  /** 16-byte message identity; a reply carries the request's identity (spec §2.5). */
+  /** 16-byte message identity; a reply carries the request's identity (protocol.md §2.5). */
   get identity(): Uint8Array {
     return (this.#identity ??= this.#ids.subarray(this.#idAt, this.#idAt + 16));
   }
@@ -78,7 +78,7 @@ export class Message {
   }
 
   /** Frees the message's slot so the connection reads on; for a synchronous sender this
-   * sends the ACK that settles its `send` (spec §3.6). Idempotent. Releasing after the
+   * sends the ACK that settles its `send` (protocol.md §3.6). Idempotent. Releasing after the
    * connection closed is allowed and sends nothing. */
   release(): void {
     if (this.#released) return;
@@ -87,9 +87,9 @@ export class Message {
   }
 
   /** Sends `data` back to the sender with this message's identity, over the connection the
-   * message came in on while it lives (spec §5.3). Resolves like `Chirp.send`. Note: a
+   * message came in on while it lives (protocol.md §5.3). Resolves like `Chirp.send`. Note: a
    * synchronous peer with one slot cannot read the reply until you release this message
-   * (spec §10.2): release first, or reply and release without awaiting in between. */
+   * (protocol.md §10.2): release first, or reply and release without awaiting in between. */
   reply(data?: Uint8Array | string, options?: { header?: Uint8Array | string }): Promise<Uint8Array> {
     return this.#owner.reply(this, data, options);
   }

@@ -1,4 +1,4 @@
-// The socket contract every runtime adapter implements (node-net.ts, deno-net.ts, bun-net.ts).
+// The socket contract every runtime adapter implements (node/, deno/, bun/ transport.ts).
 // The engine (chirp.ts) only sees these interfaces; only adapter files import runtime APIs.
 
 /** One TCP connection, as the engine needs it. */
@@ -9,10 +9,10 @@ export interface Socket {
    * handed to the kernel, or with the error that stopped them. Returns false when the
    * runtime's write buffer is full: wait for `onDrain` before writing much more. */
   write(chunks: Uint8Array[], done: (err?: Error) => void): boolean;
-  /** Stop / restart delivering data (slots full, spec §3.2: TCP pushes back). */
+  /** Stop / restart delivering data (slots full, protocol.md §3.2: TCP pushes back). */
   pause(): void;
   resume(): void;
-  /** Close at once (no half-close, spec §5.7). `onClose` follows. */
+  /** Close at once (no half-close, protocol.md §5.7). `onClose` follows. */
   close(): void;
   /** Set by the engine. Each call delivers bytes the engine may keep only until it returns. */
   onData: (bytes: Uint8Array) => void;
@@ -28,7 +28,7 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-/** TLS material (PEM text), as resolved from the config (spec §1.3). */
+/** TLS material (PEM text), as resolved from the config (protocol.md §1.3). */
 export interface TlsClientConfig {
   /** The private key (one PEM block). */
   key: string;
@@ -55,19 +55,17 @@ export interface ListenOptions {
   host: string;
   port: number;
   backlog: number;
-  /** For IPv6 listeners: do not also accept IPv4 (libchirp's IPV6_V6ONLY, spec §1.1). */
+  /** For IPv6 listeners: do not also accept IPv4 (libchirp's IPV6_V6ONLY, protocol.md §1.1). */
   ipv6Only: boolean;
   /** TLS for incoming connections; absent: every accepted socket is handed over as it is. */
   tls?: TlsServerConfig;
   /** With `tls`: whether the connection from `peerAddress` (the text onSocket's socket would
-   * carry as remoteAddress) is TLS (spec §1.2). True: the transport runs the TLS server
+   * carry as remoteAddress) is TLS (protocol.md §1.2). True: the transport runs the TLS server
    * handshake and calls onSocket only once it completed; false: plaintext. */
   encryptFrom?: (peerAddress: string) => boolean;
 }
 
 export interface Transport {
-  /** Runtime name, for diagnostics. */
-  readonly name: string;
   /** Listen; every accepted socket goes to onSocket. Rejects with the runtime's error (the
    * engine maps address-in-use to EADDRINUSE). */
   listen(opts: ListenOptions, onSocket: (s: Socket) => void): Promise<Listener>;

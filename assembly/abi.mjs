@@ -133,8 +133,9 @@ export const constants = [
   ["TYPE_ACK", 2, "wire type bit"],
   ["TYPE_NOOP", 4, "wire type bit"],
   ["CLOSE_ABANDONED", 1, "connClose flag: the remote's ACK-waiting message was written on this connection: fail it"],
-  ["RELEASE_DONE", 0, "release: the slot is free"],
-  ["RELEASE_ACK_QUEUED", 1, "release: an ACK was queued: flush and write OUT"],
+  ["RELEASE_DONE", 0, "release: the slot is free (result flags below are 0)"],
+  ["RELEASE_ACK_QUEUED", 1, "release flag: an ACK was queued: flush and write OUT"],
+  ["RELEASE_RESUME", 2, "release flag: the connection is paused for a slot: feed it again (the rest, or len 0)"],
 ];
 
 /** Exports by kind: [name, "param:type ...", results, doc]; wasm types in text notation. */
@@ -164,7 +165,7 @@ export const exports = {
     ["remoteFree", "remote:i32", "i32", "forget it; 0 or -STALE"],
     ["remoteDial", "remote:i32 now:f64", "i32", "conn to dial now (handshake in OUT), or -LATER"],
     ["send", "conn:i32 headerLen:i32 dataLen:i32 inline:i32 now:f64", "i32", "data frame, identity in args; OUT offset of the payload"],
-    ["release", "conn:i32 gen:i32 slot:i32", "i32", "free a slot; RELEASE_DONE, RELEASE_ACK_QUEUED, -STALE, -SPACE"],
+    ["release", "conn:i32 gen:i32 slot:i32", "i32", "free a slot; flags RELEASE_ACK_QUEUED | RELEASE_RESUME, or -STALE/-ARG/-SPACE"],
     ["flush", "conn:i32", "i32", "queued ACKs to OUT; outLen() or -SPACE"],
   ],
   outputs: [

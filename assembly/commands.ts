@@ -1,10 +1,13 @@
 // The host's commands on connections and remotes, and its write notifications: argument
 // checks, then the state transitions of state.ts and the encoding of writer.ts
 // (assembly/ABI.md "Commands").
-import { A_ADDRESS, CONN_READY, E_ARG, E_FULL, E_LATER, E_SPACE, E_STALE, E_STATE, REMOTE_CONNECTED } from "./abi";
+import {
+  A_ADDRESS, CONN_READY, E_ARG, E_FULL, E_LATER, E_SPACE, E_STALE, E_STATE, RELEASE_RESUME,
+  REMOTE_CONNECTED,
+} from "./abi";
 import { ARGS, ackCap, ackOffset, configured, maxSlots, timeoutMs } from "./globals";
 import {
-  C_ACKCOUNT, C_ACKHEAD, C_ACTIVITY, C_FIXED, C_GEN, C_REMOTE, C_REQACK, C_STATE, C_USED,
+  C_ACKCOUNT, C_ACKHEAD, C_ACTIVITY, C_FIXED, C_GEN, C_PAUSED, C_REMOTE, C_REQACK, C_STATE, C_USED,
   C_WRITEDEADLINE, R_ACTIVITY, R_STATE, copy16, findRemote, freeConn, freeRemote, liveConn,
   liveRemote,
 } from "./records";
@@ -67,7 +70,8 @@ export function remoteDial(remote: i32, now: f64): i32 {
 
 /**
  * release(conn, gen, slot): the application released the message in `slot`; queues an ACK if
- * it had REQ_ACK and its connection is ready (§3.6). RELEASE_ACK_QUEUED (1): flush and write.
+ * it had REQ_ACK and its connection is ready (§3.6). Result flags: RELEASE_ACK_QUEUED (flush
+ * and write), RELEASE_RESUME (the connection is paused for a slot: feed it again).
  */
 export function release(conn: i32, gen: i32, slot: i32): i32 {
   const c = liveConn(conn);
@@ -88,6 +92,7 @@ export function release(conn: i32, gen: i32, slot: i32): i32 {
   }
   store<u32>(c, used & ~bit, C_USED);
   store<u32>(c, load<u32>(c, C_REQACK) & ~bit, C_REQACK);
+  if (load<i32>(c, C_PAUSED) != 0) result |= RELEASE_RESUME;
   return result;
 }
 

@@ -2,23 +2,24 @@
 // grouped bar charts of the medians per runtime (16 B one-way msg/s with the 1 M msg/s target
 // line, 16 B round trips/s and 1 KiB MB/s with each runtime's target marked at 90 % / 60 % of
 // its raw baseline; Chirp's bars labelled with their ratios), and the soak's RSS over the run.
-import type { Results } from "./throughput.ts";
+// Its text and bar-panel helpers also draw bench/compare.ts's chart.
+import type { Results } from "./throughput-results.ts";
 
 const W = 1040;
-const PANEL_W = 500;
-const PANEL_H = 300;
-const COLORS = { raw: "#9e9e9e", zeromq: "#e69138", chirp: "#3d85c6" } as const;
+export const PANEL_W = 500;
+export const PANEL_H = 300;
+export const COLORS = { raw: "#9e9e9e", zeromq: "#e69138", chirp: "#3d85c6" } as const;
 const RT_COLORS: Record<string, string> = { node: "#3d85c6", deno: "#6aa84f", bun: "#a64d79" };
 const TARGET = "#cc0000";
 
 const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
-function text(x: number, y: number, s: string, attrs = ""): string {
+export function text(x: number, y: number, s: string, attrs = ""): string {
   return `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${attrs}>${esc(s)}</text>`;
 }
 
 /** 1.2M, 754k, 115, 0.9 */
-function short(v: number): string {
+export function short(v: number): string {
   if (v >= 1e6) return `${Number((v / 1e6).toFixed(v >= 1e7 ? 1 : 2))}M`;
   if (v >= 1e4) return `${Math.round(v / 1e3)}k`;
   if (v >= 100 || Number.isInteger(v)) return String(Math.round(v));
@@ -35,12 +36,13 @@ function linearTicks(max: number): number[] {
   return ticks;
 }
 
-interface Bar { kind: keyof typeof COLORS; value: number; labels: string[] }
-interface Cluster { runtime: string; bars: Bar[]; targetValue?: number }
+/** A bar: filled with `color`, else its kind's colour. */
+export interface Bar { kind: string; color?: string; value: number; labels: string[] }
+export interface Cluster { runtime: string; bars: Bar[]; targetValue?: number }
 
 /** A grouped bar chart in a panel at (x0, y0); `targetLine` is a value drawn across it,
  * `targetNote` says what the red marks are. `log`: logarithmic value axis. */
-function barPanel(x0: number, y0: number, title: string, unit: string, clusters: Cluster[], targetNote: string, targetLine?: number, log = false): string {
+export function barPanel(x0: number, y0: number, title: string, unit: string, clusters: Cluster[], targetNote: string, targetLine?: number, log = false): string {
   const out: string[] = [];
   const left = x0 + 58, right = x0 + PANEL_W - 10, top = y0 + 48, bottom = y0 + PANEL_H - 30;
   const values = [...clusters.flatMap((c) => c.bars.map((b) => b.value)), targetLine ?? 0].filter((v) => v > 0);
@@ -75,7 +77,7 @@ function barPanel(x0: number, y0: number, title: string, unit: string, clusters:
     out.push(text(left + ci * cw + cw / 2, bottom + 18, c.runtime, `text-anchor="middle" font-size="12"`));
     c.bars.forEach((b, bi) => {
       const bx = start + bi * bw, by = y(b.value);
-      out.push(`<rect x="${(bx + 2).toFixed(1)}" y="${by.toFixed(1)}" width="${(bw - 4).toFixed(1)}" height="${(bottom - by).toFixed(1)}" fill="${COLORS[b.kind]}"><title>${esc(`${c.runtime} ${b.kind}: ${b.labels.join(", ")}`)}</title></rect>`);
+      out.push(`<rect x="${(bx + 2).toFixed(1)}" y="${by.toFixed(1)}" width="${(bw - 4).toFixed(1)}" height="${(bottom - by).toFixed(1)}" fill="${b.color ?? COLORS[b.kind as keyof typeof COLORS] ?? "#333"}"><title>${esc(`${c.runtime} ${b.kind}: ${b.labels.join(", ")}`)}</title></rect>`);
       // Labels above the bar; above a red mark instead when they would cross it.
       let labelY = by - 4;
       const marks: number[] = [];

@@ -1,8 +1,10 @@
 // What the two-process benchmarks share: options, result lines, CPU pinning, starting a
-// role of a bench script as a child process on a given runtime, running a receiver/sender
-// pair, and the machine description that goes with the figures.
+// role of a bench script (of this checkout, or of another one: scriptIn) as a child process
+// on a given runtime, running a receiver/sender pair, and the machine description that goes
+// with the figures.
 import { spawn, spawnSync } from "node:child_process";
 import os from "node:os";
+import { join } from "node:path";
 import process from "node:process";
 import { Chirp, type ChirpConfig } from "../adapters/index.ts";
 import type { RuntimeName } from "../adapters/runtime.ts";
@@ -39,6 +41,21 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
 }
 
+/** [command, args] that run a repo script (a .ts path from the repo root) on a runtime. */
+export type ScriptCommand = (rel: string, args: string[], rt: RuntimeName) => [string, string[]];
+
+/** Runs the scripts of another checkout at `root` (built there: Node runs its build/js/),
+ * with this checkout's runtimes. */
+export function scriptIn(root: string): ScriptCommand {
+  return (rel, args, rt) => {
+    const [bin, cmdArgs] = scriptCommand(rel, args, rt);
+    // node: [script, ...]; deno: ["run", "-A", script, ...]; bun: ["run", script, ...]
+    const at = rt === "node" ? 0 : rt === "deno" ? 2 : 1;
+    const script = rt === "node" ? join(root, "build/js", rel.replace(/\.ts$/, ".js")) : join(root, rel);
+    return [bin, [...cmdArgs.slice(0, at), script, ...cmdArgs.slice(at + 1)]];
+  };
+}
+
 export interface Role {
   /** The child's stdout, line by line. */
   lines: AsyncIterator<string>;
@@ -47,9 +64,10 @@ export interface Role {
 }
 
 /** Runs `script` (a .ts path from the repo root) with `args` on runtime `rt`, pinned to `cpu`
- * when taskset exists. `runtimeFlags` go to the runtime (before the script). */
-export function runRole(script: string, rt: RuntimeName, cpu: number, args: string[], runtimeFlags: string[] = []): Role {
-  const [bin, cmdArgs] = scriptCommand(script, args, rt);
+ * when taskset exists. `runtimeFlags` go to the runtime (before the script); `command`
+ * says whose script it is (default: this checkout's). */
+export function runRole(script: string, rt: RuntimeName, cpu: number, args: string[], runtimeFlags: string[] = [], command: ScriptCommand = scriptCommand): Role {
+  const [bin, cmdArgs] = command(script, args, rt);
   // node: [script, ...]; deno: ["run", "-A", script, ...]; bun: ["run", script, ...]
   const binArgs = rt === "node" ? [...runtimeFlags, ...cmdArgs] : [cmdArgs[0], ...runtimeFlags, ...cmdArgs.slice(1)];
   const [cmd, argv] = hasTaskset ? ["taskset", ["-c", String(cpu), bin, ...binArgs]] : [bin, binArgs];
@@ -97,12 +115,14 @@ export interface PairOutput {
 /** One measurement with two processes: starts the receiver role (`recvArgs`, pinned to CPU 1),
  * which prints "ready <port>" and later "done ..."; then the sender role (`sendArgs(port)`,
  * CPU 0). Collects both outputs until the sender exited and the receiver said "done", then
- * ends the receiver (its stdin closes). */
-export async function runPair(script: string, rt: RuntimeName, recvArgs: string[], sendArgs: (port: number) => string[]): Promise<PairOutput> {
-  const recv = runRole(script, rt, 1, recvArgs);
+ * ends the receiver (its stdin closes). `command`: whose script (see runRole). */
+export async function runPair(
+  script: string, rt: RuntimeName, recvArgs: string[], sendArgs: (port: number) => string[], command: ScriptCommand = scriptCommand,
+): Promise<PairOutput> {
+  const recv = runRole(script, rt, 1, recvArgs, [], command);
   const ready = (await recv.lines.next()).value as string | undefined;
   if (!ready?.startsWith("ready ")) throw new Error(`${script} ${recvArgs.join(" ")} on ${rt}: no "ready" line (${ready})`);
-  const send = runRole(script, rt, 0, sendArgs(Number(ready.split(" ")[1])));
+  const send = runRole(script, rt, 0, sendArgs(Number(ready.split(" ")[1])), [], command);
   const [r, s] = await Promise.all([collect(recv, "done"), collect(send)]);
   await send.exited;
   recv.stdinEnd();

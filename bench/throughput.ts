@@ -47,27 +47,25 @@ import os from "node:os";
 import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { Chirp, type Socket, type Transport } from "../adapters/index.ts";
-import { nodeTransport } from "../adapters/node-net.ts";
-import { denoTransport } from "../adapters/deno-net.ts";
-import { bunTransport } from "../adapters/bun-net.ts";
+import { nodeTransport } from "../adapters/node/transport.ts";
+import { denoTransport } from "../adapters/deno/transport.ts";
+import { bunTransport } from "../adapters/bun/transport.ts";
 import type { RuntimeName } from "../adapters/runtime.ts";
 import { runtime } from "../test/runtime.ts";
 import { arg, countingReceiver, hasTaskset, machineInfo, median, report, runPair, runtimesArg, SEND_WINDOW, sendLoop, strArg } from "./harness.ts";
 import { chartSvg } from "./chart.ts";
+import { TARGETS, type Group, type Kind, type MemSide, type Mode, type Results, type Row, type Soak } from "./throughput-results.ts";
 
 const SCRIPT = "bench/throughput.ts";
 
 const transport: Transport = runtime === "deno" ? denoTransport : runtime === "bun" ? bunTransport : nodeTransport;
 const noop = (): void => {};
 const ACK_BYTES = 27;
-/** Raw one-way runs carry this many times the messages (raw sockets are that much faster), so
- * that their runs last about as long as the others. */
 /** Chirp async sender: sends issued before awaiting the last one (--window). */
 const WINDOW = Number(process.env.CHIRP_BENCH_WINDOW ?? SEND_WINDOW);
+/** Raw one-way runs carry this many times the messages (raw sockets are that much faster), so
+ * that their runs last about as long as the others. */
 const RAW_FACTOR: Record<number, number> = { 16: 10, 1024: 4 };
-
-/** Targets of issue #5. */
-export const TARGETS = { asyncMsgPerSec: 1_000_000, syncVsRaw: 0.9, kibVsRaw: 0.6 };
 
 // ------------------------------------------------------------------ zeromq (Node only, optional)
 
@@ -285,56 +283,6 @@ async function zmqSender(mode: string, count: number, payloadBytes: number, port
 }
 
 // ------------------------------------------------------------------ orchestration
-
-type Kind = "raw" | "chirp" | "zeromq";
-type Mode = "async" | "sync";
-
-interface Row {
-  kind: Kind;
-  mode: Mode;
-  payload: number;
-  label: string;
-  count: number;
-  /** msg/s (round trips/s in sync mode) of each run. */
-  runs: number[];
-  median: number;
-  /** Payload MB/s (10^6 bytes) of the median, one-way rows. */
-  mbPerSec: number | null;
-}
-
-interface Group {
-  title: string;
-  mode: Mode;
-  payload: number;
-  /** The comparison the issue sets for Chirp in this group. */
-  target: string;
-  pass: boolean | null;
-  rows: Row[];
-  /** Chirp's median over each baseline's median. */
-  chirpVsRaw: number | null;
-  chirpVsZeromq: number | null;
-  zeromqVsRaw: number | null;
-}
-
-interface MemSample { n: number; rss: number; coreMemoryBytes: number }
-interface MemSide { samples: MemSample[]; rssStart: number; rssWarm: number; rssEnd: number; rssMax: number; coreStart: number; coreEnd: number; coreChanged: boolean }
-interface Soak { runtime: RuntimeName; count: number; msgPerSec: number; receiver: MemSide; sender: MemSide }
-
-export interface Results {
-  date: string;
-  command: string;
-  options: Record<string, number | string>;
-  machine: ReturnType<typeof machineInfo>;
-  pinning: string;
-  /** os.loadavg() (1, 5, 15 minutes) when the bench started and ended. */
-  loadAverage: { start: number[]; end: number[] };
-  /** "zeromq.js <version>, libzmq <version>", or null without zeromq. */
-  zeromq: string | null;
-  targets: typeof TARGETS;
-  notes: string[];
-  results: { runtime: RuntimeName; version: string; groups: Group[] }[];
-  soak: Soak[];
-}
 
 const LABEL: Record<Kind, Record<Mode, string>> = {
   raw: { async: "raw sockets, 64 KiB batched writes", sync: "raw request/ACK round trips" },

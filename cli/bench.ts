@@ -5,7 +5,7 @@
 import process from "node:process";
 import type { Chirp } from "../adapters/index.ts";
 import { EXIT, UsageError } from "./options.ts";
-import type { Ctx } from "./main.ts";
+import type { Ctx } from "./context.ts";
 import { exitCodeOf } from "./io.ts";
 
 /** Sends in flight at once: the engine queues them and writes what the mode allows (one at a

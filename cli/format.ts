@@ -1,6 +1,7 @@
 // chirpcat's message formats (as nanocat's): how a received message is printed, and how
 // --data, --file and --stdin text becomes message bytes. MessagePack comes from
 // @msgpack/msgpack, loaded only when the msgpack format is used (loadFormat).
+import { hex } from "../patterns/mod.ts";
 import { UsageError, type MessageFormat } from "./options.ts";
 
 /** What is printed about one received message. */
@@ -28,12 +29,6 @@ export async function loadFormat(format: MessageFormat): Promise<void> {
 
 const encoder = new TextEncoder();
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
-
-export function hex(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  return s;
-}
 
 /** A JSON value for bytes: the text when they are valid UTF-8, else { hex }. */
 function jsonBytes(b: Uint8Array): string | { hex: string } {

@@ -7,15 +7,16 @@ import process from "node:process";
 import { readFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Chirp, ChirpError, type ChirpConfig, type Message } from "../adapters/index.ts";
-import { serveMetrics } from "../adapters/monitor-http.ts";
+import { serveMetrics } from "../adapters/monitor/http.ts";
 import {
   decodeHeader, publisher, puller, pusher, request, responder, respondent, routerOf, subscriber, surveyor, targetKey,
 } from "../patterns/mod.ts";
-import { EXIT, MESSAGE_FORMATS, SENDERS, UsageError, helpText, parse, type Command, type MessageFormat, type Parsed } from "./options.ts";
+import { EXIT, MESSAGE_FORMATS, SENDERS, UsageError, helpText, parse, type Command, type MessageFormat } from "./options.ts";
 import { formatMessage, loadFormat, parseInput, type Received } from "./format.ts";
 import { runMonitor } from "./monitor.ts";
 import { runBench } from "./bench.ts";
 import { Output, Reported, exitCodeOf, sleep } from "./io.ts";
+import type { Ctx } from "./context.ts";
 
 /** The package version (package.json next to cli/, or three levels up from build/js/cli/). */
 function version(): string {
@@ -31,21 +32,6 @@ function version(): string {
 
 /** Commands whose node listens on 2998 unless --port says otherwise (the others take any port). */
 const LISTENERS: Command[] = ["listen", "respond", "pull", "pub", "respond-survey"];
-
-export interface Ctx {
-  command: Command;
-  values: Parsed["values"];
-  targets: string[];
-  format: MessageFormat;
-  out: Output;
-  /** --metrics: where to serve the node's counters. */
-  metrics?: { host: string; port: number };
-  /** Senders: the messages to send (checked before the node starts). */
-  messages?: () => AsyncGenerator<Uint8Array>;
-  /** Resolves when SIGINT or SIGTERM asked us to stop. */
-  stopped: Promise<void>;
-  isStopped(): boolean;
-}
 
 function num(v: unknown, name: string, min: number, max: number, integer = false): number | undefined {
   if (v === undefined) return undefined;

@@ -1,12 +1,12 @@
 // chirpcat monitor HOST:PORT: polls a node's metrics server (--metrics, serveMetrics in
-// adapters/monitor-http.ts) at /stats and shows its counters with rates per second computed
+// adapters/monitor/http.ts) at /stats and shows its counters with rates per second computed
 // from successive snapshots. On a terminal the view is redrawn in place (ANSI cursor home and
 // erase); otherwise, or with --once, each snapshot is printed as plain text after the last.
 // --format json prints each /stats snapshot as one line; --format prometheus the /metrics text.
 import process from "node:process";
 import type { ChirpStats, Counters } from "../adapters/index.ts";
 import { EXIT, MONITOR_FORMATS, UsageError, type MonitorFormat } from "./options.ts";
-import type { Ctx } from "./main.ts";
+import type { Ctx } from "./context.ts";
 import { sleep } from "./io.ts";
 
 /** The base URL of a metrics server: "HOST:PORT", "[v6]:PORT" or an http(s) URL. */

@@ -26,7 +26,7 @@ const node = await Chirp.start({
 });
 console.log(`demo: node ${hex(node.identity)} listening on ${node.port}`);
 
-/** Sends and waits for the reply that carries the same identity (spec §2.5). */
+/** Sends and waits for the reply that carries the same identity (protocol.md §2.5). */
 async function request(text: string): Promise<Message> {
   const identity = crypto.getRandomValues(new Uint8Array(16));
   const reply = new Promise<Message>((resolve) => replies.set(hex(identity), resolve));

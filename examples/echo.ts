@@ -9,7 +9,7 @@ const node = await Chirp.start({
   synchronous,
   onMessage(msg) {
     // Release first: a synchronous peer has one slot and reads our reply only once it has
-    // its ACK (spec §10.2). The reply goes back over the connection the message came in on.
+    // its ACK (protocol.md §10.2). The reply goes back over the connection the message came in on.
     msg.release();
     msg.reply(msg.data, { header: msg.header }).catch((e) => console.error("echo: reply failed:", e.message));
   },

@@ -1,6 +1,6 @@
 // The registry of messaging patterns and the codec for their control bytes. Every pattern
 // (patterns/<name>/) puts its control data in the frame's HEADER field, the upper-layer
-// protocol field libchirp reserves for this (spec §2.1: 0..65535 opaque bytes), so the frame
+// protocol field libchirp reserves for this (protocol.md §2.1: 0..65535 opaque bytes), so the frame
 // stays a plain libchirp frame: a node that knows no pattern reads it as a header it ignores.
 //
 // Layout (all patterns, version 1):
@@ -39,7 +39,7 @@
 //                    3 LEAVE               -                            -
 //
 // "(reply)" frames are sent with Message.reply(): they carry the identity of the frame they
-// answer (spec §2.5), which is how every pattern matches answers, never by header alone.
+// answer (protocol.md §2.5), which is how every pattern matches answers, never by header alone.
 // Topics and prefixes are raw bytes (strings are UTF-8) compared bytewise.
 //
 // A header whose first byte is not 0xC1, or whose pattern id or op code is unknown, is not a

@@ -3,7 +3,7 @@
 // and every pattern that sends needs to see the answers to what it sent. The router keeps:
 //
 //   1. waiters by message identity: answers (replies carry the identity of the message they
-//      answer, spec §2.5) go to the request, survey or subscription that waits for them;
+//      answer, protocol.md §2.5) go to the request, survey or subscription that waits for them;
 //   2. identities whose waiter gave up (deadline, abort, end of a survey): a late answer is
 //      released and dropped for a minute instead of being mistaken for a new message (e.g.
 //      an echo node's late reply, which carries a copy of the request's header);

@@ -1,5 +1,5 @@
 // Regenerates test/corpus/: a small, checked-in fuzz corpus of byte streams as a peer would
-// send them to a Chirp node (spec ../shared/spec/chirp-wire.md). Each file starts with an
+// send them to a Chirp node (docs/protocol.md). Each file starts with an
 // 18-byte handshake (§1.4) unless its name starts with "hs-" (it tests the handshake itself).
 // The C host (host/c/conformance.c) feeds every file to fresh connections of the core, split
 // at several chunk sizes, and asserts no trap; it knows the expected outcome of most files by

@@ -1,6 +1,6 @@
 // The protocol core outside JavaScript: builds the C host (host/c: build/chirp.wasm translated by
 // wabt's wasm2c, compiled with the system C compiler) with make and runs its conformance checks
-// (spec §2.7 vectors, two instances exchanging messages, the fuzz corpus in test/corpus/).
+// (protocol.md §2.7 vectors, two instances exchanging messages, the fuzz corpus in test/corpus/).
 // Needs wasm2c on PATH (Debian/Ubuntu: apt-get install wabt; .ci/run installs it). Runs on Node
 // only: the C host does not depend on the JavaScript runtime (test/run.mjs skips it on Deno/Bun).
 import { test } from "uvu";

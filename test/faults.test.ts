@@ -1,5 +1,5 @@
 // Faults: timeouts, refused ports, silent and vanishing peers, garbage and oversized frames.
-// A bad connection gets a clear error and costs only itself (spec §1.5, §3.5, §4.3, §10).
+// A bad connection gets a clear error and costs only itself (protocol.md §1.5, §3.5, §4.3, §10).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { Message } from "../adapters/index.ts";

@@ -1,4 +1,4 @@
-// Flow control: slots, backpressure and ACK-on-release (spec §3.2, §3.6, §4.2).
+// Flow control: slots, backpressure and ACK-on-release (protocol.md §3.2, §3.6, §4.2).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { Message } from "../adapters/index.ts";

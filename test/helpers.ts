@@ -1,5 +1,5 @@
 // Shared test helpers: start nodes on free ports, raw TCP peers (node:net, which all three
-// runtimes provide) that speak the wire protocol by hand, and frame builders (spec §1.4, §2.1).
+// runtimes provide) that speak the wire protocol by hand, and frame builders (protocol.md §1.4, §2.1).
 import * as net from "node:net";
 import process from "node:process";
 import { spawn, type ChildProcess } from "node:child_process";

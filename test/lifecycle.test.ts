@@ -1,5 +1,5 @@
 // Connection life cycle: reuse, idle garbage collection, reconnect, simultaneous dials,
-// NOOP probes, shutdown, and the core's fixed memory (spec §4.5, §4.6, §5).
+// NOOP probes, shutdown, and the core's fixed memory (protocol.md §4.5, §4.6, §5).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { Message } from "../adapters/index.ts";
@@ -78,7 +78,7 @@ test("simultaneous connects from both sides: every message arrives, both ways", 
   }
 });
 
-test("a NOOP goes before a send after 0.75·R idle (spec §4.6)", async () => {
+test("a NOOP goes before a send after 0.75·R idle (protocol.md §4.6)", async () => {
   // The raw peer dials b and announces port 1; b's sends to 127.0.0.1:1 use that socket.
   const b = await node({ synchronous: false, timeout: 0.2, reuseTime: 1.2, onMessage: (m) => m.release() });
   const peer = await RawPeer.connect(b.port);
@@ -98,7 +98,7 @@ test("a NOOP goes before a send after 0.75·R idle (spec §4.6)", async () => {
   assert.equal(fr[1].identity, new Uint8Array(16));
   assert.is(fr[2].type, 0);
   assert.is(new TextDecoder().decode(fr[2].data), "late");
-  // Serials: +1 per frame including the NOOP (spec §2.3).
+  // Serials: +1 per frame including the NOOP (protocol.md §2.3).
   assert.is(fr[1].serial, (fr[0].serial + 1) >>> 0);
   assert.is(fr[2].serial, (fr[1].serial + 1) >>> 0);
   peer.close();

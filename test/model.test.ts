@@ -490,12 +490,12 @@ class World {
       case "halfclose": out = [hs, frame({ dataLen: 100 + s.len, data: bytes(s.len % 90) })]; break; // then FIN, reading on
     }
     for (const b of out) peer.write(b);
-    if (s.kind === "halfclose") peer.sock.end(); // FIN: no half-close in chirp (spec §5.7)
+    if (s.kind === "halfclose") peer.sock.end(); // FIN: no half-close in chirp (protocol.md §5.7)
     this.fault(`garbage:${s.kind}`, []);
     if (clash >= 0 && s.kind !== "nohandshake") {
       // Node i files this connection under the remote (127.0.0.1, node clash's port) and makes
       // it current: i's sends to `clash` go to the raw peer until it closes. Legit libchirp
-      // behaviour (spec §5.3, §5.4), so the pair is not "clean" for P7 from now on.
+      // behaviour (protocol.md §5.3, §5.4), so the pair is not "clean" for P7 from now on.
       bump(totals.faults, "garbage:clashing-port");
       this.taint.push({ nodes: [i, clash], from: Date.now(), to: Infinity });
     }
@@ -717,7 +717,7 @@ class World {
       }
     }
     // Sends that raced idle GC: their pair's connection had been idle for 0.75R..2R, so either
-    // side's GC could close it under them (spec §4.6, §5.5). Counted as a fault kind.
+    // side's GC could close it under them (protocol.md §4.6, §5.5). Counted as a fault kind.
     for (const r of this.order) {
       if (r.target.kind !== "node") continue;
       const idle = r.tCmd - this.lastPairActivity(r);
@@ -778,7 +778,7 @@ class World {
       if (pol[k].mode !== "early" && pol[k].mode !== "echo" && pol[k].t <= to && until >= from) return false;
     }
     // GC race: the pair's connection idle for about R may be collected by either side while
-    // this message is on the wire (spec §4.6, §5.5). Only sends on a busy or fresh pair count.
+    // this message is on the wire (protocol.md §4.6, §5.5). Only sends on a busy or fresh pair count.
     const last = this.lastPairActivity(r);
     if (last > -Infinity && r.tCmd - last > R / 2 - 200) return false;
     return true;

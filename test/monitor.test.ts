@@ -3,8 +3,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { renderPrometheus, type ChirpEvents, type ChirpStats, type Message } from "../adapters/index.ts";
-import { serveMetrics } from "../adapters/monitor-http.ts";
-import { toHex as hex } from "../adapters/monitor.ts";
+import { serveMetrics } from "../adapters/monitor/http.ts";
+import { toHex as hex } from "../adapters/monitor/stats.ts";
 import { node, RawPeer, handshake, refusedPort, until } from "./helpers.ts";
 
 

@@ -61,6 +61,20 @@ for (const synchronous of [true, false]) {
     await a.close();
     await b.close();
   });
+  test(`${mode}: with the smallest bufferSize, payloads of every size up to 64 KiB arrive`, async () => {
+    // 1 KiB buffers: a payload under the inline limit may still not fit the core's OUT area
+    // beside its header, so it is written from its own buffer (no FATAL "no room" error).
+    const got: Message[] = [];
+    const b = await node({ synchronous, bufferSize: 1024, onMessage: (m) => { got.push(m); m.release(); } });
+    const a = await node({ synchronous, bufferSize: 1024 });
+    const sizes = [0, 1, 1000, 3000, 3100, 5000, 8000, 16384, 65536];
+    const payloads = sizes.map((n) => new Uint8Array(n).map((_, i) => (i * 7 + n) & 0xff));
+    await Promise.all(payloads.map((p) => a.send(`127.0.0.1:${b.port}`, p)));
+    await until(() => got.length === sizes.length);
+    got.forEach((m, i) => assert.equal(m.data, payloads[i], `${sizes[i]} bytes`));
+    await a.close();
+    await b.close();
+  });
 }
 
 test("reply travels over the connection the request came in on (no new connection)", async () => {

@@ -1,6 +1,6 @@
-// TLS (spec §1.2, §1.3, §1.5): mutual certificates as libchirp does them, on every runtime.
+// TLS (protocol.md §1.2, §1.3, §1.5): mutual certificates as libchirp does them, on every runtime.
 // Certificates come from scripts/make-test-certs.sh at test time (test/tls-certs.ts).
-// What each runtime's TLS can do (tls-node.ts): Node (OpenSSL) everything; Deno (rustls) and
+// What each runtime's TLS can do (tls/node-tls.ts): Node (OpenSSL) everything; Deno (rustls) and
 // Bun (BoringSSL) have no DHE suites, and Deno refuses X.509 v1 client certificates.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -308,7 +308,7 @@ test("a TLS server that never answers: the send fails with TIMEOUT (connect time
   await new Promise<void>((r) => srv.close(() => r()));
 });
 
-// ---------------------------------------------------------------- auto mode (spec §1.2, §10.5)
+// ---------------------------------------------------------------- auto mode (protocol.md §1.2, §10.5)
 
 test("auto: 127.0.0.1 stays plaintext; 127.0.0.2 is not loopback to libchirp's rule", async () => {
   const { n: b, got, errors } = await recorder({ tls: chain("node1.pem") }); // encryption: "auto"

@@ -2,14 +2,14 @@
 //   Node: npx tsc -p tsconfig.json && node build/js/test/transport.test.js
 //   Deno: npx deno run -A test/transport.test.ts
 //   Bun:  npx bun test/transport.test.ts
-// It loads only the transports (node-net.ts, deno-net.ts, bun-net.ts), not the engine or the
+// It loads only the transports (node/transport.ts, deno/transport.ts, bun/transport.ts), not the engine or the
 // wasm core. All traffic stays on 127.0.0.1 and ::1.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { detectRuntime } from "../adapters/runtime.ts";
-import { nodeTransport } from "../adapters/node-net.ts";
-import { denoTransport } from "../adapters/deno-net.ts";
-import { bunTransport } from "../adapters/bun-net.ts";
+import { nodeTransport } from "../adapters/node/transport.ts";
+import { denoTransport } from "../adapters/deno/transport.ts";
+import { bunTransport } from "../adapters/bun/transport.ts";
 import type { Listener, Socket, Transport } from "../adapters/transport.ts";
 
 const runtime = detectRuntime();
@@ -161,11 +161,11 @@ async function exchange(host: string): Promise<void> {
   await teardown(srv, a);
 }
 
-test(`[${T.name}] 127.0.0.1: listen on port 0, connect, bytes both ways`, async () => {
+test(`[${runtime}] 127.0.0.1: listen on port 0, connect, bytes both ways`, async () => {
   await exchange("127.0.0.1");
 });
 
-test(`[${T.name}] ::1: listen on port 0, connect, bytes both ways (skipped without IPv6)`, async () => {
+test(`[${runtime}] ::1: listen on port 0, connect, bytes both ways (skipped without IPv6)`, async () => {
   if (!(await haveIPv6())) {
     console.log("  (IPv6 unavailable: skipped)");
     return;
@@ -173,7 +173,7 @@ test(`[${T.name}] ::1: listen on port 0, connect, bytes both ways (skipped witho
   await exchange("::1");
 });
 
-test(`[${T.name}] many writes of many chunks: order kept, one done per call, in order`, async () => {
+test(`[${runtime}] many writes of many chunks: order kept, one done per call, in order`, async () => {
   const { srv, a, b } = await pair("127.0.0.1", false);
   const w = writer(a);
   let seed = 12345;
@@ -212,7 +212,7 @@ test(`[${T.name}] many writes of many chunks: order kept, one done per call, in 
   await teardown(srv, a);
 });
 
-test(`[${T.name}] pause() stops delivery and pushes back on the sender; resume() delivers all`, async () => {
+test(`[${runtime}] pause() stops delivery and pushes back on the sender; resume() delivers all`, async () => {
   const { srv, a, b } = await pair("127.0.0.1", false);
   b.sock.pause();
   const w = writer(a);
@@ -242,7 +242,7 @@ test(`[${T.name}] pause() stops delivery and pushes back on the sender; resume()
   await teardown(srv, a);
 });
 
-test(`[${T.name}] close(): onClose exactly once on both sides; writes afterwards fail`, async () => {
+test(`[${runtime}] close(): onClose exactly once on both sides; writes afterwards fail`, async () => {
   for (const closer of ["client", "server"] as const) {
     const { srv, a, b } = await pair();
     const [x, y] = closer === "client" ? [a, b] : [b, a];
@@ -265,7 +265,7 @@ test(`[${T.name}] close(): onClose exactly once on both sides; writes afterwards
   }
 });
 
-test(`[${T.name}] close() with writes pending: each done is called once`, async () => {
+test(`[${runtime}] close() with writes pending: each done is called once`, async () => {
   const { srv, a, b } = await pair("127.0.0.1", false);
   b.sock.pause();
   const w = writer(a);
@@ -288,7 +288,7 @@ test(`[${T.name}] close() with writes pending: each done is called once`, async 
   await srv.l.close();
 });
 
-test(`[${T.name}] connect to a refused port: cb(err) once with ECONNREFUSED`, async () => {
+test(`[${runtime}] connect to a refused port: cb(err) once with ECONNREFUSED`, async () => {
   const { l } = await serve("127.0.0.1");
   const port = l.port;
   await l.close();
@@ -304,7 +304,7 @@ test(`[${T.name}] connect to a refused port: cb(err) once with ECONNREFUSED`, as
   assert.is((results[0] as Error & { code?: string }).code, "ECONNREFUSED");
 });
 
-test(`[${T.name}] listening twice on one port rejects with code EADDRINUSE`, async () => {
+test(`[${runtime}] listening twice on one port rejects with code EADDRINUSE`, async () => {
   for (const host of ["127.0.0.1", "0.0.0.0"]) {
     const first = await serve(host);
     let err: unknown;
@@ -324,7 +324,7 @@ test(`[${T.name}] listening twice on one port rejects with code EADDRINUSE`, asy
   }
 });
 
-test(`[${T.name}] aborting a pending connect: cb never called, no socket left open`, async () => {
+test(`[${runtime}] aborting a pending connect: cb never called, no socket left open`, async () => {
   const srv = await serve("127.0.0.1");
   let calls = 0;
   const abort = T.connect("127.0.0.1", srv.l.port, () => calls++);
@@ -336,7 +336,7 @@ test(`[${T.name}] aborting a pending connect: cb never called, no socket left op
   await srv.l.close();
 });
 
-test(`[${T.name}] 0.0.0.0 and :: (ipv6Only) on one port, as the engine listens (skipped without IPv6)`, async () => {
+test(`[${runtime}] 0.0.0.0 and :: (ipv6Only) on one port, as the engine listens (skipped without IPv6)`, async () => {
   if (!(await haveIPv6())) {
     console.log("  (IPv6 unavailable: skipped)");
     return;

@@ -202,10 +202,12 @@ export const K = {
   TYPE_NOOP: 4,
   /** connClose flag: the remote's ACK-waiting message was written on this connection: fail it */
   CLOSE_ABANDONED: 1,
-  /** release: the slot is free */
+  /** release: the slot is free (result flags below are 0) */
   RELEASE_DONE: 0,
-  /** release: an ACK was queued: flush and write OUT */
+  /** release flag: an ACK was queued: flush and write OUT */
   RELEASE_ACK_QUEUED: 1,
+  /** release flag: the connection is paused for a slot: feed it again (the rest, or len 0) */
+  RELEASE_RESUME: 2,
 } as const;
 
 /** The module's exports (besides `memory`), by kind. */
@@ -254,7 +256,7 @@ export interface CoreExports {
   remoteDial(remote: number, now: number): number;
   /** data frame, identity in args; OUT offset of the payload */
   send(conn: number, headerLen: number, dataLen: number, inline: number, now: number): number;
-  /** free a slot; RELEASE_DONE, RELEASE_ACK_QUEUED, -STALE, -SPACE */
+  /** free a slot; flags RELEASE_ACK_QUEUED | RELEASE_RESUME, or -STALE/-ARG/-SPACE */
   release(conn: number, gen: number, slot: number): number;
   /** queued ACKs to OUT; outLen() or -SPACE */
   flush(conn: number): number;

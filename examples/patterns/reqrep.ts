@@ -3,7 +3,7 @@ import { Chirp } from "../../adapters/index.ts";
 import { request, responder } from "../../patterns/mod.ts";
 
 // The responder: the handler's (possibly async) return value is the reply. It releases each
-// request before replying, as a synchronous peer needs (spec §10.2).
+// request before replying, as a synchronous peer needs (protocol.md §10.2).
 const server = await Chirp.start({
   port: 0,
   onMessage: responder(async (req) => req.text().toUpperCase()),

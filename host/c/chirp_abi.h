@@ -70,8 +70,9 @@ enum chirp_remote_state {
 #define CHIRP_TYPE_ACK 2 /* wire type bit */
 #define CHIRP_TYPE_NOOP 4 /* wire type bit */
 #define CHIRP_CLOSE_ABANDONED 1 /* connClose flag: the remote's ACK-waiting message was written on this connection: fail it */
-#define CHIRP_RELEASE_DONE 0 /* release: the slot is free */
-#define CHIRP_RELEASE_ACK_QUEUED 1 /* release: an ACK was queued: flush and write OUT */
+#define CHIRP_RELEASE_DONE 0 /* release: the slot is free (result flags below are 0) */
+#define CHIRP_RELEASE_ACK_QUEUED 1 /* release flag: an ACK was queued: flush and write OUT */
+#define CHIRP_RELEASE_RESUME 2 /* release flag: the connection is paused for a slot: feed it again (the rest, or len 0) */
 
 /* event record: byte offsets, little-endian */
 #define CHIRP_EVENT_SIZE 80

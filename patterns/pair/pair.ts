@@ -13,7 +13,8 @@
 // `maxFailures` sends to it fail in a row (default 1: it went away), so another may pair.
 import { ChirpError, type Chirp, type Message, type Target } from "../../adapters/mod.ts";
 import { OP, PATTERN, decodeHeader, encodeHeader, targetKey, text } from "../header.ts";
-import { newIdentity, routerOf, type MessageHandler, type Router } from "../router.ts";
+import { routerOf, type MessageHandler, type Router } from "../router.ts";
+import { Call } from "../call.ts";
 
 /** A pair peer refused us: it is paired with another node. `code` is "REFUSED". */
 export class PairRefusedError extends Error {
@@ -131,35 +132,32 @@ export class Pair {
     const peer = this.#peer;
     if (!peer) return Promise.reject(new ChirpError("VALUE_ERROR", "pair: no peer to connect to"));
     const timeout = this.#options.timeout ?? this.#node.config.timeout;
-    const identity = newIdentity();
     return new Promise<void>((resolve, reject) => {
-      let done = false;
-      let answered = false;
-      const finish = (err?: unknown): void => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        stop(answered);
-        if (err === undefined) {
-          this.#welcomed = true;
-          this.#refused = null;
-          resolve();
-        } else {
-          if (err instanceof PairRefusedError) this.#refused = err;
-          if (!this.#configured && this.#peer === peer && !(err instanceof PairRefusedError)) this.#peer = null;
-          reject(err);
-        }
-      };
-      const stop = this.#router.expect(identity, (msg) => {
-        const h = decodeHeader(msg.header);
-        if (h?.pattern !== PATTERN.PAIR || (h.op !== OP.PAIR.WELCOME && h.op !== OP.PAIR.REFUSED)) return false;
-        msg.release();
-        answered = true;
-        finish(h.op === OP.PAIR.WELCOME ? undefined : new PairRefusedError(text(msg.data), targetKey(msg.address, msg.port)));
-        return true;
-      });
-      const timer = setTimeout(() => finish(new ChirpError("TIMEOUT", `pair: no answer from ${peer.key} within ${timeout} s`)), timeout * 1000);
-      this.#node.send(peer.to, undefined, { header: encodeHeader(PATTERN.PAIR, OP.PAIR.HELLO), identity }).catch(finish);
+      new Call(this.#node, {
+        pattern: PATTERN.PAIR,
+        op: OP.PAIR.HELLO,
+        router: this.#router,
+        take: (msg, h, c) => {
+          if (h?.pattern !== PATTERN.PAIR || (h.op !== OP.PAIR.WELCOME && h.op !== OP.PAIR.REFUSED)) return false;
+          msg.release();
+          if (h.op === OP.PAIR.WELCOME) c.resolve(undefined, true);
+          else c.reject(new PairRefusedError(text(msg.data), targetKey(msg.address, msg.port)), true);
+          return true;
+        },
+        timeout,
+        timeoutMessage: () => `pair: no answer from ${peer.key} within ${timeout} s`,
+        settle: (err) => {
+          if (err === undefined) {
+            this.#welcomed = true;
+            this.#refused = null;
+            resolve();
+          } else {
+            if (err instanceof PairRefusedError) this.#refused = err;
+            if (!this.#configured && this.#peer === peer && !(err instanceof PairRefusedError)) this.#peer = null;
+            reject(err);
+          }
+        },
+      }).send(peer.to);
     });
   }
 

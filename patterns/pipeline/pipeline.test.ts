@@ -82,7 +82,7 @@ test("a worker that cannot be reached: items move on, failures counted, dropped 
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => p.push(`j${i}`)));
     results.forEach((r, i) => assert.is(text(r.data), `good:j${i}`));
     assert.ok(results.some((r) => r.attempts > 1), "some items were retried");
-    // A refused dial fails after the remote's reconnect debounce (50-549 ms, spec §4.5), so
+    // A refused dial fails after the remote's reconnect debounce (50-549 ms, protocol.md §4.5), so
     // the third failure may come after these 20 items: keep work flowing until it does.
     const end = Date.now() + 10_000;
     for (let i = 0; drops.length === 0 && Date.now() < end; i++) assert.is(text((await p.push(`more${i}`)).data), `good:more${i}`);

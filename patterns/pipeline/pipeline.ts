@@ -23,9 +23,9 @@
 // identity), WORK_ONEWAY 0x50/4 (no answer; the worker releases the item only when its
 // handler finished, so in synchronous mode the send itself reports completion).
 import { ChirpError, type Chirp, type Message, type Target } from "../../adapters/mod.ts";
-import { OP, PATTERN, RemoteError, decodeHeader, encodeHeader, targetKey, text } from "../header.ts";
-import { newIdentity, routerOf, sameId, type MessageHandler } from "../router.ts";
-import { replyParts, type ReplyValue } from "../reqrep/reqrep.ts";
+import { OP, PATTERN, RemoteError, decodeHeader, targetKey, text } from "../header.ts";
+import { routerOf, type MessageHandler } from "../router.ts";
+import { Call, answer, run, type Deadline, type ReplyValue } from "../call.ts";
 
 export interface WorkerSpec {
   target: Target;
@@ -246,12 +246,14 @@ export class Pusher {
   /** Attempt deadlines: every attempt gets the same timeout, so deadlines come in start
    * order and one timer for the oldest unsettled one serves them all (a timer per item
    * costs more than its send). */
-  #deadline(fail: () => void): { settled: boolean } {
+  readonly #deadline: Deadline = (fail) => {
     const d = { at: performance.now() + this.#timeoutMs, fail, settled: false };
     this.#deadlines.push(d);
     if (this.#timer === null) this.#arm();
-    return d;
-  }
+    return () => {
+      d.settled = true;
+    };
+  };
 
   #arm(): void {
     if (this.#timer !== null) clearTimeout(this.#timer);
@@ -287,15 +289,9 @@ export class Pusher {
     item.attempts++;
     w.inFlight++;
     this.#inFlight++;
-    const identity = newIdentity();
-    let settled = false;
-    let stop = (_answered?: boolean): void => {};
-    const deadline = this.#deadline(() => failed(new ChirpError("TIMEOUT", `pusher: no result from ${w.target} within ${this.#timeoutMs / 1000} s`)));
-    const end = (answered = false): boolean => {
-      if (settled) return false;
-      settled = true;
-      deadline.settled = true;
-      stop(answered);
+    // How the attempt ended: a result (answered), a FAILED answer (the handler threw, not the
+    // worker's fault), the send resolved without results, or a failure (send, deadline).
+    const settle = (err: unknown, reply: Message | undefined, answered: boolean): void => {
       w.inFlight--;
       if (--this.#inFlight === 0 && this.#timer !== null) {
         // Nothing in flight: drop the deadline timer so it keeps no process alive.
@@ -304,26 +300,19 @@ export class Pusher {
         this.#deadlines = [];
         this.#dHead = 0;
       }
-      return true;
-    };
-    const ok = (reply?: Message): void => {
-      if (!end(reply !== undefined)) return;
-      w.done++;
-      w.consecutiveFailures = 0;
-      const r: PushResult = { worker: w.target, attempts: item.attempts, reply, data: reply?.data ?? EMPTY };
-      item.resolve(r);
-      this.#onResult?.(r);
-      this.#pump();
-    };
-    const handlerFailed = (err: unknown): void => {
-      if (!end(true)) return;
-      w.done++;
-      w.consecutiveFailures = 0;
-      item.reject(err);
-      this.#pump();
-    };
-    const failed = (err: unknown): void => {
-      if (!end()) return;
+      if (err === undefined || answered) {
+        w.done++;
+        w.consecutiveFailures = 0;
+        if (err !== undefined) {
+          item.reject(err);
+        } else {
+          const r: PushResult = { worker: w.target, attempts: item.attempts, reply, data: reply?.data ?? EMPTY };
+          item.resolve(r);
+          this.#onResult?.(r);
+        }
+        this.#pump();
+        return;
+      }
       w.failures++;
       w.consecutiveFailures++;
       item.tried.add(w);
@@ -338,23 +327,24 @@ export class Pusher {
       else this.#queue.unshift(item);
       this.#pump();
     };
-    if (this.#results) {
-      stop = routerOf(this.#node).expect(identity, (msg) => {
-        const h = decodeHeader(msg.header);
-        if (h?.pattern === PATTERN.PIPELINE && h.op === OP.PIPELINE.WORK && sameId(msg.remoteIdentity, this.#node.identity)) return false; // our own item, looped back
-        msg.release();
-        if (h?.pattern === PATTERN.PIPELINE && h.op === OP.PIPELINE.FAILED) handlerFailed(new RemoteError(text(msg.data), w.target));
-        else ok(msg);
-        return true;
-      });
-    }
-    const header = encodeHeader(PATTERN.PIPELINE, this.#results ? OP.PIPELINE.WORK : OP.PIPELINE.WORK_ONEWAY, item.header);
-    this.#node.send(w.to, item.data, { header, identity }).then(
-      () => {
-        if (!this.#results) ok();
-      },
-      failed,
-    );
+    const results = this.#results;
+    const c = new Call<Message | undefined>(this.#node, {
+      pattern: PATTERN.PIPELINE,
+      op: results ? OP.PIPELINE.WORK : OP.PIPELINE.WORK_ONEWAY,
+      header: item.header,
+      take: results
+        ? (msg, h, c) => {
+          msg.release();
+          if (h?.pattern === PATTERN.PIPELINE && h.op === OP.PIPELINE.FAILED) c.reject(new RemoteError(text(msg.data), w.target), true);
+          else c.resolve(msg, true);
+          return true;
+        }
+        : undefined,
+      timeout: this.#deadline,
+      timeoutMessage: () => `pusher: no result from ${w.target} within ${this.#timeoutMs / 1000} s`,
+      settle,
+    });
+    c.send(w.to, item.data, results ? undefined : () => c.resolve(undefined));
   }
 
   #checkIdle(): void {
@@ -376,7 +366,7 @@ export interface PullerOptions {
 }
 
 /**
- * A worker's handler. For WORK it releases the item first (spec §10.2), runs
+ * A worker's handler. For WORK it releases the item first (protocol.md §10.2), runs
  * `handler(item, applicationHeader)` and sends its (possibly async) return value back as the
  * RESULT (FAILED with the error text when it throws). For WORK_ONEWAY and plain messages it
  * runs the handler and releases the item when the handler finished, so a synchronous
@@ -402,23 +392,12 @@ export function puller(
       appHeader = msg.header;
     }
     if (!oneway) msg.release();
-    let out: ReplyValue | Promise<ReplyValue>;
-    try {
-      out = handler(msg, appHeader);
-    } catch (e) {
-      out = Promise.reject(e);
-    }
+    const out = run(() => handler(msg, appHeader));
     if (oneway) {
-      Promise.resolve(out).catch((e) => onError(e, msg)).finally(() => msg.release());
+      out.catch((e) => onError(e, msg)).finally(() => msg.release());
       return true;
     }
-    Promise.resolve(out).then(
-      (v) => {
-        const { data, header } = replyParts(v);
-        return msg.reply(data, { header: encodeHeader(PATTERN.PIPELINE, OP.PIPELINE.RESULT, header) });
-      },
-      (e) => msg.reply(e instanceof Error ? e.message : String(e), { header: encodeHeader(PATTERN.PIPELINE, OP.PIPELINE.FAILED) }),
-    ).catch((e) => onError(e, msg));
+    answer(msg, PATTERN.PIPELINE, OP.PIPELINE.RESULT, OP.PIPELINE.FAILED, out, onError);
     return true;
   };
 }

@@ -17,7 +17,8 @@
 // no longer want is dropped on arrival.
 import { ChirpError, type Chirp, type Message, type Target } from "../../adapters/mod.ts";
 import { OP, PATTERN, bytes, decodeHeader, encodeHeader, hex, startsWith, targetKey, text } from "../header.ts";
-import { newIdentity, routerOf, type MessageHandler, type Router } from "../router.ts";
+import { routerOf, type MessageHandler, type Router } from "../router.ts";
+import { call } from "../call.ts";
 
 export interface PublishReport {
   /** Subscribers the message went to (send resolved). */
@@ -225,27 +226,20 @@ export class Subscriber {
   }
 
   #control(to: Target, op: number, prefix: Uint8Array): Promise<void> {
-    const identity = newIdentity();
     const label = typeof to === "string" ? to : targetKey(to.address, to.port);
-    return new Promise<void>((resolve, reject) => {
-      let done = false;
-      const finish = (err?: unknown): void => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        stop(err === undefined);
-        if (err !== undefined) reject(err);
-        else resolve();
-      };
-      const stop = this.#router.expect(identity, (msg) => {
-        const h = decodeHeader(msg.header);
+    return call(this.#node, to, undefined, {
+      pattern: PATTERN.PUBSUB,
+      op,
+      header: prefix,
+      router: this.#router,
+      take: (msg, h, c) => {
         if (h?.pattern !== PATTERN.PUBSUB || h.op !== OP.PUBSUB.ACK) return false;
         msg.release();
-        finish();
+        c.resolve(undefined, true);
         return true;
-      });
-      const timer = setTimeout(() => finish(new ChirpError("TIMEOUT", `no acknowledgement from publisher ${label} within ${this.#timeout} s`)), this.#timeout * 1000);
-      this.#node.send(to, undefined, { header: encodeHeader(PATTERN.PUBSUB, op, prefix), identity }).catch(finish);
+      },
+      timeout: this.#timeout,
+      timeoutMessage: () => `no acknowledgement from publisher ${label} within ${this.#timeout} s`,
     });
   }
 }

@@ -1,4 +1,4 @@
-// Request/reply: replies matched by identity (spec §2.5), deadlines, abort, remote errors,
+// Request/reply: replies matched by identity (protocol.md §2.5), deadlines, abort, remote errors,
 // late replies, a libchirp-style echo node in another process, and the §10.2 rule
 // (release before reply) in synchronous mode.
 import { test } from "uvu";

@@ -1,5 +1,5 @@
 // Request/reply over the symmetric core. A request is an ordinary message; its reply is the
-// first message that comes back with the same identity (spec §2.5), which is how libchirp's
+// first message that comes back with the same identity (protocol.md §2.5), which is how libchirp's
 // Python binding matches them (`ChirpBase.request`), so any libchirp node that answers with
 // Message.reply (e.g. libchirp's echo_etest) is a valid responder.
 //
@@ -9,8 +9,9 @@
 // Header (patterns/header.ts): REQUEST 0x30/1 and REPLY 0x30/2 carry the application header
 // after the 3-byte prefix; ERROR 0x30/3 carries the responder's error text in data.
 import { ChirpError, type Chirp, type Message, type Target } from "../../adapters/mod.ts";
-import { OP, PATTERN, RemoteError, bytes, decodeHeader, encodeHeader, targetKey, text } from "../header.ts";
-import { newIdentity, routerOf, sameId, type MessageHandler } from "../router.ts";
+import { OP, PATTERN, RemoteError, decodeHeader, targetKey, text } from "../header.ts";
+import type { MessageHandler } from "../router.ts";
+import { answer, call, run, type ReplyValue } from "../call.ts";
 
 export interface RequestOptions {
   /** Application header, carried after the pattern prefix (header bytes 3..). */
@@ -41,45 +42,28 @@ export function request(node: Chirp, to: Target, data?: Uint8Array | string, opt
   const timeout = options.timeout ?? node.config.timeout;
   if (!(timeout > 0)) return Promise.reject(new ChirpError("VALUE_ERROR", `request timeout = ${timeout} s; it must be > 0`));
   const autoRelease = options.autoRelease ?? true;
-  const router = routerOf(node);
-  const identity = newIdentity();
   const label = typeof to === "string" ? to : targetKey(to.address, to.port);
-  return new Promise<Message>((resolve, reject) => {
-    let done = false;
-    let answered = false;
-    const finish = (err: unknown, msg?: Message): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      stop(answered);
-      if (err !== undefined) reject(err);
-      else resolve(msg!);
-    };
-    const onAbort = (): void => finish(signal!.reason);
-    const stop = router.expect(identity, (msg) => {
-      const h = decodeHeader(msg.header);
-      // Our own request, looped back because we sent it to ourselves: not the reply.
-      if (h?.pattern === PATTERN.REQREP && h.op === OP.REQREP.REQUEST && sameId(msg.remoteIdentity, node.identity)) return false;
-      answered = true;
+  return call<Message>(node, to, data, {
+    pattern: PATTERN.REQREP,
+    op: OP.REQREP.REQUEST,
+    header: options.header,
+    timeout,
+    timeoutMessage: () => `no reply from ${label} within ${timeout} s`,
+    signal,
+    take: (msg, h, c) => {
       if (h?.pattern === PATTERN.REQREP && h.op === OP.REQREP.ERROR) {
         msg.release();
-        finish(new RemoteError(text(msg.data), targetKey(msg.address, msg.port)));
+        c.reject(new RemoteError(text(msg.data), targetKey(msg.address, msg.port)), true);
       } else {
         if (autoRelease) msg.release();
-        finish(undefined, msg);
+        c.resolve(msg, true);
       }
       return true;
-    });
-    const timer = setTimeout(() => finish(new ChirpError("TIMEOUT", `no reply from ${label} within ${timeout} s`)), timeout * 1000);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    node.send(to, data, { header: encodeHeader(PATTERN.REQREP, OP.REQREP.REQUEST, options.header), identity })
-      .catch((e) => finish(e));
+    },
   });
 }
 
-/** What a handler returns: the reply's data, or data and an application header. */
-export type ReplyValue = Uint8Array | string | void | undefined | { data?: Uint8Array | string; header?: Uint8Array | string };
+export { replyParts, type ReplyValue } from "../call.ts";
 
 export interface ResponderOptions {
   /** Also answer messages that carry no pattern header (plain libchirp senders), default
@@ -89,15 +73,9 @@ export interface ResponderOptions {
   onError?: (err: unknown, request: Message) => void;
 }
 
-/** Splits a handler's return value into reply data and application header. */
-export function replyParts(v: ReplyValue): { data: Uint8Array; header: Uint8Array } {
-  if (v === undefined || typeof v === "string" || v instanceof Uint8Array) return { data: bytes(v ?? undefined), header: bytes(undefined) };
-  return { data: bytes(v.data), header: bytes(v.header) };
-}
-
 /**
  * A handler that answers requests: it releases each request first (so a synchronous
- * requester with one slot can read the reply, spec §10.2), calls `handler(request,
+ * requester with one slot can read the reply, protocol.md §10.2), calls `handler(request,
  * applicationHeader)` and sends its (possibly async) return value back as the reply with the
  * request's identity. `undefined` replies with empty data. When the handler throws or
  * rejects, the requester's `request()` rejects with RemoteError carrying the error message.
@@ -120,19 +98,7 @@ export function responder(
       appHeader = msg.header;
     }
     msg.release();
-    let out: ReplyValue | Promise<ReplyValue>;
-    try {
-      out = handler(msg, appHeader);
-    } catch (e) {
-      out = Promise.reject(e);
-    }
-    Promise.resolve(out).then(
-      (v) => {
-        const { data, header } = replyParts(v);
-        return msg.reply(data, { header: encodeHeader(PATTERN.REQREP, OP.REQREP.REPLY, header) });
-      },
-      (e) => msg.reply(e instanceof Error ? e.message : String(e), { header: encodeHeader(PATTERN.REQREP, OP.REQREP.ERROR) }),
-    ).catch((e) => onError(e, msg));
+    answer(msg, PATTERN.REQREP, OP.REQREP.REPLY, OP.REQREP.ERROR, run(() => handler(msg, appHeader)), onError);
     return true;
   };
 }

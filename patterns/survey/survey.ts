@@ -6,14 +6,14 @@
 //   respondent(handler)                         -> MessageHandler
 //
 // One survey is one identity: the SURVEY 0x60/1 goes to every respondent with the same
-// identity and each RESPONSE 0x60/2 is a reply carrying it (spec §2.5). Because the
+// identity and each RESPONSE 0x60/2 is a reply carrying it (protocol.md §2.5). Because the
 // surveyor knows its respondents, a survey also ends early once every respondent it reached
 // has answered (and the others' sends failed). Respondents are named by "address:port";
 // use IP addresses so that answers match the names (else the survey runs to its deadline).
 import { ChirpError, type Chirp, type Message, type Target } from "../../adapters/mod.ts";
 import { OP, PATTERN, decodeHeader, encodeHeader, targetKey } from "../header.ts";
-import { newIdentity, routerOf, sameId, type MessageHandler } from "../router.ts";
-import { replyParts, type ReplyValue } from "../reqrep/reqrep.ts";
+import { routerOf, type MessageHandler } from "../router.ts";
+import { Call, replyParts, run, type ReplyValue } from "../call.ts";
 
 export interface SurveyResult {
   /** Answers in arrival order (each released). */
@@ -63,50 +63,46 @@ export class Surveyor {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const timeout = options.timeout ?? this.#timeout;
     if (!(timeout > 0)) return Promise.reject(new ChirpError("VALUE_ERROR", `survey timeout = ${timeout} s; it must be > 0`));
-    const identity = newIdentity();
-    const header = encodeHeader(PATTERN.SURVEY, OP.SURVEY.SURVEY, options.header);
     const result: SurveyResult = { responses: [], failed: [], missing: [] };
     // Per respondent: "sending" -> "reached" | "failed"; answered when a response came.
     const state = new Map<string, "sending" | "reached" | "failed">();
     const answered = new Set<string>();
     const targets = [...this.#respondents];
+    const check = (c: Call<SurveyResult>): void => {
+      for (const [k, s] of state) if (s === "sending" || (s === "reached" && !answered.has(k))) return;
+      c.resolve(result);
+    };
     return new Promise<SurveyResult>((resolve, reject) => {
-      let done = false;
-      const finish = (err?: unknown): void => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        stop();
-        if (err !== undefined) return reject(err);
-        for (const [k, s] of state) if (s !== "failed" && !answered.has(k)) result.missing.push(k);
-        resolve(result);
-      };
-      const check = (): void => {
-        for (const [k, s] of state) if (s === "sending" || (s === "reached" && !answered.has(k))) return;
-        finish();
-      };
-      const onAbort = (): void => finish(signal!.reason);
-      const stop = routerOf(this.#node).expect(identity, (msg) => {
-        const h = decodeHeader(msg.header);
-        if (h?.pattern === PATTERN.SURVEY && h.op === OP.SURVEY.SURVEY && sameId(msg.remoteIdentity, this.#node.identity)) return false; // our own survey, looped back
-        msg.release();
-        const from = targetKey(msg.address, msg.port);
-        result.responses.push({ from, message: msg });
-        answered.add(from);
-        if (state.get(from) === "sending") state.set(from, "reached");
-        check();
-        return true;
+      // Answers after the end (deadline, all answered, abort) are dropped as late.
+      const c = new Call<SurveyResult>(this.#node, {
+        pattern: PATTERN.SURVEY,
+        op: OP.SURVEY.SURVEY,
+        header: options.header,
+        timeout,
+        onTimeout: (c) => c.resolve(result),
+        signal,
+        take: (msg, _h, c) => {
+          msg.release();
+          const from = targetKey(msg.address, msg.port);
+          result.responses.push({ from, message: msg });
+          answered.add(from);
+          if (state.get(from) === "sending") state.set(from, "reached");
+          check(c);
+          return true;
+        },
+        settle: (err) => {
+          if (err !== undefined) return reject(err);
+          for (const [k, s] of state) if (s !== "failed" && !answered.has(k)) result.missing.push(k);
+          resolve(result);
+        },
       });
-      const timer = setTimeout(() => finish(), timeout * 1000);
-      signal?.addEventListener("abort", onAbort, { once: true });
       for (const [k] of targets) state.set(k, "sending");
-      if (targets.length === 0) return finish();
+      if (targets.length === 0) return c.resolve(result);
       for (const [k, to] of targets) {
-        this.#node.send(to, data, { header, identity }).then(
+        c.send(to, data,
           () => {
             if (state.get(k) === "sending") state.set(k, "reached");
-            check();
+            check(c);
           },
           (error) => {
             // An answer can come before a sync send fails (the ACK got lost): keep it.
@@ -114,7 +110,7 @@ export class Surveyor {
               state.set(k, "failed");
               result.failed.push({ respondent: k, error });
             }
-            check();
+            check(c);
           },
         );
       }
@@ -128,7 +124,7 @@ export function surveyor(node: Chirp, options: { respondents?: Target[]; timeout
 }
 
 /**
- * A respondent's handler: takes SURVEY messages, releases them first (spec §10.2), calls
+ * A respondent's handler: takes SURVEY messages, releases them first (protocol.md §10.2), calls
  * `handler(survey, applicationHeader)` and sends its (possibly async) return value back as
  * the RESPONSE. `null` or `undefined` means "no answer"; a handler that throws answers
  * nothing either (the error goes to `onError`).
@@ -142,13 +138,7 @@ export function respondent(
     const h = decodeHeader(msg.header);
     if (h?.pattern !== PATTERN.SURVEY || h.op !== OP.SURVEY.SURVEY) return false;
     msg.release();
-    let out: ReplyValue | null | Promise<ReplyValue | null>;
-    try {
-      out = handler(msg, h.body);
-    } catch (e) {
-      out = Promise.reject(e);
-    }
-    Promise.resolve(out).then((v) => {
+    run(() => handler(msg, h.body)).then((v) => {
       if (v === null || v === undefined) return;
       const { data, header } = replyParts(v);
       return msg.reply(data, { header: encodeHeader(PATTERN.SURVEY, OP.SURVEY.RESPONSE, header) });

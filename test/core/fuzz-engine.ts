@@ -213,9 +213,11 @@ function execute(rig: Rig, k: FuzzCase, feats: Set<string>): Outcome {
       rc = call("release", () => x.release(conn, m.gen, m.slot));
     }
     feats.add(`rel:${rc}`);
-    if (rc !== 0 && rc !== 1) fail(`release of a held message returned ${rc}`);
+    if (rc < 0 || rc > 3) fail(`release of a held message returned ${rc}`);
+    if ((rc & 2) !== 0 && x.connPaused(conn) !== 1) fail("release said RELEASE_RESUME on a connection that is not paused");
+    if ((rc & 2) === 0 && x.connPaused(conn) === 1) fail("release of a paused connection's slot without RELEASE_RESUME");
     slotsHeld.delete(m.slot);
-    if (rc === 1) {
+    if (rc & 1) {
       const f = call("flush", () => x.flush(conn));
       if (f <= 0) fail(`flush after an ACK was queued returned ${f}`);
       takeOut();

@@ -3,9 +3,9 @@
 // Separate from the package's main entry (import from "chirp-wasm/monitor") so that nodes that
 // do not serve metrics never load an HTTP server.
 import { createServer } from "node:http";
-import type { Chirp } from "./chirp.ts";
-import { ChirpError } from "./errors.ts";
-import { renderPrometheus } from "./monitor.ts";
+import type { Chirp } from "../chirp.ts";
+import { ChirpError } from "../errors.ts";
+import { renderPrometheus } from "./stats.ts";
 
 export interface MetricsServer {
   /** The port the HTTP server listens on. */

@@ -1,6 +1,6 @@
 // Monitoring: the counters a node keeps (per remote and in total), the snapshot `stats()`
 // returns, the connection events, and the Prometheus text rendering of a snapshot.
-import type { ChirpErrorCode } from "./errors.ts";
+import type { ChirpErrorCode } from "../errors.ts";
 
 /** Counters kept for the whole node and for each remote. Bytes are payload bytes (header +
  * data), not wire bytes. */

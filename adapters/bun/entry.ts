@@ -1,11 +1,11 @@
-// Bun entry point: the Transport (transport.ts) on Bun's native TCP API (bun-net.ts),
+// Bun entry point: the Transport (transport.ts) on Bun's native TCP API (bun/transport.ts),
 // registered as the default.
 //
 // Native API or node:net? Measured on Bun 1.4.5 (2-core machine, 127.0.0.1, both ends in one
 // process, three runs each; ranges, since runs vary a lot on this machine):
 //   transport only, 200 MiB as 64 KiB write() calls:
-//     Bun.connect/listen socket handlers (bun-net.ts)   1316-1469 MiB/s
-//     Bun's node:net (node-net.ts)                      1136-1482 MiB/s
+//     Bun.connect/listen socket handlers (bun/transport.ts)   1316-1469 MiB/s
+//     Bun's node:net (node/transport.ts)                      1136-1482 MiB/s
 //   transport only, 500 000 write() calls of 43 bytes:
 //     native 6.0-10.9 M writes/s (small writes of one tick leave in one send)
 //     node:net 0.55-0.64 M writes/s
@@ -16,11 +16,11 @@
 //   765 ms async.)
 // So Bun uses its native API: never slower, much faster for many small writes.
 //
-// Limits (see bun-net.ts): Bun.listen takes no backlog, so ListenOptions.backlog is not applied.
-import { setDefaultTransport } from "./chirp.ts";
-import { bunTransport } from "./bun-net.ts";
+// Limits (see bun/transport.ts): Bun.listen takes no backlog, so ListenOptions.backlog is not applied.
+import { setDefaultTransport } from "../chirp.ts";
+import { bunTransport } from "./transport.ts";
 
-export * from "./mod.ts";
+export * from "../mod.ts";
 export { bunTransport };
 
 setDefaultTransport(bunTransport);

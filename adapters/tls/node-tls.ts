@@ -1,4 +1,4 @@
-// TLS for every runtime's transport, on node:tls (spec §1.3): mutual certificates, verified
+// TLS for every runtime's transport, on node:tls (protocol.md §1.3): mutual certificates, verified
 // against the configured trust anchors, no hostname check, no SNI, TLS 1.2 minimum, TLS 1.3
 // allowed, libchirp's DHE suites plus ECDHE for TLS 1.2.
 //
@@ -25,14 +25,15 @@
 // to node:tls through a small Duplex (SocketDuplex); outgoing TLS uses tls.connect directly.
 import * as tls from "node:tls";
 import { Duplex } from "node:stream";
-import { NodeSocket } from "./node-net.ts";
-import { PEER_PLAINTEXT } from "./encryption.ts";
-import type { ListenOptions, Socket, TlsClientConfig, TlsServerConfig, TransportError } from "./transport.ts";
+import { NodeSocket } from "../node/socket.ts";
+import { PEER_PLAINTEXT } from "./policy.ts";
+import { detectRuntime } from "../runtime.ts";
+import type { ListenOptions, Socket, TlsClientConfig, TlsServerConfig, TransportError } from "../transport.ts";
 
-/** TLS 1.3 suites, ECDHE for modern TLS 1.2 peers, then libchirp's four DHE suites (spec §1.3;
+/** TLS 1.3 suites, ECDHE for modern TLS 1.2 peers, then libchirp's four DHE suites (protocol.md §1.3;
  * a LibreSSL/OpenSSL 1.0 libchirp speaks TLS 1.2 with DHE only). Unknown names are skipped by
  * each TLS library (BoringSSL and rustls have no DHE). */
-export const CIPHERS = [
+const CIPHERS = [
   "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256", "TLS_AES_128_GCM_SHA256",
   "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
   "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
@@ -53,7 +54,7 @@ function tlsError(message: string, code: "TLS_ERROR" | "TIMEOUT" = "TLS_ERROR", 
 const errCode = (e: unknown): string => String((e as { code?: unknown } | null)?.code ?? "");
 
 /** Record-layer errors of a TLS client that read bytes which are no TLS record: a plaintext
- * chirp handshake (see plaintextTail in encryption.ts for the port whose handshake starts like
+ * chirp handshake (see plaintextTail in tls/policy.ts for the port whose handshake starts like
  * a record header). OpenSSL (Node) and BoringSSL (Bun) names; Deno reports the first. */
 const PLAINTEXT_CODES = new Set([
   "ERR_SSL_WRONG_VERSION_NUMBER", "ERR_SSL_UNEXPECTED_RECORD", "ERR_SSL_ENCRYPTED_LENGTH_TOO_LONG",
@@ -67,7 +68,7 @@ function reason(e: Error, sock?: tls.TLSSocket): string {
   const authErr = (sock as { authorizationError?: unknown } | undefined)?.authorizationError;
   if (authErr) {
     // Deno's client-certificate verifier (rustls/webpki) cannot take X.509 v1 certificates.
-    const v1 = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined" && authErr === "UNABLE_TO_VERIFY_LEAF_SIGNATURE"
+    const v1 = detectRuntime() === "deno" && authErr === "UNABLE_TO_VERIFY_LEAF_SIGNATURE"
       ? "; note: Deno refuses X.509 v1 client certificates (such as libchirp's example cert): give that peer a v3 certificate"
       : "";
     return `the peer's certificate was refused (${String(authErr)}${v1})`;
@@ -101,7 +102,7 @@ export function tlsConnect(host: string, port: number, cfg: TlsClientConfig, cb:
   const early: Uint8Array[] = [];
   const s = tls.connect({
     host, port, key: cfg.key, cert: cfg.cert, ca: cfg.ca,
-    checkServerIdentity: () => undefined, // no hostname check (spec §1.3); the chain is still verified
+    checkServerIdentity: () => undefined, // no hostname check (protocol.md §1.3); the chain is still verified
     minVersion: "TLSv1.2", ciphers: CIPHERS, rejectUnauthorized: true,
   });
   const fail = (e: Error): void => {
@@ -181,14 +182,14 @@ class SocketDuplex extends Duplex {
  * The first chunk decides: a TLS client starts with a handshake record (0x16). Anything else
  * is a plaintext peer (most likely a chirp node with other encryption settings, sending its
  * 18-byte handshake): it gets a TLS alert and the connection closes, so that a Chirp dialler
- * sees at once that the settings disagree (libchirp would hang, spec §1.5).
+ * sees at once that the settings disagree (libchirp would hang, protocol.md §1.5).
  *
  * One tls.Server per connection: it is the portable way to get each runtime's own client
  * certificate check (tls.Server's requestCert + rejectUnauthorized) for a socket handed in
  * with emit("connection"), and to know which connection a failure belongs to. It costs about
  * 0.3 ms (Deno, Bun) to 3 ms (Node) per incoming TLS connection, on top of the handshake.
  */
-export function tlsAccept(raw: Socket, address: string, cfg: TlsServerConfig, onSocket: (s: Socket) => void): void {
+function tlsAccept(raw: Socket, address: string, cfg: TlsServerConfig, onSocket: (s: Socket) => void): void {
   let done = false;
   const finish = (err?: TransportError): boolean => {
     if (done) return false;

@@ -1,10 +1,10 @@
-// Runtime-neutral TLS rules: libchirp's per-connection encryption decision (spec §1.2) and the
+// Runtime-neutral TLS rules: libchirp's per-connection encryption decision (protocol.md §1.2) and the
 // recognition of TLS records where plaintext chirp bytes were expected (an encryption
-// mismatch, spec §1.5). No runtime APIs here: the TLS itself lives in the transports.
+// mismatch, protocol.md §1.5). No runtime APIs here: the TLS itself lives in the transports.
 
 export type EncryptionMode = "auto" | "always" | "never";
 
-/** libchirp's rule (spec §1.2): encrypt unless disabled, or the address text (the dialled
+/** libchirp's rule (protocol.md §1.2): encrypt unless disabled, or the address text (the dialled
  * address for outgoing connections, the peer's source address for incoming ones) is exactly
  * "127.0.0.1" or "::1". "always" encrypts those too (ch_chirp_set_always_encrypt). Other
  * loopback addresses (127.0.0.2, ::ffff:127.0.0.1) are encrypted, as in libchirp. */

@@ -1,0 +1,208 @@
+// Connections: dialling a remote, accepting a socket, the handshake that files a connection
+// under its remote, and closing, with what depends on a connection settled (protocol.md §1.4, §4.5,
+// §5.2-§5.4). The core holds each connection's protocol record; this keeps its socket.
+import { ChirpError, type ChirpErrorCode } from "../errors.ts";
+import type { Socket, TransportError } from "../transport.ts";
+import { encryptionNeeded } from "../tls/policy.ts";
+import { normalizeAddress } from "../target.ts";
+import { toHex } from "../monitor/stats.ts";
+import { CONN, K, ST } from "../core/core.ts";
+import { Conn, settle, type Remote } from "./records.ts";
+import type { Ctx, LinksPart } from "./context.ts";
+
+const now = (): number => performance.now();
+
+export class Connections implements LinksPart {
+  constructor(readonly ctx: Ctx) {}
+
+  dial(r: Remote): void {
+    const ctx = this.ctx;
+    if (ctx.closing) return;
+    const x = ctx.core.x;
+    const config = ctx.config;
+    const useTls = encryptionNeeded(config.encryption, r.address);
+    if (useTls && !config.tls) {
+      this.failQueue(r, new ChirpError("TLS_ERROR", `this connection needs TLS (encryption: ${config.encryption}${config.encryption === "auto" ? ", peer not loopback" : ""}) but no tls.certChain/key/cert is configured (${r.address}:${r.port})`));
+      return;
+    }
+    const ci = x.remoteDial(r.idx, now());
+    // LATER: a dial is in progress (EV_HANDSHAKE follows) or the reconnect delay runs (the core
+    // emits EV_RETRY when it ends, protocol.md §4.5). STATE: it is connected already.
+    if (ci === -ST.LATER || ci === -ST.STATE) return;
+    if (ci < 0) {
+      this.failQueue(r, new ChirpError("ENOMEM", `too many connections (maxConnections ${config.maxConnections})`));
+      return;
+    }
+    const conn = new Conn(ci, x.connGen(ci), true, r.address);
+    conn.sniff = !useTls;
+    conn.pre.push(ctx.core.takeOut());
+    conn.remote = r;
+    conn.peerPort = r.port;
+    r.conns.add(conn);
+    ctx.conns[ci] = conn;
+    conn.cancelDial = ctx.transport.connect(r.address, r.port, (err, sock) => {
+      conn.cancelDial = null;
+      if (conn.closed) {
+        sock?.close();
+        return;
+      }
+      if (err || !sock) {
+        const code = (err as TransportError | null)?.chirpCode ?? "CANNOT_CONNECT";
+        this.closeConn(conn, code, code === "CANNOT_CONNECT" ? `cannot connect: ${err?.message ?? "no socket"}` : err!.message);
+        return;
+      }
+      this.#attach(conn, sock);
+      const pre = conn.pre;
+      conn.pre = [];
+      ctx.sender.write(conn, pre, []);
+    }, useTls ? config.tls! : undefined);
+  }
+
+  accept(sock: Socket): void {
+    const ctx = this.ctx;
+    if (ctx.closing) {
+      sock.close();
+      return;
+    }
+    const config = ctx.config;
+    const address = normalizeAddress(sock.remoteAddress) ?? sock.remoteAddress;
+    // With TLS material the transport already did the TLS server handshake where needed.
+    const plain = !encryptionNeeded(config.encryption, address);
+    if (!plain && !config.tls) {
+      sock.close();
+      ctx.onError(new ChirpError("TLS_ERROR", `refused a connection from ${address}: it needs TLS (encryption: ${config.encryption}${config.encryption === "auto" ? ", peer not loopback" : ""}) but no tls.certChain/key/cert is configured`));
+      return;
+    }
+    const core = ctx.core;
+    const x = core.x;
+    core.setAddress(address);
+    const ci = x.connAccept(now());
+    if (ci < 0) {
+      sock.close();
+      ctx.onError(new ChirpError("ENOMEM", `refused a connection from ${sock.remoteAddress}: too many connections (maxConnections ${config.maxConnections})`));
+      return;
+    }
+    const conn = new Conn(ci, x.connGen(ci), false, address);
+    conn.sniff = plain;
+    ctx.conns[ci] = conn;
+    this.#attach(conn, sock);
+    ctx.sender.write(conn, [ctx.core.takeOut()], []);
+    ctx.timer.arm();
+  }
+
+  #attach(conn: Conn, sock: Socket): void {
+    const ctx = this.ctx;
+    conn.sock = sock;
+    ctx.openSockets++;
+    let gone = false;
+    sock.onData = (bytes) => ctx.receiver.onData(conn, bytes);
+    sock.onDrain = () => {
+      conn.needDrain = false;
+      if (conn.remote) ctx.sender.markDirty(conn.remote);
+    };
+    sock.onClose = (err) => {
+      if (gone) return;
+      gone = true;
+      ctx.openSockets--;
+      this.closeConn(conn, "PROTOCOL_ERROR", err ? `connection failed: ${err.message}` : "the peer closed the connection", !err);
+      if (ctx.openSockets === 0) ctx.socketClosed();
+    };
+  }
+
+  /** A handshake completed: events "open" and, for a changed peer identity, "identity". */
+  #opened(conn: Conn, r: Remote): void {
+    const events = this.ctx.events;
+    const current = toHex(conn.remoteIdentity);
+    const previous = r.peerIdentity;
+    r.peerIdentity = current;
+    events.emit("open", { type: "open", address: r.address, port: r.port, outgoing: conn.outgoing, identity: current });
+    if (previous !== null && previous !== current) {
+      events.emit("identity", { type: "identity", address: r.address, port: r.port, previous, current });
+    }
+  }
+
+  handshake(conn: Conn, port: number, identity: Uint8Array, remote: number): void {
+    const ctx = this.ctx;
+    conn.remoteIdentity = identity;
+    if (conn.outgoing) {
+      // Filed under the remote we dialled, whatever port the peer announces (libchirp files it
+      // under the announced port and strands the queue, protocol.md §10.4).
+      const r = conn.remote!;
+      ctx.sender.markDirty(r);
+      this.#opened(conn, r);
+      return;
+    }
+    // Incoming: the core filed it under the remote for (address, announced port), §5.1.
+    conn.peerPort = port;
+    const r = ctx.remotes.adopt(remote, conn.address, port);
+    conn.remote = r;
+    r.conns.add(conn);
+    ctx.sender.markDirty(r);
+    this.#opened(conn, r);
+  }
+
+  /** Closes a connection and settles what depended on it (protocol.md §4.5). `orderly`: not an error
+   * (the peer closed, idle collection); SHUTDOWN closes are orderly too. */
+  closeConn(conn: Conn, code: ChirpErrorCode, why: string, orderly = false): void {
+    if (conn.closed) return;
+    const ctx = this.ctx;
+    conn.closed = true;
+    conn.cancelDial?.();
+    conn.cancelDial = null;
+    conn.sock?.close();
+    const x = ctx.core.x;
+    // Whether the peer's handshake arrived, from the core before it frees the record (FAILED
+    // comes only after a handshake: a bad frame, or no room to file it).
+    const state = x.connState(conn.idx);
+    const opened = state === CONN.READY || state === CONN.FAILED;
+    const flags = x.connClose(conn.idx, now());
+    if (ctx.conns[conn.idx] === conn) ctx.conns[conn.idx] = undefined;
+    const r = conn.remote;
+    const where = r ? `${r.address}:${r.port}` : `${conn.address}`;
+    const err = new ChirpError(code, `${why} (${where})`);
+    const sync = ctx.config.synchronous;
+    for (const batch of conn.batches) {
+      for (const op of batch) {
+        if (!op.done && !(sync && op.written)) settle(op, err);
+      }
+    }
+    conn.batches = [];
+    const clean = orderly || code === "SHUTDOWN";
+    if (!clean) (r ? r.tally : ctx.tally).connectionError(code);
+    if (ctx.events.has("close")) {
+      ctx.events.emit("close", {
+        type: "close", address: r?.address ?? conn.address, port: r?.port ?? conn.peerPort, outgoing: conn.outgoing,
+        opened, code: clean ? null : code, reason: why,
+      });
+    }
+    if (!r) return;
+    r.conns.delete(conn);
+    if ((flags & K.CLOSE_ABANDONED) && r.inflight) {
+      settle(r.inflight, err);
+      r.inflight = null;
+    }
+    // A failed dial fails every message queued for the remote. libchirp fails only the head
+    // ("abort one", protocol.md §4.5) and retries after a 50-549 ms debounce, so a long queue to a
+    // dead peer drains one message per debounce and, being always in debounce, escapes GC.
+    if (code !== "SHUTDOWN" && !opened && conn.outgoing) this.failQueue(r, err);
+    if (r.queued > 0 && !r.freed) ctx.sender.markDirty(r);
+  }
+
+  failQueue(r: Remote, err: Error): void {
+    for (let i = r.qHead; i < r.queue.length; i++) settle(r.queue[i], err);
+    r.queue = [];
+    r.qHead = 0;
+  }
+
+  /** Forget a remote: fail its queue, close its connections (protocol.md §5.5, §5.6). */
+  dropRemote(r: Remote, err: ChirpError): void {
+    if (r.freed) return;
+    r.freed = true;
+    this.failQueue(r, err);
+    if (r.inflight) settle(r.inflight, err);
+    r.inflight = null;
+    for (const c of [...r.conns]) this.closeConn(c, err.code, err.message);
+    this.ctx.core.x.remoteFree(r.idx);
+    this.ctx.remotes.delete(r);
+  }
+}

@@ -1,0 +1,74 @@
+// The seams of the engine: what its parts (send queue, connections, reader, timer) share and
+// how they call each other. Each part gets one Ctx (engine.ts builds it) and sees the others
+// only through these interfaces, so the parts import no part (no import cycles).
+import type { Core } from "../core/core.ts";
+import type { ResolvedConfig } from "../config.ts";
+import type { Transport, Socket } from "../transport.ts";
+import type { ChirpErrorCode, ChirpError } from "../errors.ts";
+import type { Message, MessageOwner } from "../message.ts";
+import type { Tally } from "../monitor/stats.ts";
+import type { Events } from "./events.ts";
+import type { RemoteTable } from "./remotes.ts";
+import type { Conn, Remote, SendOp, SendOptions } from "./records.ts";
+
+/** send-queue.ts: queues sends and writes them as the protocol allows. */
+export interface SenderPart {
+  enqueue(remote: Remote, data: Uint8Array, options: SendOptions | undefined): Promise<Uint8Array>;
+  /** The remote has work (a queued send, a connection that became ready, an ACK). */
+  markDirty(r: Remote): void;
+  /** Writes the connection's queued control frames (ACKs) now. */
+  flushControl(conn: Conn): void;
+  write(conn: Conn, chunks: Uint8Array[], ops: SendOp[], bufs?: Uint8Array[]): boolean;
+}
+
+/** connections.ts: dialling, accepting, handshakes and closing (protocol.md §1, §4.5, §5). */
+export interface LinksPart {
+  dial(r: Remote): void;
+  accept(sock: Socket): void;
+  /** The peer's handshake: the core filed the connection under remote index `remote`. */
+  handshake(conn: Conn, port: number, identity: Uint8Array, remote: number): void;
+  closeConn(conn: Conn, code: ChirpErrorCode, why: string, orderly?: boolean): void;
+  failQueue(r: Remote, err: Error): void;
+  dropRemote(r: Remote, err: ChirpError): void;
+}
+
+/** receive.ts: reads, core events, messages to the application, releases (protocol.md §3). */
+export interface ReceiverPart {
+  onData(conn: Conn, bytes: Uint8Array): void;
+  /** Acts on the core's event records of the last feed or tick; returns the messages. */
+  handleEvents(): Message[];
+  dispatch(msgs: Message[]): void;
+}
+
+/** timers.ts: one runtime timer at the core's next deadline. */
+export interface TimerPart {
+  arm(): void;
+}
+
+export interface Ctx {
+  readonly core: Core;
+  readonly config: Readonly<ResolvedConfig>;
+  readonly transport: Transport;
+  /** The port this node listens on and announces. */
+  readonly port: number;
+  readonly identity: Uint8Array;
+  /** Connections by core index. */
+  readonly conns: (Conn | undefined)[];
+  readonly remotes: RemoteTable;
+  /** The node's total counters. */
+  readonly tally: Tally;
+  readonly events: Events;
+  /** The Message owner (releases and replies go through it). */
+  readonly owner: MessageOwner;
+  readonly onMessage: ((msg: Message) => void) | undefined;
+  readonly onError: (err: Error) => void;
+  /** The node is closing: nothing new starts. */
+  readonly closing: boolean;
+  /** Sockets open; `socketClosed` is called when one closes. */
+  openSockets: number;
+  socketClosed(): void;
+  readonly sender: SenderPart;
+  readonly links: LinksPart;
+  readonly receiver: ReceiverPart;
+  readonly timer: TimerPart;
+}

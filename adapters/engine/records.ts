@@ -1,0 +1,116 @@
+// The engine's records: one per send (SendOp), per connection (Conn) and per remote (Remote),
+// holding what JavaScript must own (promises, sockets, queues, payload bytes). Protocol state
+// (handshake done, paused, dialling, ACK waiting, slots, timers) is the core's only: the
+// engine asks its getters (assembly/ABI.md), it keeps no copy.
+import type { Socket } from "../transport.ts";
+import type { ChirpError } from "../errors.ts";
+import { Tally } from "../monitor/stats.ts";
+
+export const EMPTY = new Uint8Array(0);
+
+export interface SendOptions {
+  /** Upper-layer header bytes (at most 65535). */
+  header?: Uint8Array | string;
+  /** The message identity (16 bytes); default random. A reply reuses the request's. */
+  identity?: Uint8Array;
+}
+
+/** One send, from send() until its promise settles. */
+export class SendOp {
+  written = false;
+  acked = false;
+  done = false;
+  /** Synchronous mode: when the frame went into a write (for the ACK round trip). */
+  at = 0;
+  constructor(
+    readonly remote: Remote,
+    /** The identity's bytes are `ids[idAt .. idAt + 16]` (the pool, or the caller's array). */
+    readonly ids: Uint8Array,
+    readonly idAt: number,
+    readonly header: Uint8Array,
+    readonly data: Uint8Array,
+    readonly resolve: (id: Uint8Array) => void,
+    readonly reject: (e: Error) => void,
+  ) {}
+  get identity(): Uint8Array {
+    return this.idAt === 0 && this.ids.length === 16 ? this.ids : this.ids.subarray(this.idAt, this.idAt + 16);
+  }
+}
+
+/** Settles a send once: resolves with its identity, or rejects (counted by code). */
+export function settle(op: SendOp, err?: Error): void {
+  if (op.done) return;
+  op.done = true;
+  if (err) {
+    op.remote.tally.sendError((err as ChirpError).code ?? "FATAL");
+    op.reject(err);
+  } else op.resolve(op.identity);
+}
+
+/** A message whose bytes span reads (EV_BEGIN .. EV_END), assembled here. */
+interface PartialMessage {
+  slot: number;
+  identity: Uint8Array;
+  serial: number;
+  type: number;
+  header: Uint8Array;
+  data: Uint8Array;
+}
+
+export class Conn {
+  sock: Socket | null = null;
+  remote: Remote | null = null;
+  /** The socket is closed (or closing): nothing more is written or read. */
+  closed = false;
+  needDrain = false;
+  /** Input held back while the core pauses the connection for a slot (protocol.md §3.2);
+   * null while input goes straight to the core. */
+  pending: Uint8Array | null = null;
+  partial: PartialMessage | null = null;
+  /** Bytes to write once the dial completes (our handshake). */
+  pre: Uint8Array[] = [];
+  /** Write batches not yet completed, in order; each holds the sends it carries. */
+  batches: SendOp[][] = [];
+  writesPending = 0;
+  peerPort = 0;
+  remoteIdentity: Uint8Array = EMPTY;
+  cancelDial: (() => void) | null = null;
+  /** Releases so far (lets the reader see that a handler freed slots). */
+  released = 0;
+  /** A plaintext connection whose first bytes are still to come: check them for TLS. */
+  sniff = false;
+  /** The peer speaks TLS: input is ignored until the connection closes. */
+  mismatch = false;
+  /** Received messages not yet released. */
+  held = 0;
+  constructor(
+    readonly idx: number,
+    readonly gen: number,
+    readonly outgoing: boolean,
+    readonly address: string,
+  ) {}
+}
+
+export class Remote {
+  queue: SendOp[] = [];
+  qHead = 0;
+  /** Synchronous mode: the send whose ACK the core waits for (its promise settles on EV_ACK). */
+  inflight: SendOp | null = null;
+  conns = new Set<Conn>();
+  freed = false;
+  /** The peer node's identity from its last handshake (hex). */
+  peerIdentity: string | null = null;
+  readonly tally: Tally;
+  constructor(
+    readonly idx: number,
+    readonly key: string,
+    readonly address: string,
+    readonly port: number,
+    total: Tally,
+  ) {
+    this.tally = new Tally(total);
+  }
+  get queued(): number {
+    return this.queue.length - this.qHead;
+  }
+}

@@ -1,0 +1,261 @@
+// The send queue: each remote's sends wait here until the protocol lets them out, and go to
+// the socket in batches: one send() per message into the core's OUT area, one socket
+// write per batch (protocol.md §4.1, §4.2). Control frames (ACKs) are flushed here too.
+import { ST } from "../core/core.ts";
+import { ChirpError } from "../errors.ts";
+import { EMPTY, settle, SendOp, type Conn, type Remote, type SendOptions } from "./records.ts";
+import type { Ctx, SenderPart } from "./context.ts";
+import type { WriteBuffers } from "./write-buffers.ts";
+
+/** Payloads up to this size are copied into the core's OUT area; larger ones are written
+ * from their own buffers right after their 27-byte header (no copy). */
+const INLINE_MAX = 16 * 1024;
+/** A write batch is cut at about this many bytes so that one burst does not build one huge
+ * buffer. */
+const BATCH_BYTES = 256 * 1024;
+
+const now = (): number => performance.now();
+const encoder = new TextEncoder();
+
+/** Runs `fn` as a microtask. Not queueMicrotask: Node wraps every call of that in an
+ * AsyncResource (a few hundred ns a time, and it runs once per send in synchronous mode). */
+const RESOLVED = Promise.resolve();
+const microtask = (fn: () => void): void => void RESOLVED.then(fn);
+
+/** Random message identities, drawn from a pool filled 64 KiB at a time (one
+ * getRandomValues call per message costs more than the rest of a send). A send keeps the pool
+ * and an offset; the identity's own Uint8Array is made only when its promise settles, so a
+ * queued send holds one object less. */
+let idPool = new Uint8Array(0);
+let idPos = 0;
+
+/** The executor of every send's Promise: no closure per send (read right after `new`). */
+let newResolve: (id: Uint8Array) => void = () => {};
+let newReject: (e: Error) => void = () => {};
+function executor(res: (id: Uint8Array) => void, rej: (e: Error) => void): void {
+  newResolve = res;
+  newReject = rej;
+}
+
+export function toBytes(v: Uint8Array | string | undefined, what: string): Uint8Array {
+  if (v === undefined) return EMPTY;
+  if (typeof v === "string") return encoder.encode(v);
+  if (v instanceof Uint8Array) return v;
+  throw new ChirpError("VALUE_ERROR", `${what} must be a Uint8Array or a string`);
+}
+
+/** Copies `src` into `dst` at `at`: a plain loop for the short arrays of the hot path (cheaper
+ * than TypedArray.set's call overhead there), set() for the rest. */
+function copySmall(dst: Uint8Array, src: Uint8Array, at: number): void {
+  const n = src.length;
+  if (n > 64) {
+    dst.set(src, at);
+    return;
+  }
+  for (let i = 0; i < n; i++) dst[at + i] = src[i];
+}
+
+export class Sender implements SenderPart {
+  #dirty = new Set<Remote>();
+  #pumpScheduled = false;
+  /** Inline payloads must fit an empty OUT area beside queued ACKs and a NOOP (at most
+   * 2·32 + 2 headers of 27 bytes): with a small bufferSize that is less than INLINE_MAX. */
+  readonly #inlineMax: number;
+  constructor(readonly ctx: Ctx, readonly buffers: WriteBuffers) {
+    this.#inlineMax = Math.min(INLINE_MAX, ctx.core.outCap - 2048);
+  }
+
+  enqueue(remote: Remote, data: Uint8Array, options: SendOptions | undefined): Promise<Uint8Array> {
+    const config = this.ctx.config;
+    if (remote.queue.length - remote.qHead >= config.maxQueued) {
+      remote.tally.sendError("ENOMEM");
+      throw new ChirpError("ENOMEM", `the send queue to ${remote.address}:${remote.port} is full (maxQueued ${config.maxQueued}): the peer does not keep up`);
+    }
+    const header = options === undefined ? EMPTY : toBytes(options.header, "header");
+    if (header.length > 0xffff) throw new ChirpError("VALUE_ERROR", `header is ${header.length} bytes; at most 65535`);
+    if (data.length > 0xffffffff) throw new ChirpError("VALUE_ERROR", "data is larger than 4 GiB - 1");
+    let ids: Uint8Array;
+    let idAt = 0;
+    if (options !== undefined && options.identity !== undefined) {
+      if (!(options.identity instanceof Uint8Array) || options.identity.length !== 16) {
+        throw new ChirpError("VALUE_ERROR", "identity must be a Uint8Array of 16 bytes");
+      }
+      ids = options.identity.slice(); // the caller may change its array before the write
+    } else {
+      if (idPos + 16 > idPool.length) {
+        idPool = crypto.getRandomValues(new Uint8Array(65536));
+        idPos = 0;
+      }
+      ids = idPool;
+      idAt = idPos;
+      idPos += 16;
+    }
+    const p = new Promise<Uint8Array>(executor);
+    remote.queue.push(new SendOp(remote, ids, idAt, header, data, newResolve, newReject));
+    this.markDirty(remote);
+    return p;
+  }
+
+  markDirty(r: Remote): void {
+    this.#dirty.add(r);
+    if (!this.#pumpScheduled) {
+      this.#pumpScheduled = true;
+      microtask(() => this.#pumpDirty());
+    }
+  }
+
+  #pumpDirty(): void {
+    this.#pumpScheduled = false;
+    const dirty = this.#dirty;
+    this.#dirty = new Set();
+    for (const r of dirty) this.#pump(r);
+    this.ctx.timer.arm();
+  }
+
+  /** Moves a remote's queue forward: write what the protocol allows, or dial. */
+  #pump(r: Remote): void {
+    const ctx = this.ctx;
+    if (r.freed || ctx.closing) return;
+    if (r.queued === 0) return;
+    const ci = ctx.core.x.remoteConn(r.idx);
+    const conn = ci >= 0 ? ctx.conns[ci] : undefined;
+    if (!conn) {
+      ctx.links.dial(r);
+      return;
+    }
+    if (conn.needDrain) return;
+    this.#writeQueue(conn, r);
+  }
+
+  #writeQueue(conn: Conn, r: Remote): void {
+    const core = this.ctx.core;
+    const x = core.x;
+    const t = now();
+    const sync = this.ctx.config.synchronous;
+    const chunks: Uint8Array[] = [];
+    let ops: SendOp[] = [];
+    let bufs: Uint8Array[] = [];
+    let batchBytes = 0;
+    const take = (): void => {
+      const b = this.buffers.takeOut();
+      bufs.push(b.buffer);
+      chunks.push(b.view);
+    };
+    const write = (): boolean => {
+      if (x.outLen() > 0) take();
+      if (chunks.length === 0) return true;
+      const ok = this.write(conn, chunks.splice(0), ops, bufs);
+      ops = [];
+      bufs = [];
+      batchBytes = 0;
+      return ok;
+    };
+    while (r.qHead < r.queue.length) {
+      const op = r.queue[r.qHead];
+      if (op.done) {
+        r.qHead++;
+        continue;
+      }
+      const hl = op.header.length;
+      const dl = op.data.length;
+      const inline = hl + dl <= this.#inlineMax;
+      const ids = op.ids;
+      const mem = core.mem;
+      for (let k = 0, d = core.idPtr, s = op.idAt; k < 16; k++) mem[d + k] = ids[s + k];
+      const at = x.send(conn.idx, hl, dl, inline ? 1 : 0, t);
+      if (at === -ST.SPACE) {
+        if (x.outLen() === 0) {
+          settle(op, new ChirpError("FATAL", "internal: the core has no room for a frame in an empty buffer"));
+          r.qHead++;
+          continue;
+        }
+        if (!write()) break;
+        continue;
+      }
+      if (at < 0) break; // WAIT: a sync message waits for its ACK; NOT_READY: no handshake yet
+      r.qHead++;
+      if (inline) {
+        const p = core.outPtr + at; // where the core put the payload
+        if (hl) copySmall(core.mem, op.header, p);
+        if (dl) copySmall(core.mem, op.data, p + hl);
+      } else {
+        take();
+        if (hl) chunks.push(op.header);
+        if (dl) chunks.push(op.data);
+      }
+      ops.push(op);
+      batchBytes += 27 + hl + dl;
+      if (sync) {
+        op.at = t;
+        r.inflight = op;
+        break;
+      }
+      if (batchBytes >= BATCH_BYTES && !write()) break;
+    }
+    write();
+    if (r.qHead > 1024 && r.qHead * 2 > r.queue.length) {
+      r.queue = r.queue.slice(r.qHead);
+      r.qHead = 0;
+    }
+  }
+
+  /** Control frames (ACKs, NOOP) for a connection, written on their own (protocol.md §4.1). */
+  flushControl(conn: Conn): void {
+    if (conn.closed || !conn.sock) return;
+    const x = this.ctx.core.x;
+    // OUT is taken after every command, so it is free here (assembly/ABI.md "Driving the core").
+    const n = x.flush(conn.idx);
+    if (n > 0) {
+      const b = this.buffers.takeOut();
+      this.write(conn, [b.view], [], [b.buffer]);
+    } else if (x.outConn() === conn.idx) x.outReset();
+  }
+
+  write(conn: Conn, chunks: Uint8Array[], ops: SendOp[], bufs?: Uint8Array[]): boolean {
+    const sock = conn.sock;
+    if (!sock || conn.closed) {
+      const err = new ChirpError("PROTOCOL_ERROR", "connection closed before the write");
+      for (const op of ops) settle(op, err);
+      return false;
+    }
+    const x = this.ctx.core.x;
+    x.writeStart(conn.idx, now());
+    conn.writesPending++;
+    conn.batches.push(ops);
+    const ok = sock.write(chunks, (err) => {
+      if (bufs !== undefined && !err) this.buffers.giveBack(bufs);
+      this.#written(conn, ops, err);
+    });
+    if (!ok) conn.needDrain = true;
+    return ok;
+  }
+
+  #written(conn: Conn, ops: SendOp[], err?: Error): void {
+    if (conn.closed) return; // closeConn already failed what it carried
+    conn.writesPending--;
+    const i = conn.batches.indexOf(ops);
+    if (i >= 0) conn.batches.splice(i, 1);
+    if (err) {
+      this.ctx.links.closeConn(conn, "PROTOCOL_ERROR", `write failed: ${err.message}`);
+      for (const op of ops) settle(op, new ChirpError("PROTOCOL_ERROR", `write failed: ${err.message}`));
+      return;
+    }
+    this.ctx.core.x.writeDone(conn.idx, conn.writesPending === 0 ? 1 : 0, now());
+    const n = ops.length;
+    if (n === 0) return;
+    const sync = this.ctx.config.synchronous;
+    let bytes = 0;
+    for (let i = 0; i < n; i++) {
+      const op = ops[i];
+      bytes += op.header.length + op.data.length;
+      op.written = true;
+      if (!sync || op.acked) settle(op);
+    }
+    const rt = ops[0].remote.tally;
+    rt.messagesOut += n;
+    rt.bytesOut += bytes;
+    const tt = this.ctx.tally;
+    tt.messagesOut += n;
+    tt.bytesOut += bytes;
+  }
+}

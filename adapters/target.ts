@@ -1,0 +1,58 @@
+// Targets: parses what `send()` is given ("host:port", "[v6]:port" or { address, port }) into a
+// normalised IP address and port, with a small cache for the strings the hot path sees again.
+import { ChirpError } from "./errors.ts";
+import { isIPv4 } from "./config.ts";
+
+/** Where a message goes: "host:port", "[v6]:port", or an object. */
+export type Target = string | { address: string; port: number };
+
+/** "localhost" -> 127.0.0.1, an IPv4 address as it is, an IPv6 address in its canonical text;
+ * null for anything else (protocol.md §5.1 keys remotes by address and port). */
+export function normalizeAddress(a: string): string | null {
+  if (a === "localhost") return "127.0.0.1";
+  if (isIPv4(a)) return a;
+  if (a.includes(":")) {
+    try {
+      const h = new URL(`http://[${a}]/`).hostname;
+      return h.slice(1, -1);
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+/** Parsed "address:port" strings (send() is called with the same few targets). */
+const targetCache = new Map<string, { address: string; port: number }>();
+
+export function parseTarget(to: Target): { address: string; port: number } {
+  if (typeof to === "string") {
+    const hit = targetCache.get(to);
+    if (hit) return hit;
+    const t = parseTargetUncached(to);
+    if (targetCache.size >= 1024) targetCache.clear();
+    targetCache.set(to, t);
+    return t;
+  }
+  return parseTargetUncached(to);
+}
+
+function parseTargetUncached(to: Target): { address: string; port: number } {
+  let address: string;
+  let port: number;
+  if (typeof to === "string") {
+    const m = /^\[([^\]]+)\]:(\d+)$/.exec(to) ?? /^([^:]+):(\d+)$/.exec(to);
+    if (!m) throw new ChirpError("VALUE_ERROR", `target "${to}" is not "address:port" or "[ipv6]:port"`);
+    address = m[1];
+    port = Number(m[2]);
+  } else if (to && typeof to === "object") {
+    address = to.address;
+    port = to.port;
+  } else {
+    throw new ChirpError("VALUE_ERROR", "target must be \"address:port\" or { address, port }");
+  }
+  const norm = typeof address === "string" ? normalizeAddress(address) : null;
+  if (norm === null) throw new ChirpError("VALUE_ERROR", `address "${address}" is not an IPv4 or IPv6 address (or "localhost")`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ChirpError("VALUE_ERROR", `port ${port} is out of range: 1 to 65535`);
+  return { address: norm, port };
+}
