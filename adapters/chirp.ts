@@ -3,7 +3,7 @@
 // (transport.ts), and offers send, receive (onMessage or async iteration), stats, events and
 // close. The core makes every protocol decision (assembly/ABI.md); the engine keeps what
 // JavaScript must own: promises, queues, sockets and payload bytes.
-import { Core } from "./core/core.ts";
+import { CoreSetup, type Core } from "./core/core.ts";
 import { ChirpError } from "./errors.ts";
 import { resolveConfig, type ChirpConfig, type ResolvedConfig } from "./config.ts";
 import type { Message } from "./message.ts";
@@ -62,8 +62,7 @@ export class Chirp implements AsyncIterable<Message> {
     };
     // The core's config record is written first: it already answers the connect timeout (the
     // TLS handshake of incoming connections uses it); configure() waits for the bound port.
-    const core = new Core();
-    core.writeConfig({
+    const setup = new CoreSetup().writeConfig({
       maxConns: cfg.maxConnections,
       maxRemotes: cfg.maxRemotes,
       maxSlots: cfg.maxSlots,
@@ -75,10 +74,10 @@ export class Chirp implements AsyncIterable<Message> {
       port: cfg.port,
       identity: cfg.identity,
     });
-    const { listeners, port } = await listen(cfg, t, onSocket, onError, core.x.connectTimeout());
+    const { listeners, port } = await listen(cfg, t, onSocket, onError, setup.x.connectTimeout());
+    let core: Core;
     try {
-      core.setPort(port);
-      core.configure();
+      core = setup.setPort(port).configure();
     } catch (e) {
       await Promise.all(listeners.map((l) => l.close()));
       throw new ChirpError("ENOMEM", `cannot set up the protocol core: ${(e as Error).message}`, { cause: e });

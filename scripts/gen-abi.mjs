@@ -92,6 +92,24 @@ function tsFile() {
   o.push("/** Constants. */", "export const K = {");
   for (const [n, v, d] of spec.constants) o.push(`  /** ${d} */\n  ${n}: ${v},`);
   o.push("} as const;", "");
+  // Readers of the event record with the offsets as literals (the hot path reads a few per
+  // message: no property load per field).
+  const camel = (f) => f.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
+  const getter = { i32: "getInt32", u32: "getUint32" };
+  o.push("/** Readers of event record `i` (offsets from assembly/abi.mjs, as literals). */", "export class EventRecords {");
+  o.push("  constructor(readonly dv: DataView, readonly evPtr: number) {}");
+  for (const [f, off, type, d] of spec.eventRecord.fields) {
+    // "ptr" reads as evBytes: evPtr is the EVENT area's address.
+    const name = f === "ptr" ? "evBytes" : "ev" + camel(f)[0].toUpperCase() + camel(f).slice(1);
+    if (type === "u8[16]") {
+      o.push(`  /** Address in memory of ${f} (16 bytes): ${d} */`);
+      o.push(`  ${name}At(i: number): number { return this.evPtr + i * ${spec.eventRecord.size} + ${off}; }`);
+    } else {
+      o.push(`  /** ${type}: ${d} */`);
+      o.push(`  ${name}(i: number): number { return this.dv.${getter[type]}(this.evPtr + i * ${spec.eventRecord.size} + ${off}, true); }`);
+    }
+  }
+  o.push("}", "");
   o.push("/** The module's exports (besides `memory`), by kind. */", "export interface CoreExports {", "  memory: WebAssembly.Memory;");
   for (const [kind, list] of exportKinds) {
     o.push(`  // ${kind}`);

@@ -210,6 +210,41 @@ export const K = {
   RELEASE_RESUME: 2,
 } as const;
 
+/** Readers of event record `i` (offsets from assembly/abi.mjs, as literals). */
+export class EventRecords {
+  constructor(readonly dv: DataView, readonly evPtr: number) {}
+  /** i32: EV_* */
+  evKind(i: number): number { return this.dv.getInt32(this.evPtr + i * 80 + 0, true); }
+  /** i32: connection index, -1 for none */
+  evConn(i: number): number { return this.dv.getInt32(this.evPtr + i * 80 + 4, true); }
+  /** i32: generation of conn (pass it to release) */
+  evGen(i: number): number { return this.dv.getInt32(this.evPtr + i * 80 + 8, true); }
+  /** i32: remote index, -1 for none */
+  evRemote(i: number): number { return this.dv.getInt32(this.evPtr + i * 80 + 12, true); }
+  /** i32: message slot (MSG, BEGIN, CHUNK, END), else -1 */
+  evSlot(i: number): number { return this.dv.getInt32(this.evPtr + i * 80 + 16, true); }
+  /** i32: status code (ERROR, TIMEOUT), else 0 */
+  evCode(i: number): number { return this.dv.getInt32(this.evPtr + i * 80 + 20, true); }
+  /** i32: raw wire type byte of the frame (spec §2.2) */
+  evType(i: number): number { return this.dv.getInt32(this.evPtr + i * 80 + 24, true); }
+  /** u32: the frame's serial */
+  evSerial(i: number): number { return this.dv.getUint32(this.evPtr + i * 80 + 28, true); }
+  /** u32: message header length */
+  evHeaderLen(i: number): number { return this.dv.getUint32(this.evPtr + i * 80 + 32, true); }
+  /** u32: message data length */
+  evDataLen(i: number): number { return this.dv.getUint32(this.evPtr + i * 80 + 36, true); }
+  /** u32: address in IN of bytes of header‖data (MSG: all of them, CHUNK: this chunk) */
+  evBytes(i: number): number { return this.dv.getUint32(this.evPtr + i * 80 + 40, true); }
+  /** u32: how many bytes are at ptr */
+  evLen(i: number): number { return this.dv.getUint32(this.evPtr + i * 80 + 44, true); }
+  /** u32: offset of the bytes at ptr within header‖data (CHUNK; 0 for MSG) */
+  evOffset(i: number): number { return this.dv.getUint32(this.evPtr + i * 80 + 48, true); }
+  /** u32: the peer's announced port (HANDSHAKE) */
+  evPort(i: number): number { return this.dv.getUint32(this.evPtr + i * 80 + 52, true); }
+  /** Address in memory of identity (16 bytes): message identity (MSG, BEGIN, CHUNK, END, ACK) or node identity (HANDSHAKE) */
+  evIdentityAt(i: number): number { return this.evPtr + i * 80 + 64; }
+}
+
 /** The module's exports (besides `memory`), by kind. */
 export interface CoreExports {
   memory: WebAssembly.Memory;

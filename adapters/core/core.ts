@@ -1,9 +1,10 @@
 // Loads the embedded core.wasm and gives it a typed face: the config record written from named
-// fields, the args record (peer address, message identity), event record accessors. Runtime-
+// fields (CoreSetup), the args record (peer address, message identity), the event record
+// readers (generated EventRecords). Runtime-
 // neutral: no I/O, no runtime imports. The ABI is assembly/ABI.md; its tables (codes, event
 // layout, record offsets, export signatures) are generated into ./abi.ts.
 import { CORE_WASM_BASE64 } from "./core-wasm.ts";
-import { ARGS, CONFIG, EVENT, type CoreExports } from "./abi.ts";
+import { ARGS, CONFIG, EVENT, EventRecords, type CoreExports } from "./abi.ts";
 
 export { ARGS, CONFIG, CONN, EV, EVENT, K, PEER_FAULT, REMOTE, ST, type CoreExports } from "./abi.ts";
 
@@ -88,77 +89,87 @@ export function encodeAddress(address: string, out: Uint8Array, at: number): boo
   return put(head, at) && put(tail, at + 16 - tailBytes);
 }
 
+/** Writes the config record's fields at `p` (before configure). */
+function writeConfigRecord(x: CoreExports, c: CoreConfig, seed?: Uint32Array): void {
+  const p = x.configPtr();
+  const dv = new DataView(x.memory.buffer);
+  new Uint8Array(x.memory.buffer, p + CONFIG.IDENTITY, 16).set(c.identity.subarray(0, 16));
+  const s = seed ?? crypto.getRandomValues(new Uint32Array(2));
+  dv.setInt32(p + CONFIG.MAX_CONNS, c.maxConns, true);
+  dv.setInt32(p + CONFIG.MAX_REMOTES, c.maxRemotes, true);
+  dv.setInt32(p + CONFIG.MAX_SLOTS, c.maxSlots, true);
+  dv.setInt32(p + CONFIG.SYNCHRONOUS, c.synchronous ? 1 : 0, true);
+  dv.setUint32(p + CONFIG.MAX_MSG_SIZE, c.maxMsgSize >>> 0, true);
+  dv.setInt32(p + CONFIG.BUF_SIZE, c.bufSize, true);
+  dv.setInt32(p + CONFIG.PORT, c.port, true);
+  dv.setUint32(p + CONFIG.SEED_LO, s[0] >>> 0, true);
+  dv.setUint32(p + CONFIG.SEED_HI, s[1] >>> 0, true);
+  dv.setFloat64(p + CONFIG.TIMEOUT_MS, c.timeoutMs, true);
+  dv.setFloat64(p + CONFIG.REUSE_MS, c.reuseMs, true);
+}
+
 /**
- * One instance of the core: one Chirp node's protocol state. `new Core()` instantiates it;
- * write the config record (`writeConfig`), then `configure()`. After that its memory never
- * grows, so the views and region addresses below stay valid.
+ * A core instance before `configure`: its config record is written (`writeConfig`) and can
+ * already answer the connect timeout; `configure()` lays out its memory and gives the Core.
  */
-export class Core {
+export class CoreSetup {
   readonly x: CoreExports;
-  mem!: Uint8Array;
-  dv!: DataView;
-  inPtr = 0;
-  inCap = 0;
-  outPtr = 0;
-  outCap = 0;
-  evPtr = 0;
+  constructor() {
+    const instance = new WebAssembly.Instance(coreModule(), {});
+    this.x = instance.exports as unknown as CoreExports;
+  }
+
+  /** Writes the config record (the seed: crypto-random unless given). */
+  writeConfig(c: CoreConfig, seed?: Uint32Array): this {
+    writeConfigRecord(this.x, c, seed);
+    return this;
+  }
+
+  /** Sets the announced port in the config record. */
+  setPort(port: number): this {
+    new DataView(this.x.memory.buffer).setInt32(this.x.configPtr() + CONFIG.PORT, port, true);
+    return this;
+  }
+
+  /** Lays out and grows the memory once; throws RangeError with the status if refused. */
+  configure(): Core {
+    const rc = this.x.configure();
+    if (rc !== 0) throw new RangeError(`core.configure refused the config (status ${-rc})`);
+    return new Core(this.x);
+  }
+}
+
+/**
+ * One configured instance of the core: one Chirp node's protocol state. Its memory never
+ * grows, so the views and region addresses below stay valid. The event record readers
+ * (evKind(i), evBytes(i), ...) are the generated EventRecords.
+ */
+export class Core extends EventRecords {
+  readonly mem: Uint8Array;
+  readonly inPtr: number;
+  readonly inCap: number;
+  readonly outPtr: number;
+  readonly outCap: number;
   /** The args record: peer address at argsPtr + ARGS.ADDRESS, identity at idPtr. */
   readonly argsPtr: number;
   /** Where `send` takes the message identity from (the args record's identity field). */
   readonly idPtr: number;
-  readonly configPtr: number;
 
-  constructor() {
-    const instance = new WebAssembly.Instance(coreModule(), {});
-    this.x = instance.exports as unknown as CoreExports;
-    this.argsPtr = this.x.argsPtr();
+  /** Use CoreSetup (or Core.configured): `x` must be configured. */
+  constructor(readonly x: CoreExports) {
+    super(new DataView(x.memory.buffer), x.evPtr());
+    this.mem = new Uint8Array(x.memory.buffer);
+    this.inPtr = x.inPtr();
+    this.inCap = x.inCap();
+    this.outPtr = x.outPtr();
+    this.outCap = x.outCap();
+    this.argsPtr = x.argsPtr();
     this.idPtr = this.argsPtr + ARGS.IDENTITY;
-    this.configPtr = this.x.configPtr();
   }
 
   /** A configured core (throws RangeError if the core refuses the config). */
   static configured(config: CoreConfig, seed?: Uint32Array): Core {
-    const core = new Core();
-    core.writeConfig(config, seed);
-    core.configure();
-    return core;
-  }
-
-  /** Writes the config record (the seed: crypto-random unless given). */
-  writeConfig(c: CoreConfig, seed?: Uint32Array): void {
-    const p = this.configPtr;
-    const dv = new DataView(this.x.memory.buffer);
-    new Uint8Array(this.x.memory.buffer, p + CONFIG.IDENTITY, 16).set(c.identity.subarray(0, 16));
-    const s = seed ?? crypto.getRandomValues(new Uint32Array(2));
-    dv.setInt32(p + CONFIG.MAX_CONNS, c.maxConns, true);
-    dv.setInt32(p + CONFIG.MAX_REMOTES, c.maxRemotes, true);
-    dv.setInt32(p + CONFIG.MAX_SLOTS, c.maxSlots, true);
-    dv.setInt32(p + CONFIG.SYNCHRONOUS, c.synchronous ? 1 : 0, true);
-    dv.setUint32(p + CONFIG.MAX_MSG_SIZE, c.maxMsgSize >>> 0, true);
-    dv.setInt32(p + CONFIG.BUF_SIZE, c.bufSize, true);
-    dv.setInt32(p + CONFIG.PORT, c.port, true);
-    dv.setUint32(p + CONFIG.SEED_LO, s[0] >>> 0, true);
-    dv.setUint32(p + CONFIG.SEED_HI, s[1] >>> 0, true);
-    dv.setFloat64(p + CONFIG.TIMEOUT_MS, c.timeoutMs, true);
-    dv.setFloat64(p + CONFIG.REUSE_MS, c.reuseMs, true);
-  }
-
-  /** Sets the announced port in the config record (before configure). */
-  setPort(port: number): void {
-    new DataView(this.x.memory.buffer).setInt32(this.configPtr + CONFIG.PORT, port, true);
-  }
-
-  /** Lays out and grows the memory once; throws RangeError with the status if refused. */
-  configure(): void {
-    const rc = this.x.configure();
-    if (rc !== 0) throw new RangeError(`core.configure refused the config (status ${-rc})`);
-    this.mem = new Uint8Array(this.x.memory.buffer);
-    this.dv = new DataView(this.x.memory.buffer);
-    this.inPtr = this.x.inPtr();
-    this.inCap = this.x.inCap();
-    this.outPtr = this.x.outPtr();
-    this.outCap = this.x.outCap();
-    this.evPtr = this.x.evPtr();
+    return new CoreSetup().writeConfig(config, seed).configure();
   }
 
   get memoryBytes(): number {
@@ -178,27 +189,9 @@ export class Core {
     return bytes;
   }
 
-  // Event record accessors (assembly/abi.mjs `eventRecord`).
-  evKind(i: number): number { return this.dv.getInt32(this.evPtr + i * EVENT.SIZE + EVENT.KIND, true); }
-  evConn(i: number): number { return this.dv.getInt32(this.evPtr + i * EVENT.SIZE + EVENT.CONN, true); }
-  evGen(i: number): number { return this.dv.getInt32(this.evPtr + i * EVENT.SIZE + EVENT.GEN, true); }
-  evRemote(i: number): number { return this.dv.getInt32(this.evPtr + i * EVENT.SIZE + EVENT.REMOTE, true); }
-  evSlot(i: number): number { return this.dv.getInt32(this.evPtr + i * EVENT.SIZE + EVENT.SLOT, true); }
-  evCode(i: number): number { return this.dv.getInt32(this.evPtr + i * EVENT.SIZE + EVENT.CODE, true); }
-  evType(i: number): number { return this.dv.getInt32(this.evPtr + i * EVENT.SIZE + EVENT.TYPE, true); }
-  evSerial(i: number): number { return this.dv.getUint32(this.evPtr + i * EVENT.SIZE + EVENT.SERIAL, true); }
-  evHeaderLen(i: number): number { return this.dv.getUint32(this.evPtr + i * EVENT.SIZE + EVENT.HEADER_LEN, true); }
-  evDataLen(i: number): number { return this.dv.getUint32(this.evPtr + i * EVENT.SIZE + EVENT.DATA_LEN, true); }
-  /** Address in memory of the event's bytes (MSG: header‖data; CHUNK: this chunk). */
-  evBytes(i: number): number { return this.dv.getUint32(this.evPtr + i * EVENT.SIZE + EVENT.PTR, true); }
-  evLen(i: number): number { return this.dv.getUint32(this.evPtr + i * EVENT.SIZE + EVENT.LEN, true); }
-  evOffset(i: number): number { return this.dv.getUint32(this.evPtr + i * EVENT.SIZE + EVENT.OFFSET, true); }
-  evPort(i: number): number { return this.dv.getUint32(this.evPtr + i * EVENT.SIZE + EVENT.PORT, true); }
-  /** Address in memory of the event's 16-byte identity. */
-  evIdentityAt(i: number): number { return this.evPtr + i * EVENT.SIZE + EVENT.IDENTITY; }
   /** A copy of the event's 16-byte identity. */
   evIdentity(i: number): Uint8Array {
-    const p = this.evPtr + i * EVENT.SIZE + EVENT.IDENTITY;
+    const p = this.evIdentityAt(i);
     return this.mem.slice(p, p + 16);
   }
 }

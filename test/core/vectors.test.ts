@@ -3,7 +3,7 @@
 // reply, ACK and NOOP vectors encoded and decoded, serials +1 per frame.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { CONFIG, Core, EV, ST, coreWasmBytes, encodeAddress } from "../../adapters/core/core.ts";
+import { CONFIG, Core, CoreSetup, EV, ST, coreWasmBytes, encodeAddress } from "../../adapters/core/core.ts";
 import { ID_A, ID_B, HS_PEER, MIB100, ascii, fill16, hex, toHex } from "./wire.ts";
 import { R, Side, accept, events, feedOnce, limits, mkCore, openRemote, readyIncoming, readyOutgoing } from "./pair.ts";
 
@@ -20,11 +20,11 @@ test("module imports nothing and exports exactly the ABI (generated CoreExports)
 });
 
 test("configure: bad config fields refused without growing; layout fits the memory", () => {
-  const core = new Core();
-  const x = core.x;
+  const setup = new CoreSetup();
+  const x = setup.x;
   const before = x.memory.buffer.byteLength;
   const bad = (over: Parameters<typeof limits>[0]) => {
-    core.writeConfig(limits(over));
+    setup.writeConfig(limits(over));
     return x.configure();
   };
   assert.is(bad({ maxConns: 0 }), -ST.ARG);
@@ -33,8 +33,8 @@ test("configure: bad config fields refused without growing; layout fits the memo
   assert.is(bad({ timeoutMs: NaN }), -ST.ARG);
   assert.is(bad({ port: 70000 }), -ST.ARG);
   assert.is(x.memory.buffer.byteLength, before);
-  core.writeConfig(limits({ maxConns: 4, maxRemotes: 4, maxSlots: 2, synchronous: false, maxMsgSize: 100, port: 1 }));
-  core.configure();
+  setup.writeConfig(limits({ maxConns: 4, maxRemotes: 4, maxSlots: 2, synchronous: false, maxMsgSize: 100, port: 1 }));
+  setup.configure();
   assert.is(x.memoryBytes(), x.memory.buffer.byteLength);
   assert.is(x.configure(), -ST.STATE, "only once");
   assert.is(x.inCap(), 1024);
@@ -46,12 +46,12 @@ test("configure: bad config fields refused without growing; layout fits the memo
 });
 
 test("the core decides: connect timeout min(2·T, 60 s), R = max(reuse, 3·T), sync = one slot", () => {
-  const core = new Core();
-  core.writeConfig(limits({ timeoutMs: 5000 }));
-  assert.is(core.x.connectTimeout(), 10000, "from the config record, before configure");
-  core.writeConfig(limits({ timeoutMs: 100000, reuseMs: 1000 }));
-  assert.is(core.x.connectTimeout(), 60000);
-  core.configure();
+  const setup = new CoreSetup();
+  setup.writeConfig(limits({ timeoutMs: 5000 }));
+  assert.is(setup.x.connectTimeout(), 10000, "from the config record, before configure");
+  setup.writeConfig(limits({ timeoutMs: 100000, reuseMs: 1000 }));
+  assert.is(setup.x.connectTimeout(), 60000);
+  const core = setup.configure();
   assert.is(core.x.connectTimeout(), 60000);
   // R = max(1000, 3·100000): a remote idle for 200 s is not collected.
   const remote = openRemote(core, 2997, 0);
