@@ -2,7 +2,7 @@
 // the others of that read in one allocation; a message that spans reads (EV_BEGIN, EV_CHUNK,
 // EV_END) is assembled in its own buffers (assembly/ABI.md "Event records"; protocol.md §3.4).
 import type { Core } from "../core/core.ts";
-import { EV, EV_SIZE, EVENT } from "../core/core.ts";
+import { EV } from "../core/core.ts";
 import { Message, type MessageOwner } from "../message.ts";
 import { EMPTY, type Conn } from "./records.ts";
 
@@ -28,7 +28,7 @@ export class MessageCopier {
     if (batch === null) batch = this.#copyBatch(i);
     const lo = this.#lo;
     const idAt = this.#idAt;
-    for (let k = 0, src = core.evPtr + i * EV_SIZE + EVENT.IDENTITY; k < 16; k++) batch[idAt + k] = mem[src + k];
+    for (let k = 0, src = core.evIdentityAt(i); k < 16; k++) batch[idAt + k] = mem[src + k];
     this.#idAt = idAt + 16;
     return new Message(
       this.owner, conn.idx, conn.gen, core.evSlot(i), batch, idAt, core.evSerial(i), core.evType(i),
