@@ -4,11 +4,10 @@
 // neutral: no I/O, no runtime imports. The ABI is assembly/ABI.md; its tables (codes, event
 // layout, record offsets, export signatures) are generated into ./abi.ts.
 import { CORE_WASM_BASE64 } from "./core-wasm.ts";
-import { ARGS, CONFIG, EVENT, EventRecords, type CoreExports } from "./abi.ts";
+import { ARGS, CONFIG, EventRecords, type CoreExports } from "./abi.ts";
 
 export { ARGS, CONFIG, CONN, EV, EVENT, K, PEER_FAULT, REMOTE, ST, type CoreExports } from "./abi.ts";
 
-export const EV_SIZE = EVENT.SIZE;
 
 /** The config record's fields (assembly/abi.mjs `configRecord`). */
 export interface CoreConfig {
