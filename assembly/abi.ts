@@ -34,22 +34,22 @@ export const EV_GC_CONN: i32 = 10; // an old (not current) connection was idle f
 export const EV_RETRY: i32 = 11; // the remote's reconnect delay ended (conn -1): call remoteDial again
 
 // event record
-export const EV_SIZE: usize = 80;
-export const V_KIND: usize = 0; // i32: EV_*
+export const EV_SIZE: usize = 64;
+export const V_KIND: usize = 0; // u16: EV_*
+export const V_TYPE: usize = 2; // u16: raw wire type byte of the frame (spec §2.2)
 export const V_CONN: usize = 4; // i32: connection index, -1 for none
 export const V_GEN: usize = 8; // i32: generation of conn (pass it to release)
 export const V_REMOTE: usize = 12; // i32: remote index, -1 for none
-export const V_SLOT: usize = 16; // i32: message slot (MSG, BEGIN, CHUNK, END), else -1
-export const V_CODE: usize = 20; // i32: status code (ERROR, TIMEOUT), else 0
-export const V_TYPE: usize = 24; // i32: raw wire type byte of the frame (spec §2.2)
-export const V_SERIAL: usize = 28; // u32: the frame's serial
-export const V_HEADER_LEN: usize = 32; // u32: message header length
-export const V_DATA_LEN: usize = 36; // u32: message data length
-export const V_PTR: usize = 40; // u32: address in IN of bytes of header‖data (MSG: all of them, CHUNK: this chunk)
-export const V_LEN: usize = 44; // u32: how many bytes are at ptr
-export const V_OFFSET: usize = 48; // u32: offset of the bytes at ptr within header‖data (CHUNK; 0 for MSG)
-export const V_PORT: usize = 52; // u32: the peer's announced port (HANDSHAKE)
-export const V_IDENTITY: usize = 64; // u8[16]: message identity (MSG, BEGIN, CHUNK, END, ACK) or node identity (HANDSHAKE)
+export const V_SLOT: usize = 16; // i16: message slot (MSG, BEGIN, CHUNK, END), else -1
+export const V_CODE: usize = 18; // i16: status code (ERROR, TIMEOUT), else 0
+export const V_SERIAL: usize = 20; // u32: the frame's serial
+export const V_HEADER_LEN: usize = 24; // u32: message header length
+export const V_DATA_LEN: usize = 28; // u32: message data length
+export const V_PTR: usize = 32; // u32: address in IN of bytes of header‖data (MSG: all of them, CHUNK: this chunk)
+export const V_LEN: usize = 36; // u32: how many bytes are at ptr
+export const V_OFFSET: usize = 40; // u32: offset of the bytes at ptr within header‖data (CHUNK; 0 for MSG)
+export const V_PORT: usize = 44; // u32: the peer's announced port (HANDSHAKE)
+export const V_IDENTITY: usize = 48; // u8[16]: message identity (MSG, BEGIN, CHUNK, END, ACK) or node identity (HANDSHAKE)
 
 // config record
 export const CONFIG_SIZE: usize = 72;

@@ -4,6 +4,9 @@ import {
   EV_SIZE, V_CODE, V_CONN, V_DATA_LEN, V_GEN, V_HEADER_LEN, V_IDENTITY, V_KIND, V_LEN, V_OFFSET,
   V_PORT, V_PTR, V_REMOTE, V_SERIAL, V_SLOT, V_TYPE,
 } from "./abi";
+
+// The paired 16-bit fields are written with one store each (little-endian wasm memory).
+assert(V_TYPE == V_KIND + 2 && V_CODE == V_SLOT + 2);
 import { evBase } from "./globals";
 import { copy16, zero16 } from "./records";
 
@@ -21,18 +24,16 @@ export function evFinish(ev: usize): i32 {
 }
 
 /** Writes a message event (MSG, BEGIN, CHUNK, END): identity copied from `id`. Returns the
- * next record's address. */
+ * next record's address. kind|type and slot|code are 16-bit pairs: one store each. */
 @inline export function evMessage(
   ev: usize, kind: i32, conn: i32, gen: i32, remote: i32, slot: i32, type: i32, serial: u32,
   hl: u32, dl: u32, ptr: usize, len: u32, offset: u32, id: usize,
 ): usize {
-  store<i32>(ev, kind, V_KIND);
+  store<u32>(ev, (<u32>type << 16) | <u32>kind, V_KIND);
   store<i32>(ev, conn, V_CONN);
   store<i32>(ev, gen, V_GEN);
   store<i32>(ev, remote, V_REMOTE);
-  store<i32>(ev, slot, V_SLOT);
-  store<i32>(ev, 0, V_CODE);
-  store<i32>(ev, type, V_TYPE);
+  store<u32>(ev, <u32>slot & 0xFFFF, V_SLOT); // code 0
   store<u32>(ev, serial, V_SERIAL);
   store<u32>(ev, hl, V_HEADER_LEN);
   store<u32>(ev, dl, V_DATA_LEN);
@@ -48,13 +49,11 @@ export function evFinish(ev: usize): i32 {
 export function evOther(
   ev: usize, kind: i32, conn: i32, gen: i32, remote: i32, code: i32, port: u32, id: usize,
 ): usize {
-  store<i32>(ev, kind, V_KIND);
+  store<u32>(ev, <u32>kind, V_KIND); // type 0
   store<i32>(ev, conn, V_CONN);
   store<i32>(ev, gen, V_GEN);
   store<i32>(ev, remote, V_REMOTE);
-  store<i32>(ev, -1, V_SLOT);
-  store<i32>(ev, code, V_CODE);
-  store<i32>(ev, 0, V_TYPE);
+  store<u32>(ev, (<u32>code << 16) | 0xFFFF, V_SLOT); // slot -1
   store<u32>(ev, 0, V_SERIAL);
   store<u32>(ev, 0, V_HEADER_LEN);
   store<u32>(ev, 0, V_DATA_LEN);

@@ -26,12 +26,13 @@ const allCodes = [
 const records = [["EVENT", "EV_SIZE", "V", spec.eventRecord], ["CONFIG", "CONFIG_SIZE", "CF", spec.configRecord], ["ARGS", "ARGS_SIZE", "A", spec.argsRecord]];
 const exportKinds = Object.entries(spec.exports);
 const params = (p) => (p ? p.split(" ").map((x) => x.split(":")) : []);
+const SIZE = { "u8[16]": 16, f64: 8, i32: 4, u32: 4, i16: 2, u16: 2 };
 
 // ── sanity: offsets inside the record, aligned, not overlapping; values unique ─────────────
 for (const [name, , , rec] of records) {
   let end = 0;
   for (const [f, off, type] of rec.fields) {
-    const size = type === "u8[16]" ? 16 : type === "f64" ? 8 : 4;
+    const size = SIZE[type];
     if (off < end || off % Math.min(size, 8) !== 0 || off + size > rec.size) throw new Error(`abi.mjs: ${name}.${f} at ${off} overlaps, is unaligned or past the record size`);
     end = off + size;
   }
@@ -95,7 +96,7 @@ function tsFile() {
   // Readers of the event record with the offsets as literals (the hot path reads a few per
   // message: no property load per field).
   const camel = (f) => f.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
-  const getter = { i32: "getInt32", u32: "getUint32" };
+  const getter = { i32: "getInt32", u32: "getUint32", i16: "getInt16", u16: "getUint16" };
   o.push("/** Readers of event record `i` (offsets from assembly/abi.mjs, as literals). */", "export class EventRecords {");
   o.push("  constructor(readonly dv: DataView, readonly evPtr: number) {}");
   for (const [f, off, type, d] of spec.eventRecord.fields) {
@@ -143,14 +144,14 @@ function cFile() {
     for (const [f, off, type, d] of rec.fields) o.push(`#define CHIRP_${name}_${f.toUpperCase()} ${off} /* ${type}: ${d} */`);
     o.push("");
   }
-  const ctype = { i32: "int32_t", u32: "uint32_t", f64: "double" };
+  const ctype = { i32: "int32_t", u32: "uint32_t", i16: "int16_t", u16: "uint16_t", f64: "double" };
   o.push("/* The event record as a struct (memcpy it on a little-endian host, or chirp_event_decode). */", "typedef struct chirp_event {");
   let at = 0;
   let pad = 0;
   for (const [f, off, type, d] of spec.eventRecord.fields) {
     if (off > at) o.push(`  uint8_t reserved${pad++}[${off - at}];`);
     o.push(type === "u8[16]" ? `  uint8_t ${f}[16]; /* ${off}: ${d} */` : `  ${ctype[type]} ${f}; /* ${off}: ${d} */`);
-    at = off + (type === "u8[16]" ? 16 : 4);
+    at = off + SIZE[type];
   }
   o.push("} chirp_event_t;", "");
   o.push(`_Static_assert(sizeof(chirp_event_t) == CHIRP_EVENT_SIZE, "event record size");`);
@@ -159,12 +160,13 @@ function cFile() {
   o.push("static inline void chirp_event_decode(chirp_event_t *ev, const uint8_t *mem, uint32_t ev_ptr, uint32_t i) {");
   o.push("  const uint8_t *p = mem + ev_ptr + (size_t)i * CHIRP_EVENT_SIZE;");
   o.push("#define CHIRP_LE32(o) ((uint32_t)p[o] | (uint32_t)p[(o) + 1] << 8 | (uint32_t)p[(o) + 2] << 16 | (uint32_t)p[(o) + 3] << 24)");
+  o.push("#define CHIRP_LE16(o) ((uint16_t)(p[o] | p[(o) + 1] << 8))");
   o.push("  *ev = (chirp_event_t){0};");
   for (const [f, , type] of spec.eventRecord.fields) {
     if (type === "u8[16]") o.push(`  for (int k = 0; k < 16; k++) ev->${f}[k] = p[CHIRP_EVENT_${f.toUpperCase()} + k];`);
-    else o.push(`  ev->${f} = (${ctype[type]})CHIRP_LE32(CHIRP_EVENT_${f.toUpperCase()});`);
+    else o.push(`  ev->${f} = (${ctype[type]})CHIRP_LE${SIZE[type] * 8}(CHIRP_EVENT_${f.toUpperCase()});`);
   }
-  o.push("#undef CHIRP_LE32", "}", "");
+  o.push("#undef CHIRP_LE32", "#undef CHIRP_LE16", "}", "");
   o.push("/* Every function export by kind: X(name, \"params\", \"results\"), wasm types. */", "#define CHIRP_CORE_EXPORTS(X) \\");
   const rows = [];
   for (const [kind, list] of exportKinds) {

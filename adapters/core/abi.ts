@@ -73,37 +73,37 @@ export const EV = {
 
 /** event record: byte offsets. */
 export const EVENT = {
-  SIZE: 80,
-  /** i32: EV_* */
+  SIZE: 64,
+  /** u16: EV_* */
   KIND: 0,
+  /** u16: raw wire type byte of the frame (spec §2.2) */
+  TYPE: 2,
   /** i32: connection index, -1 for none */
   CONN: 4,
   /** i32: generation of conn (pass it to release) */
   GEN: 8,
   /** i32: remote index, -1 for none */
   REMOTE: 12,
-  /** i32: message slot (MSG, BEGIN, CHUNK, END), else -1 */
+  /** i16: message slot (MSG, BEGIN, CHUNK, END), else -1 */
   SLOT: 16,
-  /** i32: status code (ERROR, TIMEOUT), else 0 */
-  CODE: 20,
-  /** i32: raw wire type byte of the frame (spec §2.2) */
-  TYPE: 24,
+  /** i16: status code (ERROR, TIMEOUT), else 0 */
+  CODE: 18,
   /** u32: the frame's serial */
-  SERIAL: 28,
+  SERIAL: 20,
   /** u32: message header length */
-  HEADER_LEN: 32,
+  HEADER_LEN: 24,
   /** u32: message data length */
-  DATA_LEN: 36,
+  DATA_LEN: 28,
   /** u32: address in IN of bytes of header‖data (MSG: all of them, CHUNK: this chunk) */
-  PTR: 40,
+  PTR: 32,
   /** u32: how many bytes are at ptr */
-  LEN: 44,
+  LEN: 36,
   /** u32: offset of the bytes at ptr within header‖data (CHUNK; 0 for MSG) */
-  OFFSET: 48,
+  OFFSET: 40,
   /** u32: the peer's announced port (HANDSHAKE) */
-  PORT: 52,
+  PORT: 44,
   /** u8[16]: message identity (MSG, BEGIN, CHUNK, END, ACK) or node identity (HANDSHAKE) */
-  IDENTITY: 64,
+  IDENTITY: 48,
 } as const;
 
 /** config record: byte offsets. */
@@ -213,36 +213,36 @@ export const K = {
 /** Readers of event record `i` (offsets from assembly/abi.mjs, as literals). */
 export class EventRecords {
   constructor(readonly dv: DataView, readonly evPtr: number) {}
-  /** i32: EV_* */
-  evKind(i: number): number { return this.dv.getInt32(this.evPtr + i * 80 + 0, true); }
+  /** u16: EV_* */
+  evKind(i: number): number { return this.dv.getUint16(this.evPtr + i * 64 + 0, true); }
+  /** u16: raw wire type byte of the frame (spec §2.2) */
+  evType(i: number): number { return this.dv.getUint16(this.evPtr + i * 64 + 2, true); }
   /** i32: connection index, -1 for none */
-  evConn(i: number): number { return this.dv.getInt32(this.evPtr + i * 80 + 4, true); }
+  evConn(i: number): number { return this.dv.getInt32(this.evPtr + i * 64 + 4, true); }
   /** i32: generation of conn (pass it to release) */
-  evGen(i: number): number { return this.dv.getInt32(this.evPtr + i * 80 + 8, true); }
+  evGen(i: number): number { return this.dv.getInt32(this.evPtr + i * 64 + 8, true); }
   /** i32: remote index, -1 for none */
-  evRemote(i: number): number { return this.dv.getInt32(this.evPtr + i * 80 + 12, true); }
-  /** i32: message slot (MSG, BEGIN, CHUNK, END), else -1 */
-  evSlot(i: number): number { return this.dv.getInt32(this.evPtr + i * 80 + 16, true); }
-  /** i32: status code (ERROR, TIMEOUT), else 0 */
-  evCode(i: number): number { return this.dv.getInt32(this.evPtr + i * 80 + 20, true); }
-  /** i32: raw wire type byte of the frame (spec §2.2) */
-  evType(i: number): number { return this.dv.getInt32(this.evPtr + i * 80 + 24, true); }
+  evRemote(i: number): number { return this.dv.getInt32(this.evPtr + i * 64 + 12, true); }
+  /** i16: message slot (MSG, BEGIN, CHUNK, END), else -1 */
+  evSlot(i: number): number { return this.dv.getInt16(this.evPtr + i * 64 + 16, true); }
+  /** i16: status code (ERROR, TIMEOUT), else 0 */
+  evCode(i: number): number { return this.dv.getInt16(this.evPtr + i * 64 + 18, true); }
   /** u32: the frame's serial */
-  evSerial(i: number): number { return this.dv.getUint32(this.evPtr + i * 80 + 28, true); }
+  evSerial(i: number): number { return this.dv.getUint32(this.evPtr + i * 64 + 20, true); }
   /** u32: message header length */
-  evHeaderLen(i: number): number { return this.dv.getUint32(this.evPtr + i * 80 + 32, true); }
+  evHeaderLen(i: number): number { return this.dv.getUint32(this.evPtr + i * 64 + 24, true); }
   /** u32: message data length */
-  evDataLen(i: number): number { return this.dv.getUint32(this.evPtr + i * 80 + 36, true); }
+  evDataLen(i: number): number { return this.dv.getUint32(this.evPtr + i * 64 + 28, true); }
   /** u32: address in IN of bytes of header‖data (MSG: all of them, CHUNK: this chunk) */
-  evBytes(i: number): number { return this.dv.getUint32(this.evPtr + i * 80 + 40, true); }
+  evBytes(i: number): number { return this.dv.getUint32(this.evPtr + i * 64 + 32, true); }
   /** u32: how many bytes are at ptr */
-  evLen(i: number): number { return this.dv.getUint32(this.evPtr + i * 80 + 44, true); }
+  evLen(i: number): number { return this.dv.getUint32(this.evPtr + i * 64 + 36, true); }
   /** u32: offset of the bytes at ptr within header‖data (CHUNK; 0 for MSG) */
-  evOffset(i: number): number { return this.dv.getUint32(this.evPtr + i * 80 + 48, true); }
+  evOffset(i: number): number { return this.dv.getUint32(this.evPtr + i * 64 + 40, true); }
   /** u32: the peer's announced port (HANDSHAKE) */
-  evPort(i: number): number { return this.dv.getUint32(this.evPtr + i * 80 + 52, true); }
+  evPort(i: number): number { return this.dv.getUint32(this.evPtr + i * 64 + 44, true); }
   /** Address in memory of identity (16 bytes): message identity (MSG, BEGIN, CHUNK, END, ACK) or node identity (HANDSHAKE) */
-  evIdentityAt(i: number): number { return this.evPtr + i * 80 + 64; }
+  evIdentityAt(i: number): number { return this.evPtr + i * 64 + 48; }
 }
 
 /** The module's exports (besides `memory`), by kind. */

@@ -75,22 +75,22 @@ enum chirp_remote_state {
 #define CHIRP_RELEASE_RESUME 2 /* release flag: the connection is paused for a slot: feed it again (the rest, or len 0) */
 
 /* event record: byte offsets, little-endian */
-#define CHIRP_EVENT_SIZE 80
-#define CHIRP_EVENT_KIND 0 /* i32: EV_* */
+#define CHIRP_EVENT_SIZE 64
+#define CHIRP_EVENT_KIND 0 /* u16: EV_* */
+#define CHIRP_EVENT_TYPE 2 /* u16: raw wire type byte of the frame (spec §2.2) */
 #define CHIRP_EVENT_CONN 4 /* i32: connection index, -1 for none */
 #define CHIRP_EVENT_GEN 8 /* i32: generation of conn (pass it to release) */
 #define CHIRP_EVENT_REMOTE 12 /* i32: remote index, -1 for none */
-#define CHIRP_EVENT_SLOT 16 /* i32: message slot (MSG, BEGIN, CHUNK, END), else -1 */
-#define CHIRP_EVENT_CODE 20 /* i32: status code (ERROR, TIMEOUT), else 0 */
-#define CHIRP_EVENT_TYPE 24 /* i32: raw wire type byte of the frame (spec §2.2) */
-#define CHIRP_EVENT_SERIAL 28 /* u32: the frame's serial */
-#define CHIRP_EVENT_HEADER_LEN 32 /* u32: message header length */
-#define CHIRP_EVENT_DATA_LEN 36 /* u32: message data length */
-#define CHIRP_EVENT_PTR 40 /* u32: address in IN of bytes of header‖data (MSG: all of them, CHUNK: this chunk) */
-#define CHIRP_EVENT_LEN 44 /* u32: how many bytes are at ptr */
-#define CHIRP_EVENT_OFFSET 48 /* u32: offset of the bytes at ptr within header‖data (CHUNK; 0 for MSG) */
-#define CHIRP_EVENT_PORT 52 /* u32: the peer's announced port (HANDSHAKE) */
-#define CHIRP_EVENT_IDENTITY 64 /* u8[16]: message identity (MSG, BEGIN, CHUNK, END, ACK) or node identity (HANDSHAKE) */
+#define CHIRP_EVENT_SLOT 16 /* i16: message slot (MSG, BEGIN, CHUNK, END), else -1 */
+#define CHIRP_EVENT_CODE 18 /* i16: status code (ERROR, TIMEOUT), else 0 */
+#define CHIRP_EVENT_SERIAL 20 /* u32: the frame's serial */
+#define CHIRP_EVENT_HEADER_LEN 24 /* u32: message header length */
+#define CHIRP_EVENT_DATA_LEN 28 /* u32: message data length */
+#define CHIRP_EVENT_PTR 32 /* u32: address in IN of bytes of header‖data (MSG: all of them, CHUNK: this chunk) */
+#define CHIRP_EVENT_LEN 36 /* u32: how many bytes are at ptr */
+#define CHIRP_EVENT_OFFSET 40 /* u32: offset of the bytes at ptr within header‖data (CHUNK; 0 for MSG) */
+#define CHIRP_EVENT_PORT 44 /* u32: the peer's announced port (HANDSHAKE) */
+#define CHIRP_EVENT_IDENTITY 48 /* u8[16]: message identity (MSG, BEGIN, CHUNK, END, ACK) or node identity (HANDSHAKE) */
 
 /* config record: byte offsets, little-endian */
 #define CHIRP_CONFIG_SIZE 72
@@ -114,32 +114,31 @@ enum chirp_remote_state {
 
 /* The event record as a struct (memcpy it on a little-endian host, or chirp_event_decode). */
 typedef struct chirp_event {
-  int32_t kind; /* 0: EV_* */
+  uint16_t kind; /* 0: EV_* */
+  uint16_t type; /* 2: raw wire type byte of the frame (spec §2.2) */
   int32_t conn; /* 4: connection index, -1 for none */
   int32_t gen; /* 8: generation of conn (pass it to release) */
   int32_t remote; /* 12: remote index, -1 for none */
-  int32_t slot; /* 16: message slot (MSG, BEGIN, CHUNK, END), else -1 */
-  int32_t code; /* 20: status code (ERROR, TIMEOUT), else 0 */
-  int32_t type; /* 24: raw wire type byte of the frame (spec §2.2) */
-  uint32_t serial; /* 28: the frame's serial */
-  uint32_t header_len; /* 32: message header length */
-  uint32_t data_len; /* 36: message data length */
-  uint32_t ptr; /* 40: address in IN of bytes of header‖data (MSG: all of them, CHUNK: this chunk) */
-  uint32_t len; /* 44: how many bytes are at ptr */
-  uint32_t offset; /* 48: offset of the bytes at ptr within header‖data (CHUNK; 0 for MSG) */
-  uint32_t port; /* 52: the peer's announced port (HANDSHAKE) */
-  uint8_t reserved0[8];
-  uint8_t identity[16]; /* 64: message identity (MSG, BEGIN, CHUNK, END, ACK) or node identity (HANDSHAKE) */
+  int16_t slot; /* 16: message slot (MSG, BEGIN, CHUNK, END), else -1 */
+  int16_t code; /* 18: status code (ERROR, TIMEOUT), else 0 */
+  uint32_t serial; /* 20: the frame's serial */
+  uint32_t header_len; /* 24: message header length */
+  uint32_t data_len; /* 28: message data length */
+  uint32_t ptr; /* 32: address in IN of bytes of header‖data (MSG: all of them, CHUNK: this chunk) */
+  uint32_t len; /* 36: how many bytes are at ptr */
+  uint32_t offset; /* 40: offset of the bytes at ptr within header‖data (CHUNK; 0 for MSG) */
+  uint32_t port; /* 44: the peer's announced port (HANDSHAKE) */
+  uint8_t identity[16]; /* 48: message identity (MSG, BEGIN, CHUNK, END, ACK) or node identity (HANDSHAKE) */
 } chirp_event_t;
 
 _Static_assert(sizeof(chirp_event_t) == CHIRP_EVENT_SIZE, "event record size");
 _Static_assert(offsetof(chirp_event_t, kind) == CHIRP_EVENT_KIND, "kind");
+_Static_assert(offsetof(chirp_event_t, type) == CHIRP_EVENT_TYPE, "type");
 _Static_assert(offsetof(chirp_event_t, conn) == CHIRP_EVENT_CONN, "conn");
 _Static_assert(offsetof(chirp_event_t, gen) == CHIRP_EVENT_GEN, "gen");
 _Static_assert(offsetof(chirp_event_t, remote) == CHIRP_EVENT_REMOTE, "remote");
 _Static_assert(offsetof(chirp_event_t, slot) == CHIRP_EVENT_SLOT, "slot");
 _Static_assert(offsetof(chirp_event_t, code) == CHIRP_EVENT_CODE, "code");
-_Static_assert(offsetof(chirp_event_t, type) == CHIRP_EVENT_TYPE, "type");
 _Static_assert(offsetof(chirp_event_t, serial) == CHIRP_EVENT_SERIAL, "serial");
 _Static_assert(offsetof(chirp_event_t, header_len) == CHIRP_EVENT_HEADER_LEN, "header_len");
 _Static_assert(offsetof(chirp_event_t, data_len) == CHIRP_EVENT_DATA_LEN, "data_len");
@@ -153,14 +152,15 @@ _Static_assert(offsetof(chirp_event_t, identity) == CHIRP_EVENT_IDENTITY, "ident
 static inline void chirp_event_decode(chirp_event_t *ev, const uint8_t *mem, uint32_t ev_ptr, uint32_t i) {
   const uint8_t *p = mem + ev_ptr + (size_t)i * CHIRP_EVENT_SIZE;
 #define CHIRP_LE32(o) ((uint32_t)p[o] | (uint32_t)p[(o) + 1] << 8 | (uint32_t)p[(o) + 2] << 16 | (uint32_t)p[(o) + 3] << 24)
+#define CHIRP_LE16(o) ((uint16_t)(p[o] | p[(o) + 1] << 8))
   *ev = (chirp_event_t){0};
-  ev->kind = (int32_t)CHIRP_LE32(CHIRP_EVENT_KIND);
+  ev->kind = (uint16_t)CHIRP_LE16(CHIRP_EVENT_KIND);
+  ev->type = (uint16_t)CHIRP_LE16(CHIRP_EVENT_TYPE);
   ev->conn = (int32_t)CHIRP_LE32(CHIRP_EVENT_CONN);
   ev->gen = (int32_t)CHIRP_LE32(CHIRP_EVENT_GEN);
   ev->remote = (int32_t)CHIRP_LE32(CHIRP_EVENT_REMOTE);
-  ev->slot = (int32_t)CHIRP_LE32(CHIRP_EVENT_SLOT);
-  ev->code = (int32_t)CHIRP_LE32(CHIRP_EVENT_CODE);
-  ev->type = (int32_t)CHIRP_LE32(CHIRP_EVENT_TYPE);
+  ev->slot = (int16_t)CHIRP_LE16(CHIRP_EVENT_SLOT);
+  ev->code = (int16_t)CHIRP_LE16(CHIRP_EVENT_CODE);
   ev->serial = (uint32_t)CHIRP_LE32(CHIRP_EVENT_SERIAL);
   ev->header_len = (uint32_t)CHIRP_LE32(CHIRP_EVENT_HEADER_LEN);
   ev->data_len = (uint32_t)CHIRP_LE32(CHIRP_EVENT_DATA_LEN);
@@ -170,6 +170,7 @@ static inline void chirp_event_decode(chirp_event_t *ev, const uint8_t *mem, uin
   ev->port = (uint32_t)CHIRP_LE32(CHIRP_EVENT_PORT);
   for (int k = 0; k < 16; k++) ev->identity[k] = p[CHIRP_EVENT_IDENTITY + k];
 #undef CHIRP_LE32
+#undef CHIRP_LE16
 }
 
 /* Every function export by kind: X(name, "params", "results"), wasm types. */

@@ -3,7 +3,7 @@
 // reply, ACK and NOOP vectors encoded and decoded, serials +1 per frame.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { CONFIG, Core, CoreSetup, EV, ST, coreWasmBytes, encodeAddress } from "../../adapters/core/core.ts";
+import { CONFIG, Core, CoreSetup, EV, EVENT, ST, coreWasmBytes, encodeAddress } from "../../adapters/core/core.ts";
 import { ID_A, ID_B, HS_PEER, MIB100, ascii, fill16, hex, toHex } from "./wire.ts";
 import { R, Side, accept, events, feedOnce, limits, mkCore, openRemote, readyIncoming, readyOutgoing } from "./pair.ts";
 
@@ -42,7 +42,7 @@ test("configure: bad config fields refused without growing; layout fits the memo
   assert.ok(x.inPtr() >= x.argsPtr() + 32 && x.inPtr() >= x.configPtr() + CONFIG.SIZE);
   assert.ok(x.outPtr() >= x.inPtr() + 1024);
   assert.ok(x.evPtr() >= x.outPtr() + x.outCap());
-  assert.ok(x.evPtr() + 2048 * 80 <= x.memoryBytes());
+  assert.ok(x.evPtr() + 2048 * EVENT.SIZE <= x.memoryBytes());
 });
 
 test("the core decides: connect timeout min(2·T, 60 s), R = max(reuse, 3·T), sync = one slot", () => {
