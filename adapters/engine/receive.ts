@@ -214,8 +214,9 @@ export class Receiver implements ReceiverPart {
     // The ACK goes out at once: a synchronous sender has one message in flight, so there is
     // nothing to batch it with, and its round trip waits for this write.
     if (rc & K.RELEASE_ACK_QUEUED) ctx.sender.flushControl(conn);
-    // The core paused this connection for a slot: feed it again (the held-back input).
-    if (rc & K.RELEASE_RESUME) queueMicrotask(() => this.#resume(conn));
+    // The core paused this connection for a slot and the input is held back here: feed it
+    // again. (A release during dispatch needs nothing: #feed goes on parsing by itself.)
+    if ((rc & K.RELEASE_RESUME) && conn.pending !== null) queueMicrotask(() => this.#resume(conn));
   }
 
   #resume(conn: Conn): void {
