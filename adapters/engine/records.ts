@@ -19,6 +19,8 @@ export interface SendOptions {
 export class SendOp {
   written = false;
   acked = false;
+  /** Requeued once after its connection's socket closed before taking the frame. */
+  retried = false;
   done = false;
   /** Synchronous mode: when the frame went into a write (for the ACK round trip). */
   at = 0;
@@ -62,6 +64,8 @@ export class Conn {
   remote: Remote | null = null;
   /** The socket is closed (or closing): nothing more is written or read. */
   closed = false;
+  /** The socket closed or failed by itself (the peer, the network), not by our decision. */
+  socketGone = false;
   needDrain = false;
   /** Input held back while the core pauses the connection for a slot (protocol.md §3.2);
    * null while input goes straight to the core. */

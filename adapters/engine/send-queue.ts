@@ -233,13 +233,14 @@ export class Sender implements SenderPart {
   #written(conn: Conn, ops: SendOp[], err?: Error): void {
     if (conn.closed) return; // closeConn already failed what it carried
     conn.writesPending--;
-    const i = conn.batches.indexOf(ops);
-    if (i >= 0) conn.batches.splice(i, 1);
     if (err) {
+      // closeConn settles (or requeues) this batch with the others still pending.
+      conn.socketGone = true;
       this.ctx.links.closeConn(conn, "PROTOCOL_ERROR", `write failed: ${err.message}`);
-      for (const op of ops) settle(op, new ChirpError("PROTOCOL_ERROR", `write failed: ${err.message}`));
       return;
     }
+    const i = conn.batches.indexOf(ops);
+    if (i >= 0) conn.batches.splice(i, 1);
     this.ctx.core.x.writeDone(conn.idx, conn.writesPending === 0 ? 1 : 0, now());
     const n = ops.length;
     if (n === 0) return;
