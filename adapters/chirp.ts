@@ -119,7 +119,7 @@ export class Chirp implements AsyncIterable<Message> {
   send(to: Target, data?: Uint8Array | string, options?: SendOptions): Promise<Uint8Array> {
     const engine = this.#engine;
     try {
-      if (engine.closing) throw new ChirpError("SHUTDOWN", "this node is closing");
+      if (engine.draining) throw new ChirpError("SHUTDOWN", "this node is closing");
       const byTarget = engine.remotes.byTarget;
       // Hot path: the same target string maps to the same live remote.
       if (typeof to === "string") {
@@ -160,13 +160,20 @@ export class Chirp implements AsyncIterable<Message> {
     };
   }
 
-  /** Closes the node (protocol.md §5.6): stops listening, fails queued and unfinished sends with
-   * SHUTDOWN, closes every connection; resolves when every socket is closed. Idempotent. */
-  close(): Promise<void> {
+  /** Closes the node (protocol.md §5.6). By default it first drains: new sends and replies are
+   * refused with SHUTDOWN at once, while queued sends, synchronous sends waiting for their ACK,
+   * replies and ACKs already accepted keep going (incoming connections are still served), for
+   * up to the send timeout (`timeout`); then it stops listening, fails what is left with
+   * SHUTDOWN and closes every connection. `{ drain: false }` skips the wait: everything not yet
+   * settled fails with SHUTDOWN at once. Resolves when every socket is closed. Idempotent (a
+   * later call returns the first call's promise). */
+  close(options: { drain?: boolean } = {}): Promise<void> {
     if (this.#closing) return this.#closing;
     const engine = this.#engine;
-    engine.closing = true;
+    engine.draining = true;
     this.#closing = (async () => {
+      if (options.drain !== false) await drain(engine, engine.config.timeout * 1000);
+      engine.closing = true;
       const listening = Promise.all(this.#listeners.map((l) => l.close().catch(() => {})));
       const err = new ChirpError("SHUTDOWN", "the node is closing");
       for (const r of [...engine.remotes.values()]) engine.links.dropRemote(r, err);
@@ -186,4 +193,18 @@ export class Chirp implements AsyncIterable<Message> {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** Whether the node still has work it accepted: queued sends, an ACK awaited, writes the
+ * socket has not taken (replies and ACKs included). */
+function busy(engine: Engine): boolean {
+  for (const r of engine.remotes.values()) if (r.queued > 0 || r.inflight) return true;
+  for (const c of engine.conns) if (c && !c.closed && (c.writesPending > 0 || c.batches.length > 0)) return true;
+  return false;
+}
+
+/** Waits until the node is not busy, at most `ms` (close's drain). */
+async function drain(engine: Engine, ms: number): Promise<void> {
+  const end = performance.now() + ms;
+  while (busy(engine) && performance.now() < end) await new Promise((r) => setTimeout(r, 2));
 }
