@@ -6,6 +6,7 @@ import { ChirpError } from "../errors.ts";
 import { EMPTY, settle, SendOp, type Conn, type Remote, type SendOptions } from "./records.ts";
 import type { Ctx, SenderPart } from "./context.ts";
 import type { WriteBuffers } from "./write-buffers.ts";
+import { Turns } from "./turns.ts";
 
 /** Payloads up to this size are copied into the core's OUT area; larger ones are written
  * from their own buffers right after their 27-byte header (no copy). */
@@ -57,6 +58,7 @@ function copySmall(dst: Uint8Array, src: Uint8Array, at: number): void {
 
 export class Sender implements SenderPart {
   #dirty = new Set<Remote>();
+  readonly #turns = new Turns();
   #pumpScheduled = false;
   /** Inline payloads must fit an empty OUT area beside queued ACKs and a NOOP (at most
    * 2·32 + 2 headers of 27 bytes): with a small bufferSize that is less than INLINE_MAX. */
@@ -246,12 +248,15 @@ export class Sender implements SenderPart {
     if (n === 0) return;
     const sync = this.ctx.config.synchronous;
     let bytes = 0;
+    let ready = 0;
     for (let i = 0; i < n; i++) {
       const op = ops[i];
       bytes += op.header.length + op.data.length;
       op.written = true;
-      if (!sync || op.acked) settle(op);
+      if (!sync || op.acked) ready++;
     }
+    if (ready === n) this.#turns.settleWritten(ops);
+    else if (ready > 0) this.#turns.settleWritten(ops.filter((op) => op.acked));
     const rt = ops[0].remote.tally;
     rt.messagesOut += n;
     rt.bytesOut += bytes;
