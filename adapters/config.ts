@@ -40,6 +40,10 @@ export interface ChirpConfig {
   maxSlots?: number;
   /** Largest header+data accepted from a peer, in bytes: 1..4294967295, default 100 MiB. */
   maxMsgSize?: number;
+  /** Largest header+data this node sends, in bytes: 1..4294967295, default `maxMsgSize` (a
+   * node refuses, with VALUE_ERROR before sending, what it would not accept itself; raise it
+   * to send larger messages to peers configured for them). */
+  maxSendSize?: number;
   /** Read buffer size in bytes (protocol.md §3.3): 1024..16777216, default 65536. */
   bufferSize?: number;
   /** Most connections open at once (incoming and outgoing): 1..65535, default 1024. */
@@ -84,6 +88,7 @@ export interface ResolvedConfig {
   synchronous: boolean;
   maxSlots: number;
   maxMsgSize: number;
+  maxSendSize: number;
   bufferSize: number;
   maxConnections: number;
   maxRemotes: number;
@@ -142,6 +147,7 @@ export function resolveConfig(input: ChirpConfig = {}): ResolvedConfig {
     maxSlots = num(cfg, "maxSlots", 16, 1, 32, true);
   }
   const maxMsgSize = num(cfg, "maxMsgSize", 100 * 1024 * 1024, 1, 0xffffffff, true);
+  const maxSendSize = num(cfg, "maxSendSize", maxMsgSize, 1, 0xffffffff, true);
   const bufferSize = num(cfg, "bufferSize", 65536, 1024, 16 * 1024 * 1024, true);
   const maxConnections = num(cfg, "maxConnections", 1024, 1, 65535, true);
   const maxRemotes = num(cfg, "maxRemotes", 1024, 1, 65535, true);
@@ -164,13 +170,13 @@ export function resolveConfig(input: ChirpConfig = {}): ResolvedConfig {
     bad("tls", cfg.tls === undefined ? "undefined" : "{}", 'encryption "always" needs tls.certChain (or tls.key and tls.cert)');
   }
   const known = new Set([
-    "port", "timeout", "reuseTime", "synchronous", "maxSlots", "maxMsgSize", "bufferSize",
+    "port", "timeout", "reuseTime", "synchronous", "maxSlots", "maxMsgSize", "maxSendSize", "bufferSize",
     "maxConnections", "maxRemotes", "maxQueued", "bindV4", "bindV6", "backlog", "identity", "onMessage", "onError",
     "encryption", "tls",
   ]);
   for (const k of Object.keys(cfg)) if (!known.has(k)) bad(k, cfg[k], "not a known option");
   return {
-    port, timeout, reuseTime, effectiveReuse, synchronous: sync, maxSlots, maxMsgSize, bufferSize,
+    port, timeout, reuseTime, effectiveReuse, synchronous: sync, maxSlots, maxMsgSize, maxSendSize, bufferSize,
     maxConnections, maxRemotes, maxQueued, bindV4: bindV4 as string | null, bindV6: bindV6 as string | null,
     bindV6Explicit: cfg.bindV6 !== undefined, backlog, identity: parseIdentity(cfg.identity),
     encryption: encryption as EncryptionMode, tls,

@@ -12,6 +12,20 @@ import type { Ctx, LinksPart } from "./context.ts";
 
 const now = (): number => performance.now();
 
+/** The default maxMsgSize (protocol.md §3.5): a peer may refuse frames larger than this. */
+const DEFAULT_MAX_MSG = 100 * 1024 * 1024;
+
+/** A hint for a connection that failed under a frame larger than a default-sized node accepts:
+ * the peer drops the connection without telling why (§3.5), so say what was in flight. */
+function oversized(conn: Conn, r: Remote | null): string {
+  let big = 0;
+  for (const batch of conn.batches) for (const op of batch) if (!op.done) big = Math.max(big, op.header.length + op.data.length);
+  const f = r?.inflight;
+  if (f && !f.done) big = Math.max(big, f.header.length + f.data.length);
+  if (big <= DEFAULT_MAX_MSG) return "";
+  return ` while a ${big}-byte message was in flight: the peer's maxMsgSize may be smaller (default ${DEFAULT_MAX_MSG})`;
+}
+
 export class Connections implements LinksPart {
   constructor(readonly ctx: Ctx) {}
 
@@ -160,7 +174,7 @@ export class Connections implements LinksPart {
     if (ctx.conns[conn.idx] === conn) ctx.conns[conn.idx] = undefined;
     const r = conn.remote;
     const where = r ? `${r.address}:${r.port}` : `${conn.address}`;
-    const err = new ChirpError(code, `${why} (${where})`);
+    const err = new ChirpError(code, `${why}${code === "PROTOCOL_ERROR" ? oversized(conn, r) : ""} (${where})`);
     const sync = ctx.config.synchronous;
     // The socket closed under frames it had not yet taken (their write callbacks are pending:
     // the kernel never had them, so the peer cannot have read them). Typically the peer closed

@@ -13,6 +13,10 @@ export interface SendOptions {
   header?: Uint8Array | string;
   /** The message identity (16 bytes); default random. A reply reuses the request's. */
   identity?: Uint8Array;
+  /** Cancels the send: rejects at once with ABORTED (the signal's reason as `cause`). A send
+   * still queued is not written; one already written is not recalled (in synchronous mode
+   * its late ACK is ignored, and the next send to that remote still waits for it, §4.1). */
+  signal?: AbortSignal;
 }
 
 /** One send, from send() until its promise settles. */

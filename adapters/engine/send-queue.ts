@@ -38,6 +38,10 @@ function executor(res: (id: Uint8Array) => void, rej: (e: Error) => void): void 
   newReject = rej;
 }
 
+function aborted(signal: AbortSignal): ChirpError {
+  return new ChirpError("ABORTED", "the send was aborted by its signal", { cause: signal.reason });
+}
+
 export function toBytes(v: Uint8Array | string | undefined, what: string): Uint8Array {
   if (v === undefined) return EMPTY;
   if (typeof v === "string") return encoder.encode(v);
@@ -76,6 +80,11 @@ export class Sender implements SenderPart {
     const header = options === undefined ? EMPTY : toBytes(options.header, "header");
     if (header.length > 0xffff) throw new ChirpError("VALUE_ERROR", `header is ${header.length} bytes; at most 65535`);
     if (data.length > 0xffffffff) throw new ChirpError("VALUE_ERROR", "data is larger than 4 GiB - 1");
+    if (header.length + data.length > config.maxSendSize) {
+      throw new ChirpError("VALUE_ERROR", `the message is ${header.length + data.length} bytes (header + data), over this node's maxSendSize of ${config.maxSendSize} (default: its maxMsgSize, ${config.maxMsgSize}); a peer with the same maxMsgSize would refuse it`);
+    }
+    const signal = options === undefined ? undefined : options.signal;
+    if (signal !== undefined && signal.aborted) throw aborted(signal);
     let ids: Uint8Array;
     let idAt = 0;
     if (options !== undefined && options.identity !== undefined) {
@@ -93,7 +102,14 @@ export class Sender implements SenderPart {
       idPos += 16;
     }
     const p = new Promise<Uint8Array>(executor);
-    remote.queue.push(new SendOp(remote, ids, idAt, header, data, newResolve, newReject));
+    const op = new SendOp(remote, ids, idAt, header, data, newResolve, newReject);
+    remote.queue.push(op);
+    if (signal !== undefined) {
+      // A settled op is skipped by the queue (writeQueue), and a late ACK settles nothing.
+      const onAbort = (): void => settle(op, aborted(signal));
+      signal.addEventListener("abort", onAbort, { once: true });
+      p.then(() => signal.removeEventListener("abort", onAbort), () => signal.removeEventListener("abort", onAbort));
+    }
     this.markDirty(remote);
     return p;
   }
