@@ -112,9 +112,11 @@ export class Chirp implements AsyncIterable<Message> {
 
   /**
    * Sends `data` to `to`. Connects on first use and reuses the connection both ways.
-   * Resolves with the message identity: asynchronous mode once the frame was handed to the
-   * kernel, synchronous mode once the receiver released it (protocol.md §4.2). Rejects with a
-   * ChirpError: TIMEOUT, CANNOT_CONNECT, PROTOCOL_ERROR, SHUTDOWN, ENOMEM, VALUE_ERROR.
+   * Resolves with the message identity: in asynchronous mode once the socket took the frame
+   * (handed to the kernel: not a delivery receipt), in synchronous mode once the receiver
+   * released it (protocol.md §4.2). Rejects with a ChirpError: TIMEOUT, CANNOT_CONNECT,
+   * PROTOCOL_ERROR, SHUTDOWN (the node is closing), ENOMEM (queue at maxQueued), VALUE_ERROR
+   * (bad argument; header+data over maxSendSize), ABORTED (`options.signal`).
    */
   send(to: Target, data?: Uint8Array | string, options?: SendOptions): Promise<Uint8Array> {
     const engine = this.#engine;
