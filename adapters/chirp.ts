@@ -111,10 +111,13 @@ export class Chirp implements AsyncIterable<Message> {
   }
 
   /**
-   * Sends `data` to `to`. Connects on first use and reuses the connection both ways.
+   * Sends `data` to `to`. Connects on first use and reuses the connection both ways. A host
+   * name is resolved first (config.resolve, else the runtime's resolver; cached for
+   * config.resolveCacheTime) and its addresses are tried in order until one connects.
    * Resolves with the message identity: asynchronous mode once the frame was handed to the
    * kernel, synchronous mode once the receiver released it (protocol.md §4.2). Rejects with a
-   * ChirpError: TIMEOUT, CANNOT_CONNECT, PROTOCOL_ERROR, SHUTDOWN, ENOMEM, VALUE_ERROR.
+   * ChirpError: TIMEOUT, CANNOT_CONNECT (also: a name that does not resolve, within the
+   * connect timeout), PROTOCOL_ERROR, SHUTDOWN, ENOMEM, VALUE_ERROR.
    */
   send(to: Target, data?: Uint8Array | string, options?: SendOptions): Promise<Uint8Array> {
     const engine = this.#engine;
@@ -126,7 +129,9 @@ export class Chirp implements AsyncIterable<Message> {
         const r = byTarget.get(to);
         if (r !== undefined && !r.freed) return engine.sender.enqueue(r, toBytes(data, "data"), options);
       }
-      const { address, port } = parseTarget(to);
+      const { address, host, port } = parseTarget(to);
+      // A host name: resolved first (engine/names.ts), its remote is known only then.
+      if (address === null) return engine.names.send(host, port, toBytes(data, "data"), options);
       const r = engine.remotes.get(address, port, performance.now());
       if (typeof to === "string") {
         if (byTarget.size >= 1024) byTarget.clear();
