@@ -15,6 +15,7 @@ import { listen } from "./engine/listen.ts";
 import { toBytes } from "./engine/send-queue.ts";
 import type { SendOptions } from "./engine/records.ts";
 import { snapshot } from "./engine/stats.ts";
+import { NameCache, type Resolve } from "./resolve.ts";
 
 export type { Target } from "./target.ts";
 export type { SendOptions } from "./engine/records.ts";
@@ -86,6 +87,24 @@ export class Chirp implements AsyncIterable<Message> {
     const node = new Chirp(engine, listeners);
     for (const s of early) engine.links.accept(s);
     return node;
+  }
+
+  /** The addresses a target stands for, in the order a send tries them: an IP address as it
+   * is, a host name through `resolve` (default: the runtime's resolver), uncached. Rejects
+   * with VALUE_ERROR for a malformed target, CANNOT_CONNECT naming the host for a name that
+   * does not resolve (chirpcat checks its targets with it before it listens). */
+  static async lookup(to: Target, resolve?: Resolve): Promise<{ address: string; port: number }[]> {
+    const { address, host, port } = parseTarget(to);
+    if (address !== null) return [{ address, port }];
+    const t = registeredTransport;
+    const r = resolve ?? t?.resolve?.bind(t);
+    if (!r) throw new ChirpError("CANNOT_CONNECT", `cannot resolve host "${host}": no resolver (the runtime has none; pass one)`);
+    try {
+      const found = await new NameCache(r, 0, 60_000).lookup(host);
+      return found.addresses.map((a) => ({ address: a, port }));
+    } catch (e) {
+      throw new ChirpError("CANNOT_CONNECT", `cannot resolve host "${host}": ${(e as Error)?.message ?? String(e)}`, { cause: e });
+    }
   }
 
   /** Open connections (incoming and outgoing, including ones still dialling). */

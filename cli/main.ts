@@ -232,6 +232,13 @@ function checkArgs(ctx: Ctx): void {
 async function runNode(ctx: Ctx): Promise<number> {
   await loadFormat(ctx.format);
   checkArgs(ctx);
+  // Host names must resolve before the node listens.
+  try {
+    await Promise.all(ctx.targets.map((t) => Chirp.lookup(t)));
+  } catch (e) {
+    ctx.out.err((e as Error).message);
+    return exitCodeOf(e);
+  }
   const cfg = nodeConfig(ctx);
   const v = ctx.values;
   const c = ctx.command;
