@@ -4,7 +4,6 @@ import { ChirpError } from "./errors.ts";
 import type { Message } from "./message.ts";
 import type { EncryptionMode } from "./tls/policy.ts";
 import type { TlsClientConfig } from "./transport.ts";
-import type { Resolve } from "./resolve.ts";
 
 /** TLS material as PEM text (a string or its bytes); the library reads no files. */
 export interface TlsConfig {
@@ -105,7 +104,7 @@ export interface ResolvedConfig {
   /** The TLS material, split into key, certificate chain and trust anchors; null: none. */
   tls: TlsClientConfig | null;
   /** config.resolve, or null: the runtime's resolver. */
-  resolve: Resolve | null;
+  resolve: ((host: string) => Promise<string[]>) | null;
   resolveCacheTime: number;
 }
 
@@ -185,7 +184,7 @@ export function resolveConfig(input: ChirpConfig = {}): ResolvedConfig {
     port, timeout, reuseTime, effectiveReuse, synchronous: sync, maxSlots, maxMsgSize, bufferSize,
     maxConnections, maxRemotes, maxQueued, bindV4: bindV4 as string | null, bindV6: bindV6 as string | null,
     bindV6Explicit: cfg.bindV6 !== undefined, backlog, identity: parseIdentity(cfg.identity),
-    encryption: encryption as EncryptionMode, tls, resolve: (cfg.resolve as Resolve | undefined) ?? null, resolveCacheTime,
+    encryption: encryption as EncryptionMode, tls, resolve: (cfg.resolve as ResolvedConfig["resolve"] | undefined) ?? null, resolveCacheTime,
   };
 }
 
