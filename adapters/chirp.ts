@@ -9,7 +9,7 @@ import { resolveConfig, type ChirpConfig, type ResolvedConfig } from "./config.t
 import type { Message } from "./message.ts";
 import type { Socket, Transport } from "./transport.ts";
 import type { ChirpEvents, ChirpStats } from "./monitor/stats.ts";
-import { parseTarget, type Target } from "./target.ts";
+import { formatTarget, parseTarget, type Target } from "./target.ts";
 import { Engine } from "./engine/engine.ts";
 import { listen } from "./engine/listen.ts";
 import { toBytes } from "./engine/send-queue.ts";
@@ -105,6 +105,14 @@ export class Chirp implements AsyncIterable<Message> {
     } catch (e) {
       throw new ChirpError("CANNOT_CONNECT", `cannot resolve host "${host}": ${(e as Error)?.message ?? String(e)}`, { cause: e });
     }
+  }
+
+  /** The target text for a peer (a message's sender): "name:port" when sends reached its
+   * remote by a host name (the last name used), else "address:port" ([IPv6] in brackets).
+   * Patterns key peers by it, so that a peer given by name matches its messages. */
+  targetOf(peer: { address: string; port: number }): string {
+    const name = this.#engine.remotes.find(peer.address, peer.port)?.name;
+    return name ? `${name}:${peer.port}` : formatTarget(peer.address, peer.port);
   }
 
   /** Open connections (incoming and outgoing, including ones still dialling). */

@@ -38,6 +38,11 @@ export function normalizeAddress(a: string): string | null {
   return null;
 }
 
+/** "address:port" (an IPv6 address in brackets): the target text for an address. */
+export function formatTarget(address: string, port: number): string {
+  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
 /** Parsed "address:port" strings (send() is called with the same few targets). */
 const targetCache = new Map<string, ParsedTarget>();
 

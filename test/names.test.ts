@@ -11,6 +11,7 @@ import { Chirp, type Message } from "../adapters/index.ts";
 import { node4, node } from "./support/nodes.ts";
 import { failure, sleep, until } from "./support/wait.ts";
 import { parseTarget } from "../adapters/target.ts";
+import { bus, publisher, respondent, subscriber, surveyor } from "../patterns/mod.ts";
 
 const text = (m: Message): string => new TextDecoder().decode(m.data);
 
@@ -184,6 +185,43 @@ test("Chirp.lookup: an address as it is, a name through the resolver, CANNOT_CON
   assert.is(f.code, "CANNOT_CONNECT");
   assert.match(f.message, /cannot resolve host "y\.test": ENOTFOUND y\.test/);
   assert.is((await failure(Chirp.lookup("bad!:7", r.resolve))).code, "VALUE_ERROR");
+});
+
+test("patterns with peers by name: answers, members and subscriptions match the name (Chirp.targetOf)", async () => {
+  const names: Record<string, string[]> = { "r1.test": ["127.0.0.1"], "r2.test": ["127.0.0.1"], "b.test": ["127.0.0.1"], "pub.test": ["127.0.0.1"] };
+  const resolve = fake(names).resolve;
+  // Survey: every respondent by name answers, so the survey ends early, each answer under its name.
+  const rs = await Promise.all(["r1", "r2"].map((n) => node4({ onMessage: respondent((m) => `${n}:${m.text()}`) })));
+  const s0 = await node4({ resolve });
+  const sv = surveyor(s0, { respondents: [`r1.test:${rs[0].port}`, `r2.test:${rs[1].port}`], timeout: 5 });
+  const t0 = Date.now();
+  const result = await sv.survey("up?");
+  assert.ok(Date.now() - t0 < 2500, "ended before its deadline: every named respondent answered");
+  assert.equal(result.responses.map((r) => r.from).sort(), [`r1.test:${rs[0].port}`, `r2.test:${rs[1].port}`]);
+  assert.equal(result.missing, []);
+  assert.is(s0.targetOf({ address: "127.0.0.1", port: rs[0].port }), `r1.test:${rs[0].port}`);
+  assert.is(s0.targetOf({ address: "::1", port: 9 }), "[::1]:9");
+  // Bus: a peer listed by name and the same peer seen as a sender are one member.
+  const [a, b] = await Promise.all([node4({ resolve }), node4()]);
+  const gotA: string[] = [];
+  const A = bus(a, (m) => gotA.push(m.text()), { peers: [`b.test:${b.port}`] });
+  const B = bus(b, () => {});
+  await A.send("hello");
+  await until(() => B.members.length === 1, 3000, "B learns A");
+  await B.send("hi");
+  await until(() => gotA.length === 1, 3000, "B's message at A");
+  assert.equal(A.members, [`b.test:${b.port}`]);
+  // Pub/sub: a subscriber that names its publisher gets its deliveries.
+  const p = await node4();
+  const pub = publisher(p);
+  const sn = await node4({ resolve });
+  const topics: string[] = [];
+  const sub = subscriber(sn, (topic) => topics.push(topic));
+  await sub.subscribe(`pub.test:${p.port}`, "news");
+  await until(() => pub.subscribers.length === 1, 3000, "the subscription");
+  await pub.publish("news.today", "x");
+  await until(() => topics.length === 1, 3000, "the delivery");
+  assert.equal(topics, ["news.today"]);
 });
 
 test.run();
