@@ -36,14 +36,15 @@ export const SIZE = 100;
 const PLAN: [RuntimeName, "sync" | "async"][] = [["node", "sync"], ["deno", "async"], ["bun", "sync"], ["node", "async"], ["deno", "sync"]];
 
 /** Starts the collector (with HTTP), the sink and five members; resolves once the collector
- * has a report from each showing all its messages sent. */
-export async function startCluster(every = 1): Promise<Cluster> {
+ * has a report from each showing all its messages sent. `trickle`: the members go on
+ * sending about that many messages a second (their counts are then at least `count`). */
+export async function startCluster(every = 1, trickle = 0): Promise<Cluster> {
   const c = await collector({ port: 0, http: 0 });
   const events: CollectorEvent[] = [];
   c.on((e) => events.push(e));
   const sink = await Chirp.start({ port: 0, bindV6: null, synchronous: false, onMessage: (m) => m.release() });
   const spawnMember = async (name: string, rt: RuntimeName, mode: "sync" | "async", count: number): Promise<Member> => {
-    const args = [`127.0.0.1:${c.port}`, String(every), name, `127.0.0.1:${sink.port}`, String(count), String(SIZE), mode];
+    const args = [`127.0.0.1:${c.port}`, String(every), name, `127.0.0.1:${sink.port}`, String(count), String(SIZE), mode, String(trickle)];
     const p = await spawnReady("test/fixtures/reporter.ts", args, rt);
     return { name, runtime: rt, mode, count, child: p.child, port: p.port };
   };
@@ -69,7 +70,7 @@ export async function startCluster(every = 1): Promise<Cluster> {
     },
   };
   try {
-    await until(() => members.every((m) => c.nodes().some((n) => n.node === m.name && n.report.stats.messagesOut === m.count)), 30_000, "a report from every member with all its messages");
+    await until(() => members.every((m) => c.nodes().some((n) => n.node === m.name && (trickle ? n.report.stats.messagesOut >= m.count : n.report.stats.messagesOut === m.count))), 30_000, "a report from every member with all its messages");
   } catch (e) {
     await cluster.close();
     throw e;

@@ -22,8 +22,9 @@ main{display:grid;grid-template-columns:repeat(auto-fill,minmax(400px,1fr));gap:
 .charts{display:grid;grid-template-columns:1fr 1fr;gap:6px}.chart{border:1px solid #eaeef2;border-radius:4px;padding:2px 4px;background:#fff}
 .chart .t{font-size:11px;color:#57606a;display:flex;gap:6px}.chart .t i{font-style:normal}.down .chart{opacity:.55}
 .errors{font-size:12px;margin-top:4px;color:#57606a}.errors b{color:#d1242f}
-section{padding:0 18px 16px}section h2{font-size:14px;margin:4px 0}#events{margin:0;padding-left:18px;font-size:12px;color:#57606a}
-#events .down{color:#d1242f;font-weight:600}#events .restarted{color:#9a6700;font-weight:600}#events .up,#events .joined{color:#1f883d}
+
+.events{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:10px 12px}.events h2{font-size:14px;margin:0 0 4px}
+.events ol{margin:0;padding-left:18px;font-size:12px;color:#57606a}.events .down{color:#d1242f;font-weight:600}.events .restarted{color:#9a6700;font-weight:600}.events .up,.events .joined{color:#1f883d}
 .empty{padding:30px 18px;color:#57606a}`;
 
 // The page's script (plain ES2017, no imports): poll, then render cards and charts.
@@ -34,9 +35,10 @@ const clock = (t) => new Date(t).toLocaleTimeString("en-GB", { hour12: false });
 const ago = (ms) => { const s = Math.max(0, Math.round(ms / 1000)); return s < 120 ? s + " s" : s < 7200 ? Math.round(s / 60) + " min" : Math.round(s / 3600) + " h"; };
 const si = (v) => v >= 1e9 ? (v / 1e9).toFixed(1) + "G" : v >= 1e6 ? (v / 1e6).toFixed(1) + "M" : v >= 1e3 ? (v / 1e3).toFixed(1) + "k" : v >= 10 || v === 0 ? String(Math.round(v)) : v.toFixed(1);
 const dur = (ms) => { const s = Math.floor(ms / 1000); return Math.floor(s / 3600) + ":" + String(Math.floor(s % 3600 / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0"); };
-const WINDOW = 120000;
+// The charts' time axis: the history there is, from 20 s up to 2 min.
 function chart(title, pts, series, now, unit) {
   const W = 180, H = 46;
+  const WINDOW = Math.min(120000, Math.max(20000, pts.length ? now - pts[0].time : 0));
   let max = 0;
   for (const p of pts) for (const s of series) { const v = p[s.k]; if (v !== null && v > max) max = v; }
   const top = max > 0 ? max * 1.1 : 1;
@@ -67,10 +69,10 @@ function card(n, now) {
     '<div class="nums"><div><b>' + si(r.messagesIn) + "</b>msgs in/s</div><div><b>" + si(r.messagesOut) + "</b>msgs out/s</div><div><b>" + si(s.messagesIn) + "</b>msgs in</div><div><b>" + si(s.messagesOut) + "</b>msgs out</div><div><b>" + s.connections + "</b>connections</div>" +
     "<div><b>" + si(r.bytesIn) + "</b>B in/s</div><div><b>" + si(r.bytesOut) + "</b>B out/s</div><div><b>" + s.slotsInUse + "</b>slots in use</div><div><b>" + s.queued + " / " + s.unacked + "</b>queued / unacked</div><div><b>" + (s.lastAckRttMs === null ? "-" : s.lastAckRttMs.toFixed(2) + " ms") + "</b>ACK RTT</div></div>" +
     '<div class="charts">' +
-    chart("messages/s", h, [{ k: "messagesIn", c: "#0969da", l: "in" }, { k: "messagesOut", c: "#8250df", l: "out" }], now) +
+    chart("msgs/s", h, [{ k: "messagesIn", c: "#0969da", l: "in" }, { k: "messagesOut", c: "#8250df", l: "out" }], now) +
     chart("bytes/s", h, [{ k: "bytesIn", c: "#0969da", l: "in" }, { k: "bytesOut", c: "#8250df", l: "out" }], now) +
-    chart("slots, queue", h, [{ k: "slotsInUse", c: "#1f883d", l: "slots" }, { k: "queued", c: "#bf8700", l: "queued" }, { k: "unacked", c: "#cf222e", l: "unacked" }], now) +
-    chart("ACK RTT", h, [{ k: "ackRttMs", c: "#0550ae", l: "ms" }, { k: "errors", c: "#d1242f", l: "err/s" }], now) +
+    chart("slots", h, [{ k: "slotsInUse", c: "#1f883d", l: "slots" }, { k: "queued", c: "#bf8700", l: "queue" }, { k: "unacked", c: "#cf222e", l: "unack" }], now) +
+    chart("RTT", h, [{ k: "ackRttMs", c: "#0550ae", l: "ms" }, { k: "errors", c: "#d1242f", l: "err/s" }], now) +
     "</div>" +
     '<div class="errors">errors: ' + (errs.length ? errs.map(([k, v]) => "<b>" + esc(k) + " " + v + "</b>").join(", ") : "none") +
     " \\u00b7 reports " + n.reports + " (every " + n.every + " s, dropped " + n.report.own.dropped + ")</div></article>";
@@ -85,11 +87,11 @@ async function poll() {
     return;
   }
   const now = d.collector.time;
-  const nodes = d.nodes.slice().sort((a, b) => (a.state === b.state ? a.firstSeen - b.firstSeen : a.state === "down" ? -1 : 1));
+  const nodes = d.nodes.slice().sort((a, b) => (a.state === b.state ? (a.node < b.node ? -1 : 1) : a.state === "down" ? -1 : 1));
   const up = nodes.length - d.collector.down;
   $("summary").innerHTML = '<span class="pill">' + nodes.length + " nodes</span>" + '<span class="pill up">' + up + " up</span>" + (d.collector.down ? '<span class="pill down" id="downcount">' + d.collector.down + " down</span>" : "");
-  $("nodes").innerHTML = nodes.length ? nodes.map((n) => card(n, now)).join("") : '<div class="empty">No node has reported yet. Start one with startReporting(node, { to: "host:' + d.collector.port + '" }).</div>';
-  $("events").innerHTML = d.events.slice(-12).reverse().map((e) => '<li class="' + e.type + '">' + clock(e.time) + " " + e.type + " " + esc(e.node) + (e.type === "restarted" ? " (identity " + esc(e.previous.slice(0, 8)) + " \\u2192 " + esc(e.identity.slice(0, 8)) + ")" : e.type === "down" ? " (silent " + ago(e.silentMs) + ")" : "") + "</li>").join("");
+  const events = '<section class="events"><h2>Events</h2><ol>' + d.events.slice(-14).reverse().map((e) => '<li class="' + e.type + '">' + clock(e.time) + " " + e.type + " " + esc(e.node) + (e.type === "restarted" ? " (identity " + esc(e.previous.slice(0, 8)) + " \\u2192 " + esc(e.identity.slice(0, 8)) + ")" : e.type === "down" ? " (silent " + ago(e.silentMs) + ")" : "") + "</li>").join("") + "</ol></section>";
+  $("nodes").innerHTML = (nodes.length ? nodes.map((n) => card(n, now)).join("") : '<div class="empty">No node has reported yet. Start one with startReporting(node, { to: "host:' + d.collector.port + '" }).</div>') + events;
   $("updated").textContent = "collector port " + d.collector.port + " \\u00b7 " + d.collector.reports + " reports \\u00b7 updated " + clock(now);
   document.title = (d.collector.down ? "(" + d.collector.down + " down) " : "") + "Chirp collector";
 }
@@ -103,6 +105,5 @@ export const DASHBOARD_HTML = `<!doctype html>
 <title>Chirp collector</title><style>${STYLE}</style></head>
 <body><header><h1>Chirp collector</h1><div id="summary"></div><span id="updated">loading\u2026</span></header>
 <main id="nodes"></main>
-<section><h2>Events</h2><ol id="events"></ol></section>
 <script>${SCRIPT}</script></body></html>
 `;
