@@ -75,6 +75,21 @@ for (const synchronous of [true, false]) {
   });
 }
 
+test("maxRemoteRows: the busiest rows are reported, the others counted; totals cover all", async () => {
+  const c = await start();
+  const sinks = await Promise.all([0, 1, 2].map(() => node({ onMessage: (m) => m.release() })));
+  const a = await node();
+  for (const [i, s] of sinks.entries()) for (let k = 0; k <= i * 3; k++) await a.send(`127.0.0.1:${s.port}`, "x");
+  const rep = startReporting(a, { to: `127.0.0.1:${c.port}`, every: 0.05, maxRemoteRows: 1 });
+  await until(() => (c.nodes()[0]?.reports ?? 0) >= 2, 5000, "reports");
+  rep.stop();
+  const r = c.nodes()[0].report;
+  assert.is(r.stats.perRemote.length, 1);
+  assert.is(r.stats.perRemote[0].port, sinks[2].port, "the busiest");
+  assert.is(r.perRemoteOmitted, 3, "two sinks and the collector left out");
+  assert.is(r.stats.messagesOut, 1 + 4 + 7);
+});
+
 test("a collector that never answers: one report in flight, the rest dropped and counted", async () => {
   const silent = await silentServer();
   const a = await node({ timeout: 5 });

@@ -49,6 +49,8 @@ export interface Report {
   processUptimeMs: number;
   /** The node's `stats()` (README "Monitoring"), the reporter's own traffic taken out. */
   stats: ChirpStats;
+  /** Per-remote rows left out (the reporter sends the busiest, default 64). */
+  perRemoteOmitted?: number;
   own: OwnTraffic;
 }
 
@@ -123,6 +125,7 @@ export function decodeReport(data: Uint8Array): Report | null {
       coreMemoryBytes: Number(s.coreMemoryBytes) || 0,
       perRemote,
     },
+    ...(isNum(j.perRemoteOmitted) && j.perRemoteOmitted > 0 ? { perRemoteOmitted: j.perRemoteOmitted } : {}),
     own: {
       reports: Number(own.reports) || 0,
       bytes: Number(own.bytes) || 0,

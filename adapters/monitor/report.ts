@@ -23,6 +23,9 @@ export interface ReportOptions {
   /** A name for the node (the collector keys and labels nodes by it; default: the address
    * the collector sees and the node's port). */
   name?: string;
+  /** Per-remote rows in a report, the busiest first (default 64; the rest are counted in
+   * `perRemoteOmitted`; the totals always cover every remote). */
+  maxRemoteRows?: number;
   /** Failed reports (the node goes on; each failure is also counted in `own.failed`). */
   onError?: (e: unknown) => void;
 }
@@ -69,6 +72,11 @@ function subtractFrom<C extends Counters>(c: C, own: RowShare): C {
   };
 }
 
+/** Round trips to the microsecond (a report is small JSON). */
+function compact<C extends Counters>(c: C): C {
+  return c.lastAckRttMs === null ? c : { ...c, lastAckRttMs: Math.round(c.lastAckRttMs * 1000) / 1000 };
+}
+
 function runtimeVersion(rt: string): string {
   const v = process.versions as Record<string, string | undefined>;
   return v[rt] ?? v.node ?? "";
@@ -79,7 +87,7 @@ function runtimeVersion(rt: string): string {
  * reporting stops by itself when the node closes. Throws VALUE_ERROR for a bad target or
  * interval. */
 export function startReporting(node: Chirp, options: ReportOptions): Reporter {
-  const { to, name, onError } = options;
+  const { to, name, onError, maxRemoteRows = 64 } = options;
   const every = options.every ?? 1;
   if (typeof every !== "number" || !(every >= 0.05 && every <= 3600)) {
     throw new ChirpError("VALUE_ERROR", `report every ${String(every)}: expected seconds from 0.05 to 3600`);
@@ -103,16 +111,20 @@ export function startReporting(node: Chirp, options: ReportOptions): Reporter {
 
   /** The node's stats with the reporter's traffic taken out; also the collector row's raw
    * messagesOut (for a failed report: was it written?). */
-  const cleanStats = (): { stats: ChirpStats; rowOut: number } => {
+  const cleanStats = (): { stats: ChirpStats; rowOut: number; omitted: number } => {
     const raw = node.stats();
     const mine = raw.perRemote.find(isCollector);
     // The row is new (the node forgot the idle remote and met it again): nothing of ours in it.
     if (!mine || mine.messagesOut < row.reports) row = { reports: 0, bytes: 0, failed: {} };
+    let perRemote = raw.perRemote.map((r) => compact(isCollector(r) ? subtractFrom(r, row) : r));
+    const omitted = Math.max(0, perRemote.length - maxRemoteRows);
+    if (omitted > 0) perRemote = perRemote.sort((a, b) => b.messagesIn + b.messagesOut - a.messagesIn - a.messagesOut).slice(0, maxRemoteRows);
     const stats: ChirpStats = {
-      ...subtractFrom(raw, { reports: own.reports, bytes: own.bytes, failed: own.failed }),
-      perRemote: raw.perRemote.map((r) => (isCollector(r) ? subtractFrom(r, row) : r)),
+      ...compact(subtractFrom(raw, { reports: own.reports, bytes: own.bytes, failed: own.failed })),
+      uptimeMs: Math.round(raw.uptimeMs),
+      perRemote,
     };
-    return { stats, rowOut: mine?.messagesOut ?? 0 };
+    return { stats, rowOut: mine?.messagesOut ?? 0, omitted };
   };
 
   const tick = (): void => {
@@ -131,6 +143,7 @@ export function startReporting(node: Chirp, options: ReportOptions): Reporter {
         v: 1, seq, every, ...meta,
         processUptimeMs: Math.round(process.uptime() * 1000),
         stats: clean.stats,
+        ...(clean.omitted ? { perRemoteOmitted: clean.omitted } : {}),
         own: { ...own, failed: { ...own.failed } },
       });
     } catch (e) {
