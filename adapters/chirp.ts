@@ -95,7 +95,7 @@ export class Chirp implements AsyncIterable<Message> {
     return this.#engine.core.memoryBytes;
   }
 
-  /** A snapshot of the node's counters, in total and per remote (monitor.ts). */
+  /** A snapshot of the node's counters, in total and per remote (monitor/stats.ts). */
   stats(): ChirpStats {
     return snapshot(this.#engine, this.#started, this.connectionCount);
   }

@@ -1,5 +1,5 @@
 // The socket contract every runtime adapter implements (node/, deno/, bun/ transport.ts).
-// The engine (chirp.ts) only sees these interfaces; only adapter files import runtime APIs.
+// The engine (engine/) only sees these interfaces; only the runtime folders import runtime APIs.
 
 /** One TCP connection, as the engine needs it. */
 export interface Socket {

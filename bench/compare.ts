@@ -42,7 +42,7 @@ import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import type { RuntimeName } from "../adapters/runtime.ts";
-import { runtime } from "../test/runtime.ts";
+import { runtime } from "../test/support/runtime.ts";
 import { arg, hasTaskset, machineInfo, median, runPair, runtimesArg, scriptIn, SEND_WINDOW, strArg, type ScriptCommand } from "./harness.ts";
 import { COLORS, PANEL_H, PANEL_W, barPanel, short, text, type Cluster } from "./chart.ts";
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { Chirp, type ChirpConfig } from "../adapters/index.ts";
 import type { RuntimeName } from "../adapters/runtime.ts";
-import { scriptCommand } from "../test/runtime.ts";
+import { scriptCommand } from "../test/support/runtime.ts";
 
 /** The numeric option `--name N`, or `dflt`. */
 export function arg(name: string, dflt: number): number {

@@ -20,7 +20,7 @@ import process from "node:process";
 import { Chirp } from "../adapters/index.ts";
 import type { RuntimeName } from "../adapters/runtime.ts";
 import { Router, attach, publisher, pusher, puller, subscriber, type PushResult } from "../patterns/mod.ts";
-import { scriptCommand } from "../test/runtime.ts";
+import { scriptCommand } from "../test/support/runtime.ts";
 
 const PAYLOAD = new Uint8Array(16).fill(0x61);
 const WORKERS = 4;

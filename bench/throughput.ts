@@ -51,7 +51,7 @@ import { nodeTransport } from "../adapters/node/transport.ts";
 import { denoTransport } from "../adapters/deno/transport.ts";
 import { bunTransport } from "../adapters/bun/transport.ts";
 import type { RuntimeName } from "../adapters/runtime.ts";
-import { runtime } from "../test/runtime.ts";
+import { runtime } from "../test/support/runtime.ts";
 import { arg, countingReceiver, hasTaskset, machineInfo, median, report, runPair, runtimesArg, SEND_WINDOW, sendLoop, strArg } from "./harness.ts";
 import { chartSvg } from "./chart.ts";
 import { TARGETS, type Group, type Kind, type MemSide, type Mode, type Results, type Row, type Soak } from "./throughput-results.ts";

@@ -17,7 +17,7 @@ import type { RuntimeName } from "../adapters/runtime.ts";
 import { arg, countingReceiver, hasTaskset, median, report, runPair, runtimesArg, sendLoop } from "./harness.ts";
 
 const SCRIPT = "bench/tls.ts";
-import { testCertDir } from "../test/tls-certs.ts";
+import { testCertDir } from "../test/support/tls-certs.ts";
 
 const PAYLOAD = 16;
 type Enc = "tls" | "plain";

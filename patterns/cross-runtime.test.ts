@@ -3,40 +3,21 @@
 // skips it on Deno and Bun); it starts processes on all three runtimes.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { ChildProcess } from "node:child_process";
-import { Chirp } from "../adapters/index.ts";
 import type { RuntimeName } from "../adapters/runtime.ts";
-import { until, spawnReady } from "../test/helpers.ts";
+import { node4 } from "../test/support/nodes.ts";
+import { until } from "../test/support/wait.ts";
+import { Child } from "../test/support/process.ts";
 import { bus, pair, pusher, request, surveyor, PairRefusedError, text } from "./mod.ts";
 
-interface Proc { rt: RuntimeName; child: ChildProcess; port: number; lines: string[]; key: string }
+type Proc = Child & { port: number; key: string };
 
 /** Starts pattern-peer.ts on `rt`; resolves at its "ready <port>" line. */
 async function peer(rt: RuntimeName, mode: string, role: string, ...args: (string | number)[]): Promise<Proc> {
-  const p = await spawnReady("test/fixtures/pattern-peer.ts", [mode, role, ...args.map(String)], rt);
-  return { rt, ...p, key: `127.0.0.1:${p.port}` };
-}
-
-function say(p: Proc, line: string): void {
-  p.child.stdin!.write(line + "\n");
-}
-
-/** Waits for a line matching `re` after index `from`; returns it. */
-async function line(p: Proc, re: RegExp, from = 0, ms = 10000): Promise<string> {
-  await until(() => p.lines.slice(from).some((l) => re.test(l)), ms, `${p.rt}: ${re}`);
-  return p.lines.slice(from).find((l) => re.test(l))!;
-}
-
-function stop(p: Proc): Promise<number | null> {
-  return new Promise((resolve) => {
-    if (p.child.exitCode !== null) return resolve(p.child.exitCode);
-    p.child.once("exit", (c) => resolve(c));
-    p.child.stdin!.end();
-  });
+  const p = await Child.start("test/fixtures/pattern-peer.ts", [mode, role, ...args.map(String)], { runtime: rt });
+  return Object.assign(p, { key: `127.0.0.1:${p.port}` });
 }
 
 const runtimes: RuntimeName[] = ["node", "deno", "bun"];
-const start = (cfg: Parameters<typeof Chirp.start>[0] = {}): Promise<Chirp> => Chirp.start({ port: 0, bindV6: null, ...cfg });
 
 for (const mode of ["sync", "async"]) {
   test(`${mode}: a Bun publisher with Deno and Node subscribers: prefixes, unsubscribe, a subscriber that goes away`, async () => {
@@ -46,48 +27,48 @@ for (const mode of ["sync", "async"]) {
       const dsub = await peer("deno", mode, "subscriber", pub.port, "a.");
       const nsub = await peer("node", mode, "subscriber", pub.port, "", "b.");
       procs.push(dsub, nsub);
-      say(pub, "subscribers");
-      assert.match(await line(pub, /^subscribers/), /^subscribers 2$/);
+      pub.say("subscribers");
+      assert.match(await pub.line(/^subscribers/), /^subscribers 2$/);
       let n = pub.lines.length;
-      say(pub, "publish a.one first");
-      assert.match(await line(pub, /^published/, n), /^published 2 $/);
-      assert.is(await line(dsub, /^got a\.one/), "got a.one first");
-      assert.is(await line(nsub, /^got a\.one/), "got a.one first");
+      pub.say("publish a.one first");
+      assert.match(await pub.line(/^published/, n), /^published 2 $/);
+      assert.is(await dsub.line(/^got a\.one/), "got a.one first");
+      assert.is(await nsub.line(/^got a\.one/), "got a.one first");
       n = pub.lines.length;
-      say(pub, "publish b.two second");
-      assert.match(await line(pub, /^published/, n), /^published 1 $/, "only the Node subscriber wants b.");
-      assert.is(await line(nsub, /^got b\.two/), "got b.two second");
+      pub.say("publish b.two second");
+      assert.match(await pub.line(/^published/, n), /^published 1 $/, "only the Node subscriber wants b.");
+      assert.is(await nsub.line(/^got b\.two/), "got b.two second");
       // Node drops its catch-all; it keeps "b.".
       const m = nsub.lines.length;
-      say(nsub, "unsubscribe ");
-      await line(nsub, /^unsubscribed/, m);
+      nsub.say("unsubscribe ");
+      await nsub.line(/^unsubscribed/, m);
       n = pub.lines.length;
-      say(pub, "publish a.three third");
-      assert.match(await line(pub, /^published/, n), /^published 1 $/, "now only Deno wants a.");
-      await line(dsub, /^got a\.three/);
+      pub.say("publish a.three third");
+      assert.match(await pub.line(/^published/, n), /^published 1 $/, "now only Deno wants a.");
+      await dsub.line(/^got a\.three/);
       // Deno goes away: the publisher drops it on the next failed send.
-      assert.is(await stop(dsub), 0);
+      assert.is(await dsub.stop(), 0);
       n = pub.lines.length;
-      say(pub, "publish a.four fourth");
-      assert.match(await line(pub, /^published/, n), new RegExp(`^published 0 ${dsub.key.replace(/\./g, "\\.")}$`));
+      pub.say("publish a.four fourth");
+      assert.match(await pub.line(/^published/, n), new RegExp(`^published 0 ${dsub.key.replace(/\./g, "\\.")}$`));
       n = pub.lines.length;
-      say(pub, "subscribers");
-      assert.match(await line(pub, /^subscribers/, n), /^subscribers 1$/);
+      pub.say("subscribers");
+      assert.match(await pub.line(/^subscribers/, n), /^subscribers 1$/);
       assert.not.ok(nsub.lines.some((l) => l.startsWith("got a.three")), "Node unsubscribed from a.");
     } finally {
-      for (const p of procs) await stop(p);
+      for (const p of procs) await p.stop();
     }
   });
 
   test(`${mode}: request/reply, push/pull and survey from Node to Node, Deno and Bun processes`, async () => {
     const procs: Proc[] = [];
-    const me = await start({ synchronous: mode === "sync" });
+    const me = await node4({ synchronous: mode === "sync" });
     try {
       const responders = await Promise.all(runtimes.map((rt) => peer(rt, mode, "responder")));
       const pullers = await Promise.all(runtimes.map((rt) => peer(rt, mode, "puller")));
       const respondents = await Promise.all(runtimes.map((rt) => peer(rt, mode, "respondent")));
       procs.push(...responders, ...pullers, ...respondents);
-      for (const r of responders) assert.is((await request(me, r.key, "ping")).text(), `${r.rt}:ping`);
+      for (const r of responders) assert.is((await request(me, r.key, "ping")).text(), `${r.runtime}:ping`);
       const p = pusher(me, { workers: pullers.map((x) => x.key) });
       const results = await Promise.all(Array.from({ length: 60 }, (_, i) => p.push(`w${i}`)));
       const by = new Map<string, number>();
@@ -101,14 +82,14 @@ for (const mode of ["sync", "async"]) {
       assert.equal(s.responses.map((r) => r.message.text()).sort(), ["bun", "deno", "node"]);
     } finally {
       await me.close();
-      for (const p of procs) await stop(p);
+      for (const p of procs) await p.stop();
     }
   });
 }
 
 test("bus across runtimes: Node knows Deno and Bun; they learn Node from its message", async () => {
   const procs: Proc[] = [];
-  const me = await start();
+  const me = await node4();
   const got: string[] = [];
   try {
     const d = await peer("deno", "sync", "bus");
@@ -116,33 +97,33 @@ test("bus across runtimes: Node knows Deno and Bun; they learn Node from its mes
     procs.push(d, b);
     const mine = bus(me, (m) => got.push(m.text()), { peers: [d.key, b.key] });
     assert.is((await mine.send("hello bus")).delivered, 2);
-    await line(d, /^got hello bus$/);
-    await line(b, /^got hello bus$/);
-    say(d, "send from deno");
-    assert.is(await line(d, /^sent/), "sent 1", "Deno learned Node only");
+    await d.line(/^got hello bus$/);
+    await b.line(/^got hello bus$/);
+    d.say("send from deno");
+    assert.is(await d.line(/^sent/), "sent 1", "Deno learned Node only");
     await until(() => got.includes("from deno"), 10000, "Deno's message");
   } finally {
     await me.close();
-    for (const p of procs) await stop(p);
+    for (const p of procs) await p.stop();
   }
 });
 
 test("pair across runtimes: Bun pairs with Deno; Node is refused", async () => {
   const procs: Proc[] = [];
-  const me = await start();
+  const me = await node4();
   try {
     const d = await peer("deno", "sync", "pair");
     const b = await peer("bun", "sync", "pair", d.port);
     procs.push(d, b);
-    say(b, "send hi from bun");
-    assert.is(await line(b, /^(sent|error)/), "sent");
-    await line(d, /^got hi from bun$/);
+    b.say("send hi from bun");
+    assert.is(await b.line(/^(sent|error)/), "sent");
+    await d.line(/^got hi from bun$/);
     const err = await pair(me, () => {}, { peer: d.key }).send("me too").then(() => null, (e) => e);
     assert.instance(err, PairRefusedError);
     assert.match(err.message, new RegExp(`already paired with ${b.key.replace(/\./g, "\\.")}`));
   } finally {
     await me.close();
-    for (const p of procs) await stop(p);
+    for (const p of procs) await p.stop();
   }
 });
 

@@ -6,11 +6,11 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
 import { Chirp, type Message } from "../adapters/index.ts";
-import { runtime } from "../test/runtime.ts";
-import { until } from "../test/helpers.ts";
+import { join } from "node:path";
+import { repoRoot as repo } from "../test/support/runtime.ts";
+import { until } from "../test/support/wait.ts";
 import { MAGIC, OP, PATTERN, PREFIX_LEN, decodeHeader, encodeHeader, patternName, startsWith, targetKey, type PatternName } from "./header.ts";
 
-const repo = new URL(runtime === "node" ? "../../../" : "../", new URL(".", import.meta.url));
 
 /** Every (pattern, id, op, name) in the registry. */
 function registry(): string[] {
@@ -56,13 +56,13 @@ test("ids and ops are unique; ids follow nng's protocol families", () => {
 });
 
 test("the table in docs/patterns.md is the registry", () => {
-  const doc = readFileSync(new URL("docs/patterns.md", repo), "utf8");
+  const doc = readFileSync(join(repo, "docs/patterns.md"), "utf8");
   const rows = [...doc.matchAll(/^\| (\w+) \| (0x[0-9a-f]{2}) \| (\d+) \| (\w+) \|/gm)].map((m) => `${m[1]} ${m[2]} ${m[3]} ${m[4]}`);
   assert.equal(rows.sort(), registry());
 });
 
 test("the table in patterns/header.ts is the registry", () => {
-  const src = readFileSync(new URL("patterns/header.ts", repo), "utf8");
+  const src = readFileSync(join(repo, "patterns/header.ts"), "utf8");
   const rows: string[] = [];
   let pattern = "";
   let id = "";

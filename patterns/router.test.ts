@@ -4,16 +4,16 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Chirp, type Message } from "../adapters/index.ts";
 import { Router, attach, routerOf } from "./router.ts";
-import { until } from "../test/helpers.ts";
+import { node4 } from "../test/support/nodes.ts";
+import { until } from "../test/support/wait.ts";
 
-const start = (cfg: Parameters<typeof Chirp.start>[0] = {}): Promise<Chirp> => Chirp.start({ port: 0, bindV6: null, ...cfg });
 
 test("order: waiter by identity, then handlers in order, then the fallback; late answers dropped", async () => {
   const r = new Router();
-  const node = await start({ onMessage: r.dispatch });
+  const node = await node4({ onMessage: r.dispatch });
   attach(node, r);
   assert.is(routerOf(node), r, "routerOf returns the attached router");
-  const sender = await start();
+  const sender = await node4();
   const seen: string[] = [];
   r.use((m) => {
     seen.push(`first:${m.text()}`);
@@ -54,14 +54,14 @@ test("order: waiter by identity, then handlers in order, then the fallback; late
 });
 
 test("a handler that throws: the message is released and onError gets the error", async () => {
-  const node = await start();
+  const node = await node4();
   const r = routerOf(node);
   const errors: unknown[] = [];
   r.onError = (e) => errors.push(e);
   r.use(() => {
     throw new Error("boom");
   });
-  const sender = await start();
+  const sender = await node4();
   try {
     // Synchronous send: resolves only because the router released the message.
     await sender.send(`127.0.0.1:${node.port}`, "x");
@@ -73,7 +73,7 @@ test("a handler that throws: the message is released and onError gets the error"
 });
 
 test("attach refuses a second router for the same node", async () => {
-  const node = await start();
+  const node = await node4();
   routerOf(node);
   try {
     assert.throws(() => attach(node, new Router()), /already has a pattern router/);

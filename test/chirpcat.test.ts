@@ -5,95 +5,49 @@
 // walkthrough (its commands are read from README.md).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import process from "node:process";
-import { Buffer } from "node:buffer";
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { runtime, scriptCommand } from "./runtime.ts";
-import { refusedPort } from "./helpers.ts";
-import { testCertDir } from "./tls-certs.ts";
+import { repoRoot as repo } from "./support/runtime.ts";
+import { Child } from "./support/process.ts";
+import { refusedPort } from "./support/raw-peer.ts";
+import { testCertDir } from "./support/tls-certs.ts";
 import { COMMANDS, EXIT, EXIT_HELP, OPTIONS } from "../cli/options.ts";
 import { renderStats } from "../cli/monitor.ts";
 import type { ChirpStats } from "../adapters/index.ts";
 
-const repo = fileURLToPath(new URL(runtime === "node" ? "../../../" : "../", import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), "chirpcat-test-"));
-const children = new Set<ChildProcess>();
-
-interface Proc {
-  child: ChildProcess;
-  out: () => Uint8Array;
-  text: () => string;
-  err: () => string;
-  exit: Promise<number | null>;
-}
+const children = new Set<Child>();
 
 /** Starts chirpcat with `args` (stdin: `input`, or nothing). */
-function cli(args: string[], input?: string | Uint8Array): Proc {
-  const [cmd, argv] = scriptCommand("cli/chirpcat.ts", args);
-  const child = spawn(cmd, argv, { cwd: repo, stdio: ["pipe", "pipe", "pipe"] });
-  children.add(child);
-  const out: Uint8Array[] = [];
-  let err = "";
-  child.stdout!.on("data", (d: Uint8Array) => out.push(d));
-  child.stderr!.on("data", (d: Uint8Array) => (err += new TextDecoder().decode(d)));
-  const exit = new Promise<number | null>((resolve) => child.once("close", (code) => {
-    children.delete(child);
-    resolve(code);
-  }));
-  if (input !== undefined) child.stdin!.end(input);
-  else child.stdin!.end();
-  const bytes = (): Uint8Array => new Uint8Array(Buffer.concat(out));
-  return { child, out: bytes, text: () => new TextDecoder().decode(bytes()), err: () => err, exit };
-}
-
-/** Waits until `pred()` holds for the process (polling its output), or fails. */
-async function until(p: Proc, pred: () => boolean, what: string, ms = 20000): Promise<void> {
-  const end = Date.now() + ms;
-  let exited = false;
-  void p.exit.then(() => (exited = true));
-  while (!pred()) {
-    if (exited) {
-      await new Promise((r) => setTimeout(r, 50)); // the last output may still be on its way
-      if (pred()) return;
-      throw new Error(`chirpcat exited before ${what}; stderr: ${p.err()} stdout: ${p.text()}`);
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; stderr: ${p.err()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+function cli(args: string[], input?: string | Uint8Array): Child {
+  const c = new Child("cli/chirpcat.ts", args, { cwd: repo, input: input ?? "" });
+  children.add(c);
+  void c.exit.then(() => children.delete(c));
+  return c;
 }
 
 /** Starts a listening chirpcat (--port 0 unless given) and resolves with its port (and its
  * metrics port with --metrics). */
-async function server(args: string[]): Promise<Proc & { port: number; metrics: number }> {
+async function server(args: string[]): Promise<Child & { port: number; metrics: number }> {
   const p = cli(args.includes("--port") ? args : [...args, "--port", "0"]);
-  await until(p, () => /listening on port \d+/.test(p.err()) && (!args.includes("--metrics") || /metrics on http:\/\/[^:]+:\d+/.test(p.err())), "listening");
+  await p.until(() => /listening on port \d+/.test(p.err()) && (!args.includes("--metrics") || /metrics on http:\/\/[^:]+:\d+/.test(p.err())), 20000, "listening");
   const port = Number(/listening on port (\d+)/.exec(p.err())![1]);
   const metrics = Number(/metrics on http:\/\/[^:]+:(\d+)/.exec(p.err())?.[1] ?? 0);
-  return { ...p, port, metrics };
+  return Object.assign(p, { port, metrics });
 }
 
 /** Resolves with the exit code, output and errors once the process ended (fails after `ms`). */
-async function done(p: Proc, ms = 20000): Promise<{ code: number | null; out: Uint8Array; text: string; err: string }> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const code = await Promise.race([p.exit, new Promise<"late">((r) => (timer = setTimeout(() => r("late"), ms)))]);
-  clearTimeout(timer);
-  if (code === "late") {
-    p.child.kill("SIGKILL");
-    throw new Error(`chirpcat did not exit within ${ms} ms; stderr: ${p.err()} stdout: ${p.text()}`);
-  }
+async function done(p: Child, ms = 20000): Promise<{ code: number | null; out: Uint8Array; text: string; err: string }> {
+  const code = await p.finished(ms);
   return { code, out: p.out(), text: p.text(), err: p.err() };
 }
 
 const run = (args: string[], input?: string | Uint8Array) => done(cli(args, input));
 
-/** Ends a process with SIGTERM and returns what it did. (process.kill, not child.kill:
- * Deno's child_process reports a child it signalled as killed, whatever its exit code.) */
-async function stop(p: Proc) {
-  process.kill(p.child.pid!, "SIGTERM");
+/** Ends a process with SIGTERM and returns what it did. */
+async function stop(p: Child) {
+  p.kill("SIGTERM");
   return done(p);
 }
 
@@ -368,7 +322,7 @@ test("README: the chirpcat walkthrough runs (respond, request, monitor), and its
   assert.is(req.text, "pong\n".repeat(5));
   const mon = cli(fix(cmds[2])); // not a terminal: a plain snapshot every second
   // The second snapshot has rates: nothing moves any more.
-  await until(mon, () => /^ {2}messages in +5 +0\.0$/m.test(mon.text()), "the monitor to show 5 requests and a rate");
+  await mon.until(() => /^ {2}messages in +5 +0\.0$/m.test(mon.text()), 20000, "the monitor to show 5 requests and a rate");
   assert.is((await stop(mon)).code, 0);
   assert.is((await stop(resp)).text, "ping\n".repeat(5));
   // Options and exit codes tables.

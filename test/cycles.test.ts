@@ -7,11 +7,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { fileURLToPath } from "node:url";
-import { runtime } from "./runtime.ts";
+import { repoRoot, runtime } from "./support/runtime.ts";
 
-// build/js/test when compiled for Node, else test/.
-const repo = fileURLToPath(new URL(runtime === "node" ? "../../../" : "../", import.meta.url));
+const repo = repoRoot;
 const node = runtime === "node" ? process.execPath : "node";
 
 function check(args: string[]): { status: number | null; lines: string[] } {

@@ -3,7 +3,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { Message } from "../adapters/index.ts";
-import { node, sleep, until, codeOf, RawPeer, handshake, frame, silentServer, refusedPort, text } from "./helpers.ts";
+import { node } from "./support/nodes.ts";
+import { sleep, until, codeOf } from "./support/wait.ts";
+import { RawPeer, silentServer, refusedPort } from "./support/raw-peer.ts";
+import { handshake, frame, text } from "./support/wire.ts";
 
 test("sync send to a receiver that never releases fails with TIMEOUT", async () => {
   const b = await node({ onMessage: () => {} });

@@ -2,7 +2,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { Message } from "../adapters/index.ts";
-import { node, sleep, until, stateAfter, RawPeer, handshake, frame } from "./helpers.ts";
+import { node } from "./support/nodes.ts";
+import { sleep, until, stateAfter } from "./support/wait.ts";
+import { RawPeer } from "./support/raw-peer.ts";
+import { handshake, frame } from "./support/wire.ts";
 
 test("sync: the send settles only when the receiver releases (ACK on release)", async () => {
   const held: Message[] = [];

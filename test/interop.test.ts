@@ -6,15 +6,17 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { Message } from "../adapters/index.ts";
 import type { RuntimeName } from "../adapters/runtime.ts";
-import { node, until, startPeer, stopPeer, type Peer } from "./helpers.ts";
+import { node } from "./support/nodes.ts";
+import { until } from "./support/wait.ts";
+import { startPeer, type Peer } from "./support/process.ts";
+import { hex } from "./support/wire.ts";
 
 const runtimes: RuntimeName[] = ["node", "deno", "bun"];
-const hex = (id: Uint8Array): string => Array.from(id, (b) => b.toString(16).padStart(2, "0")).join("");
 
 for (const mode of ["sync", "async"]) {
   test(`${mode}: every runtime to every other, with replies, 16 B and 1 MiB`, async () => {
     const peers = new Map<RuntimeName, Peer>();
-    for (const rt of runtimes) peers.set(rt, await startPeer(mode, "echo", rt));
+    for (const rt of runtimes) peers.set(rt, await startPeer({ synchronous: mode === "sync", policy: "echo" }, rt));
     const replies = new Map<string, Message>();
     const me = await node({ synchronous: mode === "sync", onMessage: (m) => { replies.set(hex(m.identity), m); m.release(); } });
     const mib = new Uint8Array(1 << 20).map((_, i) => (i * 31 + 7) & 0xff);
@@ -46,7 +48,7 @@ for (const mode of ["sync", "async"]) {
       console.log(`  ${mode}: ${replies.size} replies: node<->{node,deno,bun} direct, and every ordered relay pair`);
     } finally {
       await me.close();
-      for (const [rt, p] of peers) assert.is(await stopPeer(p.child), 0, `${rt} peer exit code`);
+      for (const [rt, p] of peers) assert.is(await p.stop(), 0, `${rt} peer exit code`);
     }
   });
 }

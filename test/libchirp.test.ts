@@ -25,14 +25,15 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChirpConfig, ChirpError, Message } from "../adapters/index.ts";
-import { node, until, sleep } from "./helpers.ts";
-import { runtime } from "./runtime.ts";
+import { node } from "./support/nodes.ts";
+import { until, sleep } from "./support/wait.ts";
+import { hex } from "./support/wire.ts";
+import { runtime } from "./support/runtime.ts";
 import { buildLibchirp, type Libchirp } from "./support/libchirp.ts";
-import { testCertDir } from "./tls-certs.ts";
+import { testCertDir } from "./support/tls-certs.ts";
 
 const SIZES = [0, 1, 16, 64 << 10, 1 << 20, 5 << 20];
 const LIMIT = 60_000; // per wait; every test ends well before the runner's 4 minutes
-const hex = (id: Uint8Array): string => Array.from(id, (b) => b.toString(16).padStart(2, "0")).join("");
 const dec = new TextDecoder();
 
 /** Byte j of the i-th message: what libchirp-node sends, and what Chirp sends to it. */

@@ -3,7 +3,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { Message } from "../adapters/index.ts";
-import { node, sleep, until, codeOf, RawPeer, handshake, frame, text } from "./helpers.ts";
+import { node } from "./support/nodes.ts";
+import { sleep, until, codeOf } from "./support/wait.ts";
+import { RawPeer } from "./support/raw-peer.ts";
+import { handshake, frame, text } from "./support/wire.ts";
 
 test("a connection is reused for many sends, in both directions", async () => {
   const b = await node({ onMessage: (m) => m.release() });

@@ -9,14 +9,22 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import process from "node:process";
-import { node } from "./helpers.ts";
-import { LineProc, hex, patternOk, percentile, type Json } from "./model-helpers.ts";
-import { runtime } from "./runtime.ts";
+import { node } from "./support/nodes.ts";
+import { Child } from "./support/process.ts";
+import { patternOk } from "./support/payload.ts";
+import { hex } from "./support/wire.ts";
+import { runtime } from "./support/runtime.ts";
 
 const PROCS = Number(process.env.CHIRP_LOAD_PROCS ?? 5);
 const PER = Number(process.env.CHIRP_LOAD_PER_PROC ?? 100);
 const SECONDS = Number(process.env.CHIRP_LOAD_SECONDS ?? 3);
 const TIMEOUT = 20; // s: generous, so that a slow box reports high latency instead of failures
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
 
 test(`load: ${PROCS * PER} sync nodes in ${PROCS} ${runtime} processes send to one node for ${SECONDS} s`, async () => {
   const magic = crypto.getRandomValues(new Uint8Array(9));
@@ -45,11 +53,11 @@ test(`load: ${PROCS * PER} sync nodes in ${PROCS} ${runtime} processes send to o
     },
   });
   const mem0 = receiver.coreMemoryBytes;
-  const procs: LineProc[] = [];
+  const procs: Child[] = [];
   try {
     const t0 = Date.now();
     for (let p = 0; p < PROCS; p++) {
-      procs.push(new LineProc("test/fixtures/load-peers.ts", [JSON.stringify({ proc: p, count: PER, target: receiver.port, timeout: TIMEOUT, magic: magicHex })]));
+      procs.push(new Child("test/fixtures/load-peers.ts", [JSON.stringify({ proc: p, count: PER, target: receiver.port, timeout: TIMEOUT, magic: magicHex })]));
     }
     await Promise.all(procs.map((lp, p) => lp.waitFor((e) => e.ev === "ready", 60_000, `load process ${p} to start ${PER} nodes`)));
     console.log(`load: ${PROCS * PER} nodes started in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -119,10 +127,9 @@ test(`load: ${PROCS * PER} sync nodes in ${PROCS} ${runtime} processes send to o
     const exits = await Promise.all(procs.map((lp) => lp.exit));
     for (const e of exits) assert.equal(e, { code: 0, signal: null }, "a load process did not exit cleanly");
   } finally {
-    for (const lp of procs) lp.signalProc("SIGKILL");
+    for (const lp of procs) lp.kill("SIGKILL");
     await receiver.close();
   }
-  void ({} as Json);
 });
 
 test.run();

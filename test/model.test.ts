@@ -1,6 +1,6 @@
 // Model-based randomized test of reliability under faults (issue "every send gets exactly one
 // outcome, nothing else is harmed"), over REAL processes: N Chirp nodes, each in its own
-// process (test/fixtures/model-peer.ts, driven over stdin/stdout line-JSON) on 127.0.0.1, on the
+// process (test/fixtures/peer.ts, driven over stdin/stdout line-JSON) on 127.0.0.1, on the
 // runtime running this file (or a mix, CHIRP_MODEL_RUNTIMES). Node timeout T = 0.5 s, reuseTime
 // 0.5 or 1 s (R = max(reuseTime, 3T) = 1.5 s), some nodes with small tables (8 connections, 8
 // remotes). fast-check generates a list of steps per run: sends (0 B..1 MiB, sync and async
@@ -27,8 +27,8 @@
 //                hold messages and release them later in batches
 // Properties (checked during the run and at its end):
 //   P1 every send settles exactly once: one "settled" report per identity from the sender
-//      process, resolved or a ChirpError whose code is in the documented set (model-helpers.ts
-//      SEND_CODES); sends to the refused port only fail with CANNOT_CONNECT, to the silent port
+//      process, resolved or a ChirpError whose code is in the documented set (SEND_CODES
+//      below); sends to the refused port only fail with CANNOT_CONNECT, to the silent port
 //      only with TIMEOUT (or SHUTDOWN); no send is left pending when its node closes.
 //   P2 bounded: a send pending longer than 3·T + 550 ms debounce + SLACK after it could start
 //      (after the previous send on the same sender→target queue settled; SIGSTOP time of the
@@ -54,9 +54,11 @@ import * as assert from "uvu/assert";
 import fc from "fast-check";
 import process from "node:process";
 import { readFileSync } from "node:fs";
-import { RawPeer, handshake, frame, silentServer, refusedPort } from "./helpers.ts";
-import { LineProc, prng, sleep, SEND_CODES, type Json } from "./model-helpers.ts";
-import { runtime } from "./runtime.ts";
+import { RawPeer, silentServer, refusedPort } from "./support/raw-peer.ts";
+import { handshake, frame } from "./support/wire.ts";
+import { Child, type Json, type PeerConfig } from "./support/process.ts";
+import { sleep, within } from "./support/wait.ts";
+import { runtime } from "./support/runtime.ts";
 import type { RuntimeName } from "../adapters/runtime.ts";
 
 const env = process.env;
@@ -169,20 +171,25 @@ function procState(pid: number): string {
   }
 }
 
-/** The promise's value, or null after `ms` (the timer does not outlive the promise). */
-async function within<V>(p: Promise<V>, ms: number): Promise<V | null> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([p, new Promise<null>((r) => { timer = setTimeout(() => r(null), ms); })]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** The codes a send may reject with (README "Errors"; send()'s doc comment). VALUE_ERROR is
+ * left out: the tests only make valid sends. */
+const SEND_CODES = new Set(["TIMEOUT", "CANNOT_CONNECT", "PROTOCOL_ERROR", "SHUTDOWN", "ENOMEM"]);
+
+/** xorshift32: a small deterministic PRNG for the garbage bytes and the shuffler. */
+function prng(seed: number): () => number {
+  let s = (seed >>> 0) || 0x9e3779b9;
+  return () => {
+    s ^= s << 13; s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5; s >>>= 0;
+    return s / 0x100000000;
+  };
 }
 
 // ── the world: processes, records, checks ──────────────────────────────────────────────────
 
 interface Inc {
-  node: number; inc: number; port: number; sync: boolean; identity: string; proc: LineProc; memBase: number;
+  node: number; inc: number; port: number; sync: boolean; identity: string; proc: Child; memBase: number;
   alive: boolean; diedAt: number; spawnedAt: number;
 }
 interface SendRec {
@@ -254,12 +261,12 @@ class World {
   }
 
   async spawn(i: number, port: number): Promise<Inc> {
-    const cfg = {
-      port, synchronous: this.modes[i], timeout: T / 1000, reuseTime: this.reuse[i], maxMsgSize: MAX_MSG,
+    const cfg: PeerConfig = {
+      port, synchronous: this.modes[i], timeout: T / 1000, reuseTime: this.reuse[i], maxMsgSize: MAX_MSG, tagReplies: true,
       ...(this.small[i] ? { maxConnections: SMALL_TABLE, maxRemotes: SMALL_TABLE } : {}),
     };
     for (let attempt = 0; ; attempt++) {
-      const proc = new LineProc("test/fixtures/model-peer.ts", [JSON.stringify(cfg)], RUNTIMES[i % RUNTIMES.length]);
+      const proc = new Child("test/fixtures/peer.ts", [JSON.stringify(cfg)], { runtime: RUNTIMES[i % RUNTIMES.length] });
       const first = await proc.waitFor((e) => e.ev === "ready" || e.ev === "fatal", 20_000, `node ${i} to start`).catch((e) => ({ ev: "fatal", msg: String(e) }) as Json);
       if (first.ev === "ready") {
         const inc: Inc = {
@@ -275,11 +282,11 @@ class World {
         this.policy[i].push({ mode: "early", ms: 0, t: Date.now() });
         return inc;
       }
-      proc.signalProc("SIGKILL");
+      proc.kill("SIGKILL");
       await proc.exit;
       // The port of a just-killed node can be busy for a moment; anything else is fatal.
       if (port === 0 || attempt >= 30 || first.code !== "EADDRINUSE") {
-        throw new Error(`node ${i} did not start on port ${port}: ${JSON.stringify(first)}; stderr: ${proc.stderr.slice(-5).join(" | ")}`);
+        throw new Error(`node ${i} did not start on port ${port}: ${JSON.stringify(first)}; stderr: ${proc.errTail(5)}`);
       }
       await sleep(100);
     }
@@ -406,7 +413,7 @@ class World {
     inc.diedAt = Date.now();
     const s = this.stops[i].at(-1);
     if (s && s[1] === Infinity) s[1] = inc.diedAt;
-    inc.proc.signalProc("SIGKILL");
+    inc.proc.kill("SIGKILL");
     await inc.proc.exit; // every line it wrote has been read
     this.stopUntil[i] = 0;
     this.fault(why, [i], inc.diedAt);
@@ -430,7 +437,7 @@ class World {
     if (!inc.alive) return;
     const now = Date.now();
     if (!this.stopped(i)) {
-      inc.proc.signalProc("SIGSTOP");
+      inc.proc.kill("SIGSTOP");
       this.stops[i].push([now, Infinity]);
     }
     this.stopUntil[i] = Math.max(this.stopUntil[i], now + ms);
@@ -454,7 +461,7 @@ class World {
     if (!this.stopped(i)) return;
     const s = this.stops[i].at(-1)!;
     const proc = this.nodes[i].proc;
-    proc.signalProc("SIGCONT");
+    proc.kill("SIGCONT");
     s[1] = Date.now();
     // A runtime whose signal call silently does nothing would leave the node stopped for good.
     const t = setTimeout(() => {
@@ -604,7 +611,7 @@ class World {
       }
       const exit = await within(inc.proc.exit, 10_000);
       if (!exit) this.fail(`P6: node ${inc.node}#${inc.inc} did not exit within 10 s after close (a handle keeps it alive)`);
-      else if (exit.code !== 0) this.fail(`P6: node ${inc.node}#${inc.inc} exited with ${exit.code ?? exit.signal}; stderr: ${inc.proc.stderr.slice(-5).join(" | ")}`);
+      else if (exit.code !== 0) this.fail(`P6: node ${inc.node}#${inc.inc} exited with ${exit.code ?? exit.signal}; stderr: ${inc.proc.errTail(5)}`);
       else totals.cleanCloses++;
       inc.alive = false;
       inc.diedAt = Date.now();
@@ -802,8 +809,8 @@ class World {
     for (const t of this.timers) clearTimeout(t);
     for (const inc of this.incs) {
       if (!inc.proc.exited) {
-        inc.proc.signalProc("SIGCONT");
-        inc.proc.signalProc("SIGKILL");
+        inc.proc.kill("SIGCONT");
+        inc.proc.kill("SIGKILL");
       }
     }
     await Promise.all(this.incs.map((i) => within(i.proc.exit, 5000)));

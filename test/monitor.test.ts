@@ -5,7 +5,10 @@ import * as assert from "uvu/assert";
 import { renderPrometheus, type ChirpEvents, type ChirpStats, type Message } from "../adapters/index.ts";
 import { serveMetrics } from "../adapters/monitor/http.ts";
 import { toHex as hex } from "../adapters/monitor/stats.ts";
-import { node, RawPeer, handshake, refusedPort, until } from "./helpers.ts";
+import { node } from "./support/nodes.ts";
+import { until } from "./support/wait.ts";
+import { RawPeer, refusedPort } from "./support/raw-peer.ts";
+import { handshake } from "./support/wire.ts";
 
 
 function recorder(n: Awaited<ReturnType<typeof node>>): { [K in keyof ChirpEvents]: ChirpEvents[K][] } {

@@ -2,7 +2,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Chirp, ChirpError, type Message } from "../adapters/index.ts";
-import { node, RawPeer, handshake, frame, text, sleep, until } from "./helpers.ts";
+import { node } from "./support/nodes.ts";
+import { sleep, until } from "./support/wait.ts";
+import { RawPeer } from "./support/raw-peer.ts";
+import { handshake, frame, text } from "./support/wire.ts";
 
 for (const synchronous of [true, false]) {
   const mode = synchronous ? "sync" : "async";

@@ -1,6 +1,8 @@
-// Runs every test file (test/*.test.ts, patterns/**/*.test.ts) in its own process, on each
-// runtime, and prints one closing line "N passed, M failed". Node runs the compiled JavaScript
-// (build/js/...); Deno and Bun run the TypeScript sources. Usage: node test/run.mjs [node|deno|bun ...]
+// Runs every test file (test/*.test.ts, test/core/**/*.test.ts, patterns/**/*.test.ts) in its
+// own process, on each runtime (the files in the "runs once" table below only on Node), and
+// prints one closing line "N passed, M failed[, K skipped]". Node runs the compiled JavaScript
+// (build/js/...); Deno and Bun run the TypeScript sources.
+// Usage: node test/run.mjs [node|deno|bun ...]; TEST_FILTER=regex picks files by name.
 import { spawnSync } from "node:child_process";
 import { readdirSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -17,18 +19,30 @@ const only = process.argv.slice(2).filter((a) => a in runtimes);
 const chosen = only.length ? only : Object.keys(runtimes).filter((r) => r === "node" || existsSync(bin(r)));
 const filter = process.env.TEST_FILTER ? new RegExp(process.env.TEST_FILTER) : null;
 // Paths from the repo root; TEST_FILTER is matched against the name shown (test/ dropped).
-const collect = (dir, recursive) => readdirSync(join(root, dir), { recursive }).map(String).filter((f) => f.endsWith(".test.ts")).sort().map((f) => `${dir}/${f}`);
-const files = [...collect("test", false), ...(existsSync(join(root, "patterns")) ? collect("patterns", true) : [])]
-  .filter((f) => !filter || filter.test(f.replace(/^test\//, "")));
-// Files a runtime cannot run yet, by runtime (each with the reason).
-const skip = { deno: new Set(["c-host.test.ts", "package.test.ts", "interop.test.ts", "patterns/cross-runtime.test.ts"]), bun: new Set(["c-host.test.ts", "package.test.ts", "interop.test.ts", "patterns/cross-runtime.test.ts"]) }; // runtime-independent (C host) or driving all runtimes itself (package): run once, from node
+const collect = (dir, recursive) => existsSync(join(root, dir))
+  ? readdirSync(join(root, dir), { recursive }).map(String).filter((f) => f.endsWith(".test.ts")).sort().map((f) => `${dir}/${f}`)
+  : [];
+const name = (f) => f.replace(/^test\//, "");
+const files = [...collect("test", false), ...collect("test/core", true), ...collect("patterns", true)]
+  .filter((f) => !filter || filter.test(name(f)));
+
+// Runs once, on node: why. (A name ending in "/" is every file below that folder.) These do not
+// touch a runtime, or they start Node, Deno and Bun themselves; every other file runs on every
+// chosen runtime.
+const ONCE = {
+  "core/": "the pure protocol core (build/chirp.wasm): no runtime API involved",
+  "c-host.test.ts": "the core in a C host (wasm2c): runtime-independent",
+  "package.test.ts": "imports the package on Node, Deno and Bun itself",
+  "interop.test.ts": "starts peers on Node, Deno and Bun itself",
+  "patterns/cross-runtime.test.ts": "starts pattern peers on Node, Deno and Bun itself",
+};
+const runsOnce = (n) => Object.keys(ONCE).some((k) => (k.endsWith("/") ? n.startsWith(k) : n === k));
 
 let passed = 0, failed = 0, skipped = 0;
 const failures = [];
 for (const rt of chosen) {
   for (const f of files) {
-    const name = f.replace(/^test\//, "");
-    if (skip[rt]?.has(name)) continue;
+    if (runsOnce(name(f)) && rt !== "node") continue;
     const [cmd, args] = runtimes[rt](f);
     const t0 = Date.now();
     const r = spawnSync(cmd, args, { cwd: root, encoding: "utf8", env: { ...process.env, CHIRP_RUNTIME: rt }, timeout: 4 * 60_000, maxBuffer: 64 << 20 });
@@ -42,7 +56,7 @@ for (const rt of chosen) {
     skipped += sk;
     const nfail = bad ? Math.max(1, total - ok - sk) : 0;
     failed += nfail;
-    console.log(`${bad ? "FAIL" : "ok  "} ${rt.padEnd(4)} ${name.padEnd(36)} ${ok}/${total} passed${sk ? `, ${sk} skipped` : ""} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    console.log(`${bad ? "FAIL" : "ok  "} ${rt.padEnd(4)} ${name(f).padEnd(36)} ${ok}/${total} passed${sk ? `, ${sk} skipped` : ""} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     if (bad || process.env.TEST_VERBOSE) {
       process.stdout.write(out.split("\n").map((l) => "    " + l).join("\n") + "\n");
       if (bad) failures.push(`${rt} ${f}`);

@@ -1,5 +1,5 @@
 // TLS (protocol.md §1.2, §1.3, §1.5): mutual certificates as libchirp does them, on every runtime.
-// Certificates come from scripts/make-test-certs.sh at test time (test/tls-certs.ts).
+// Certificates come from scripts/make-test-certs.sh at test time (test/support/tls-certs.ts).
 // What each runtime's TLS can do (tls/node-tls.ts): Node (OpenSSL) everything; Deno (rustls) and
 // Bun (BoringSSL) have no DHE suites, and Deno refuses X.509 v1 client certificates.
 import { test } from "uvu";
@@ -12,24 +12,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Chirp, ChirpError, type ChirpConfig, type Message } from "../adapters/index.ts";
 import type { RuntimeName } from "../adapters/runtime.ts";
-import { node, until, sleep, handshake, frame, text, RawPeer, refusedPort, startPeer, stopPeer, type Peer } from "./helpers.ts";
-import { runtime } from "./runtime.ts";
-import { testCertDir, pem } from "./tls-certs.ts";
+import { node } from "./support/nodes.ts";
+import { until, sleep, failure } from "./support/wait.ts";
+import { RawPeer, silentServer, refusedPort } from "./support/raw-peer.ts";
+import { handshake, frame, text, hex } from "./support/wire.ts";
+import { startPeer, type Peer } from "./support/process.ts";
+import { runtime } from "./support/runtime.ts";
+import { testCertDir, pem } from "./support/tls-certs.ts";
 
 const dir = testCertDir();
 const chain = (name: string): ChirpConfig["tls"] => ({ certChain: pem(name, dir), dhParams: pem("dh.pem", dir) });
 const ALWAYS = (name = "node1.pem"): ChirpConfig => ({ encryption: "always", tls: chain(name) });
-const hex = (id: Uint8Array): string => Array.from(id, (b) => b.toString(16).padStart(2, "0")).join("");
-
-/** Rejection of a promise as { code, message } (fails if it resolves). */
-async function failure(p: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await p;
-  } catch (e) {
-    return { code: (e as ChirpError).code, message: (e as Error).message };
-  }
-  throw new Error("expected a rejection, but the promise resolved");
-}
 
 /** A node that records what it receives and the errors it reports. */
 async function recorder(cfg: ChirpConfig): Promise<{ n: Chirp; got: Message[]; errors: ChirpError[] }> {
@@ -43,24 +36,10 @@ async function recorder(cfg: ChirpConfig): Promise<{ n: Chirp; got: Message[]; e
   return { n, got, errors };
 }
 
-/** A raw node:tls client (no Chirp) with the given options. */
-function rawTls(port: number, o: tls.ConnectionOptions, localAddress?: string): Promise<{ sock: tls.TLSSocket; data: () => Uint8Array; closed: () => boolean; error: () => Error | undefined }> {
-  return new Promise((resolve) => {
-    let buf = new Uint8Array(0);
-    let closed = false;
-    let error: Error | undefined;
-    const socket = localAddress ? net.connect({ host: "127.0.0.1", port, localAddress }) : undefined;
-    const sock = tls.connect({ host: "127.0.0.1", port, socket, checkServerIdentity: () => undefined, ...o });
-    sock.on("data", (d: Uint8Array) => {
-      const n = new Uint8Array(buf.length + d.length);
-      n.set(buf);
-      n.set(d, buf.length);
-      buf = n;
-    });
-    sock.on("error", (e) => (error = e));
-    sock.on("close", () => (closed = true));
-    resolve({ sock, data: () => buf, closed: () => closed, error: () => error });
-  });
+/** A raw node:tls client (no Chirp) with the given options: a RawPeer over TLS. */
+function rawTls(port: number, o: tls.ConnectionOptions, localAddress?: string): RawPeer {
+  const socket = localAddress ? net.connect({ host: "127.0.0.1", port, localAddress }) : undefined;
+  return new RawPeer(tls.connect({ host: "127.0.0.1", port, socket, checkServerIdentity: () => undefined, ...o }));
 }
 
 function parts(name: string): { key: string; certs: string[] } {
@@ -130,11 +109,11 @@ test("1 MiB payload both ways over TLS", async () => {
 test("a raw TLS client with a valid certificate gets the chirp handshake inside TLS", async () => {
   const { n: b, got } = await recorder(ALWAYS());
   const p = parts("node2.pem");
-  const c = await rawTls(b.port, { key: p.key, cert: p.certs.join("\n"), ca: [pem("ca.crt", dir)] });
-  await until(() => c.data().length >= 18, 5000, "the handshake");
-  assert.is(new DataView(c.data().buffer).getUint16(0), b.port);
-  c.sock.write(handshake(4242));
-  c.sock.write(frame({ data: text("raw tls") }));
+  const c = rawTls(b.port, { key: p.key, cert: p.certs.join("\n"), ca: [pem("ca.crt", dir)] });
+  await until(() => c.buf.length >= 18, 5000, "the handshake");
+  assert.is(new DataView(c.buf.buffer).getUint16(0), b.port);
+  c.write(handshake(4242));
+  c.write(frame({ data: text("raw tls") }));
   await until(() => got.length === 1);
   assert.is(got[0].text(), "raw tls");
   assert.is(got[0].port, 4242);
@@ -182,9 +161,9 @@ test("X.509 v1 leaf certificates (libchirp's example layout)", async () => {
 
 test("a peer without a certificate is refused (TLS_ERROR); the node carries on", async () => {
   const { n: b, got, errors } = await recorder(ALWAYS());
-  const c = await rawTls(b.port, { ca: [pem("ca.crt", dir)] });
-  await until(() => c.closed(), 5000, "the raw client to be refused");
-  assert.ok(c.data().length === 0, "no chirp bytes reach a client without a certificate");
+  const c = rawTls(b.port, { ca: [pem("ca.crt", dir)] });
+  await until(() => c.closed, 5000, "the raw client to be refused");
+  assert.ok(c.buf.length === 0, "no chirp bytes reach a client without a certificate");
   await until(() => errors.length === 1);
   assert.is(errors[0].code, "TLS_ERROR");
   assert.match(errors[0].message, /certificate/);
@@ -277,15 +256,10 @@ test("a refused port with TLS on is still CANNOT_CONNECT (not TLS_ERROR)", async
 
 test("an incoming TLS handshake that never starts times out (TIMEOUT); only that connection", async () => {
   const { n: b, got, errors } = await recorder({ ...ALWAYS(), timeout: 0.3 });
-  const silent = await new Promise<net.Socket>((resolve) => {
-    const s = net.connect({ host: "127.0.0.1", port: b.port }, () => resolve(s));
-    s.on("error", () => {});
-  });
-  let closed = false;
-  silent.on("close", () => (closed = true));
+  const silent = await RawPeer.connect(b.port); // connects and never speaks
   const a = await node(ALWAYS("node2.pem"));
   await a.send(`127.0.0.1:${b.port}`, "meanwhile");
-  await until(() => closed, 5000, "the silent connection to be closed");
+  await until(() => silent.closed, 5000, "the silent connection to be closed");
   assert.is(errors.length, 1);
   assert.is(errors[0].code, "TIMEOUT");
   assert.match(errors[0].message, /TLS handshake/);
@@ -296,16 +270,13 @@ test("an incoming TLS handshake that never starts times out (TIMEOUT); only that
 });
 
 test("a TLS server that never answers: the send fails with TIMEOUT (connect timeout)", async () => {
-  const sockets: net.Socket[] = [];
-  const srv = net.createServer((s) => { s.on("error", () => {}); sockets.push(s); });
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const srv = await silentServer();
   const a = await node({ ...ALWAYS(), timeout: 0.3 });
-  const f = await failure(a.send(`127.0.0.1:${(srv.address() as net.AddressInfo).port}`, "x"));
+  const f = await failure(a.send(`127.0.0.1:${srv.port}`, "x"));
   assert.is(f.code, "TIMEOUT");
   assert.is(a.connectionCount, 0);
   await a.close();
-  for (const s of sockets) s.destroy();
-  await new Promise<void>((r) => srv.close(() => r()));
+  await srv.close();
 });
 
 // ---------------------------------------------------------------- auto mode (protocol.md §1.2, §10.5)
@@ -321,10 +292,7 @@ test("auto: 127.0.0.1 stays plaintext; 127.0.0.2 is not loopback to libchirp's r
   assert.is(got[0].text(), "plain from 127.0.0.1");
   peer.close();
   // A plaintext peer from 127.0.0.2 is expected to speak TLS: it gets a TLS alert.
-  const raw2 = await new Promise<RawPeer>((resolve, reject) => {
-    const s = net.connect({ host: "127.0.0.1", port: b.port, localAddress: "127.0.0.2" }, () => resolve(new RawPeer(s)));
-    s.once("error", reject);
-  });
+  const raw2 = await RawPeer.connect(b.port, "127.0.0.1", "127.0.0.2");
   raw2.write(handshake(2222));
   await raw2.until(() => raw2.closed, 5000, "the 127.0.0.2 plaintext peer to be closed");
   assert.is(raw2.buf[0], 0x15, "a TLS alert record");
@@ -333,10 +301,10 @@ test("auto: 127.0.0.1 stays plaintext; 127.0.0.2 is not loopback to libchirp's r
   assert.match(errors[0].message, /encryption settings disagree: the peer sent plaintext \(from 127\.0\.0\.2/);
   // A TLS client from 127.0.0.2 is served over TLS.
   const p = parts("node2.pem");
-  const c = await rawTls(b.port, { key: p.key, cert: p.certs.join("\n"), ca: [pem("ca.crt", dir)] }, "127.0.0.2");
-  await until(() => c.data().length >= 18, 5000, "the handshake over TLS");
-  c.sock.write(handshake(3333));
-  c.sock.write(frame({ data: text("tls from 127.0.0.2") }));
+  const c = rawTls(b.port, { key: p.key, cert: p.certs.join("\n"), ca: [pem("ca.crt", dir)] }, "127.0.0.2");
+  await until(() => c.buf.length >= 18, 5000, "the handshake over TLS");
+  c.write(handshake(3333));
+  c.write(frame({ data: text("tls from 127.0.0.2") }));
   await until(() => got.length === 2);
   assert.is(got[1].text(), "tls from 127.0.0.2");
   assert.is(got[1].address, "127.0.0.2");
@@ -352,10 +320,7 @@ test("auto without certificates: loopback works, a connection that needs TLS fai
   const f = await failure(a.send(`127.0.0.2:${b.port}`, "needs tls"));
   assert.is(f.code, "TLS_ERROR");
   assert.match(f.message, /this connection needs TLS \(encryption: auto, peer not loopback\) but no tls\.certChain\/key\/cert is configured/);
-  const raw2 = await new Promise<RawPeer>((resolve, reject) => {
-    const s = net.connect({ host: "127.0.0.1", port: b.port, localAddress: "127.0.0.2" }, () => resolve(new RawPeer(s)));
-    s.once("error", reject);
-  });
+  const raw2 = await RawPeer.connect(b.port, "127.0.0.1", "127.0.0.2");
   await raw2.until(() => raw2.closed, 5000, "the 127.0.0.2 connection to be refused");
   await until(() => errors.length === 1);
   assert.is(errors[0].code, "TLS_ERROR");
@@ -480,12 +445,11 @@ test(`our node -> openssl s_server -Verify, TLS 1.2 ${hasDhe ? "DHE" : "ECDHE"} 
 if (runtime === "node") {
   test("a Node <-> Deno <-> Bun mesh talks over TLS, with replies (every ordered pair)", async () => {
     const runtimes: RuntimeName[] = ["node", "deno", "bun"];
-    const env = { CHIRP_TLS_DIR: dir, CHIRP_ENCRYPTION: "always" };
     const peers = new Map<RuntimeName, Peer>();
     const replies = new Map<string, Message>();
     const me = await node({ ...ALWAYS("node2.pem"), onMessage: (m) => { replies.set(hex(m.identity), m); m.release(); } });
     try {
-      for (const rt of runtimes) peers.set(rt, await startPeer("sync", "echo", rt, { ...env, CHIRP_TLS_CERT: rt === "bun" ? "node2.pem" : "node1.pem" }));
+      for (const rt of runtimes) peers.set(rt, await startPeer({ synchronous: true, policy: "echo", encryption: "always", tlsDir: dir, tlsCert: rt === "bun" ? "node2.pem" : "node1.pem" }, rt));
       for (const rt of runtimes) {
         const id = await me.send(`127.0.0.1:${peers.get(rt)!.port}`, `direct ${rt}`);
         await until(() => replies.has(hex(id)), 20000, `reply from ${rt}`);
@@ -507,7 +471,7 @@ if (runtime === "node") {
       await plain.close();
     } finally {
       await me.close();
-      for (const [rt, p] of peers) assert.is(await stopPeer(p.child), 0, `${rt} peer exit code`);
+      for (const [rt, p] of peers) assert.is(await p.stop(), 0, `${rt} peer exit code`);
     }
   });
 }

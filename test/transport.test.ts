@@ -11,19 +11,12 @@ import { nodeTransport } from "../adapters/node/transport.ts";
 import { denoTransport } from "../adapters/deno/transport.ts";
 import { bunTransport } from "../adapters/bun/transport.ts";
 import type { Listener, Socket, Transport } from "../adapters/transport.ts";
+import { sleep, until } from "./support/wait.ts";
+import { concat, text } from "./support/wire.ts";
 
 const runtime = detectRuntime();
 const T: Transport = { node: nodeTransport, deno: denoTransport, bun: bunTransport }[runtime];
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await sleep(5);
-  }
-}
 
 /** The byte at stream offset i of the test pattern. */
 const patternAt = (i: number): number => (i * 131 + (i >>> 9) + 7) & 255;
@@ -62,21 +55,9 @@ function attach(sock: Socket, keep = true): Peer {
   return p;
 }
 
-function text(p: Peer): string {
-  return new TextDecoder().decode(concat(p.chunks ?? []));
+function received(p: Peer): string {
+  return new TextDecoder().decode(concat(...(p.chunks ?? [])));
 }
-
-function concat(cs: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(cs.reduce((n, c) => n + c.byteLength, 0));
-  let o = 0;
-  for (const c of cs) {
-    out.set(c, o);
-    o += c.byteLength;
-  }
-  return out;
-}
-
-const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 function connectP(host: string, port: number, keep = true): Promise<Peer> {
   return new Promise((resolve, reject) => {
@@ -104,14 +85,14 @@ async function serve(host: string, port = 0, keep = true, ipv6Only = host.includ
 async function pair(host = "127.0.0.1", keep = true): Promise<{ srv: Server; a: Peer; b: Peer }> {
   const srv = await serve(host, 0, keep);
   const a = await connectP(host, srv.l.port, keep);
-  await until(() => srv.accepted.length === 1, "accept");
+  await until(() => srv.accepted.length === 1, 10_000, "accept");
   return { srv, a, b: srv.accepted[0] };
 }
 
 async function teardown(srv: Server, ...peers: Peer[]): Promise<void> {
   for (const p of [...peers, ...srv.accepted]) p.sock.close();
   await srv.l.close();
-  await until(() => [...peers, ...srv.accepted].every((p) => p.closes.length >= 1), "sockets closed");
+  await until(() => [...peers, ...srv.accepted].every((p) => p.closes.length >= 1), 10_000, "sockets closed");
 }
 
 /** Writes and records each call's done: [call index, error]. */
@@ -150,12 +131,12 @@ async function exchange(host: string): Promise<void> {
   assert.is(a.sock.remoteAddress, host, "dialled socket: the dialled address");
   const wa = writer(a);
   const wb = writer(b);
-  wa.write([enc("ping "), enc("from "), enc("a")]);
-  wb.write([enc("pong from b")]);
-  await until(() => a.bytes === 11 && b.bytes === 11, "both directions");
-  assert.is(text(b), "ping from a");
-  assert.is(text(a), "pong from b");
-  await until(() => wa.dones.length === 1 && wb.dones.length === 1, "done callbacks");
+  wa.write([text("ping "), text("from "), text("a")]);
+  wb.write([text("pong from b")]);
+  await until(() => a.bytes === 11 && b.bytes === 11, 10_000, "both directions");
+  assert.is(received(b), "ping from a");
+  assert.is(received(a), "pong from b");
+  await until(() => wa.dones.length === 1 && wb.dones.length === 1, 10_000, "done callbacks");
   assert.equal(wa.dones, [[0, undefined]]);
   assert.equal(wb.dones, [[0, undefined]]);
   await teardown(srv, a);
@@ -198,15 +179,15 @@ test(`[${runtime}] many writes of many chunks: order kept, one done per call, in
     if (rnd(20) === 0) chunks.push(new Uint8Array(0)); // empty chunks are fine too
     if (!w.write(chunks)) sawFalse = true;
   }
-  await until(() => b.bytes === total, "all bytes", 30_000);
-  await until(() => w.dones.length === w.calls, "all done callbacks");
+  await until(() => b.bytes === total, 30_000, "all bytes");
+  await until(() => w.dones.length === w.calls, 10_000, "all done callbacks");
   assert.is(b.bad, 0, "bytes arrive in order, unchanged");
   assert.ok(
     w.dones.every(([i, e], k) => i === k && e === undefined),
     "done is called once per call, in call order, without error",
   );
   assert.ok(sawFalse, "write() returns false with 8 MiB queued");
-  await until(() => a.drains > 0, "onDrain after write() returned false");
+  await until(() => a.drains > 0, 10_000, "onDrain after write() returned false");
   await sleep(50);
   assert.is(w.dones.length, w.calls, "no done is called twice");
   await teardown(srv, a);
@@ -231,12 +212,12 @@ test(`[${runtime}] pause() stops delivery and pushes back on the sender; resume(
     }
   };
   b.sock.resume();
-  await until(() => pausedAt >= 0, "data after resume()");
+  await until(() => pausedAt >= 0, 10_000, "data after resume()");
   await sleep(400);
   assert.is(b.bytes, pausedAt, "pause() from inside onData stops delivery at once");
   b.sock.resume();
-  await until(() => b.bytes === total, "all bytes after the second resume()", 30_000);
-  await until(() => w.dones.length === w.calls, "all writes done");
+  await until(() => b.bytes === total, 30_000, "all bytes after the second resume()");
+  await until(() => w.dones.length === w.calls, 10_000, "all writes done");
   assert.is(b.bad, 0, "no byte lost or changed");
   assert.ok(w.dones.every(([, e]) => e === undefined));
   await teardown(srv, a);
@@ -247,19 +228,19 @@ test(`[${runtime}] close(): onClose exactly once on both sides; writes afterward
     const { srv, a, b } = await pair();
     const [x, y] = closer === "client" ? [a, b] : [b, a];
     x.sock.close();
-    await until(() => x.closes.length >= 1 && y.closes.length >= 1, `${closer} close seen on both sides`);
+    await until(() => x.closes.length >= 1 && y.closes.length >= 1, 10_000, `${closer} close seen on both sides`);
     x.sock.close(); // a second close is harmless
     await sleep(100);
     assert.equal(x.closes, [undefined], `${closer}: onClose once, no error`);
     assert.equal(y.closes, [undefined], `${closer}'s peer: onClose once, no error (orderly close)`);
     let err: Error | undefined;
     let calls = 0;
-    const ok = x.sock.write([enc("late")], (e) => {
+    const ok = x.sock.write([text("late")], (e) => {
       calls++;
       err = e;
     });
     assert.is(ok, false, "write after close returns false");
-    await until(() => calls > 0, "done of a write after close");
+    await until(() => calls > 0, 10_000, "done of a write after close");
     assert.instance(err, Error, "write after close: done gets an error");
     await srv.l.close();
   }
@@ -274,11 +255,11 @@ test(`[${runtime}] close() with writes pending: each done is called once`, async
   await sleep(200);
   assert.ok(w.dones.length < w.calls, "writes are pending");
   a.sock.close();
-  await until(() => w.dones.length === w.calls, "every done after close()");
-  await until(() => a.closes.length === 1, "onClose");
+  await until(() => w.dones.length === w.calls, 10_000, "every done after close()");
+  await until(() => a.closes.length === 1, 10_000, "onClose");
   // A paused socket does not read, so it sees the peer's close only after resume().
   b.sock.resume();
-  await until(() => b.closes.length === 1, "onClose on the peer after resume()");
+  await until(() => b.closes.length === 1, 10_000, "onClose on the peer after resume()");
   await sleep(100);
   assert.is(w.dones.length, w.calls, "no done twice");
   const seen = new Set(w.dones.map(([i]) => i));
@@ -297,7 +278,7 @@ test(`[${runtime}] connect to a refused port: cb(err) once with ECONNREFUSED`, a
     results.push(err);
     s?.close();
   });
-  await until(() => results.length > 0, "connect callback");
+  await until(() => results.length > 0, 10_000, "connect callback");
   await sleep(100);
   assert.is(results.length, 1, "cb called once");
   assert.instance(results[0], Error);
@@ -332,7 +313,7 @@ test(`[${runtime}] aborting a pending connect: cb never called, no socket left o
   abort(); // twice is harmless
   await sleep(300);
   assert.is(calls, 0, "cb not called after abort");
-  await until(() => srv.accepted.every((p) => p.closes.length === 1), "server side of an aborted dial closes");
+  await until(() => srv.accepted.every((p) => p.closes.length === 1), 10_000, "server side of an aborted dial closes");
   await srv.l.close();
 });
 
@@ -346,14 +327,14 @@ test(`[${runtime}] 0.0.0.0 and :: (ipv6Only) on one port, as the engine listens 
   assert.is(s6.l.port, s4.l.port);
   const c4 = await connectP("127.0.0.1", s4.l.port);
   const c6 = await connectP("::1", s4.l.port);
-  await until(() => s4.accepted.length === 1 && s6.accepted.length === 1, "one accept on each listener");
+  await until(() => s4.accepted.length === 1 && s6.accepted.length === 1, 10_000, "one accept on each listener");
   assert.is(s4.accepted[0].sock.remoteAddress, "127.0.0.1", "IPv4 client on the IPv4 listener, plain IPv4 text");
   assert.is(s6.accepted[0].sock.remoteAddress, "::1", "IPv6 client on the IPv6 listener");
-  writer(c4).write([enc("four")]);
-  writer(c6).write([enc("six")]);
-  await until(() => s4.accepted[0].bytes === 4 && s6.accepted[0].bytes === 3, "data on both");
-  assert.is(text(s4.accepted[0]), "four");
-  assert.is(text(s6.accepted[0]), "six");
+  writer(c4).write([text("four")]);
+  writer(c6).write([text("six")]);
+  await until(() => s4.accepted[0].bytes === 4 && s6.accepted[0].bytes === 3, 10_000, "data on both");
+  assert.is(received(s4.accepted[0]), "four");
+  assert.is(received(s6.accepted[0]), "six");
   await teardown(s4, c4);
   await teardown(s6, c6);
   // both closed: the port is free for both families again

@@ -1,4 +1,4 @@
-// Connection events for monitoring: "open", "close" and "identity" listeners (monitor.ts
+// Connection events for monitoring: "open", "close" and "identity" listeners (monitor/stats.ts
 // defines the event shapes); a listener that throws is reported to onError.
 import { ChirpError } from "../errors.ts";
 import type { ChirpEvents } from "../monitor/stats.ts";

@@ -1,4 +1,4 @@
-// The node's stats snapshot (monitor.ts defines its shape): counters in total and per remote,
+// The node's stats snapshot (monitor/stats.ts defines its shape): counters in total and per remote,
 // with the live gauges (slots in use, queued, unacknowledged, connections) read off the
 // engine's records.
 import { toHex, type ChirpStats, type RemoteStats } from "../monitor/stats.ts";

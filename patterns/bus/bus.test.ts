@@ -5,16 +5,15 @@ import * as assert from "uvu/assert";
 import { Chirp } from "../../adapters/index.ts";
 import { bus } from "./bus.ts";
 import { text } from "../header.ts";
-import { until } from "../../test/helpers.ts";
+import { node4, to } from "../../test/support/nodes.ts";
+import { until } from "../../test/support/wait.ts";
 
-const start = (cfg: Parameters<typeof Chirp.start>[0] = {}): Promise<Chirp> => Chirp.start({ port: 0, bindV6: null, ...cfg });
-const to = (n: Chirp): string => `127.0.0.1:${n.port}`;
 
 for (const mode of ["sync", "async"] as const) {
   const synchronous = mode === "sync";
 
   test(`${mode}: a full mesh: every member's message reaches every other member, not itself`, async () => {
-    const nodes = await Promise.all([0, 1, 2, 3].map(() => start({ synchronous })));
+    const nodes = await Promise.all([0, 1, 2, 3].map(() => node4({ synchronous })));
     const got = nodes.map(() => [] as string[]);
     // Each lists every node, itself included: its own messages are not delivered to it.
     const members = nodes.map((n, i) => bus(n, (m, h) => got[i].push(`${text(h)}:${m.text()}`), { peers: nodes.map(to) }));
@@ -30,7 +29,7 @@ for (const mode of ["sync", "async"] as const) {
 }
 
 test("members are learned from incoming messages and from JOIN", async () => {
-  const [a, b, c, d] = await Promise.all([0, 1, 2, 3].map(() => start()));
+  const [a, b, c, d] = await Promise.all([0, 1, 2, 3].map(() => node4()));
   const got = { a: [] as string[], b: [] as string[], c: [] as string[], d: [] as string[] };
   const joined: string[] = [];
   const A = bus(a, (m) => got.a.push(m.text()), { peers: [to(b), to(c)], onMembership: (k, j) => j && joined.push(k) });
@@ -57,7 +56,7 @@ test("members are learned from incoming messages and from JOIN", async () => {
 });
 
 test("LEAVE removes a learned member; one that went away is dropped; explicit peers stay", async () => {
-  const [hub, x, y, z] = await Promise.all([0, 1, 2, 3].map(() => start({ timeout: 1 })));
+  const [hub, x, y, z] = await Promise.all([0, 1, 2, 3].map(() => node4({ timeout: 1 })));
   const left: string[] = [];
   const H = bus(hub, () => {}, { peers: [to(z)], maxFailures: 1, onMembership: (k, j) => !j && left.push(k) });
   const X = bus(x, () => {}, { peers: [to(hub)] });

@@ -5,17 +5,16 @@ import * as assert from "uvu/assert";
 import { Chirp, type Message } from "../../adapters/index.ts";
 import { PairRefusedError, pair } from "./pair.ts";
 import { OP, PATTERN, decodeHeader, encodeHeader } from "../header.ts";
-import { sleep, until } from "../../test/helpers.ts";
+import { node4, to } from "../../test/support/nodes.ts";
+import { sleep, until } from "../../test/support/wait.ts";
 
-const start = (cfg: Parameters<typeof Chirp.start>[0] = {}): Promise<Chirp> => Chirp.start({ port: 0, bindV6: null, ...cfg });
-const to = (n: Chirp): string => `127.0.0.1:${n.port}`;
 
 for (const mode of ["sync", "async"] as const) {
   const synchronous = mode === "sync";
 
   test(`${mode}: two nodes pair and talk both ways`, async () => {
-    const a = await start({ synchronous });
-    const b = await start({ synchronous });
+    const a = await node4({ synchronous });
+    const b = await node4({ synchronous });
     const got = { a: [] as string[], b: [] as string[] };
     const A = pair(a, (m) => got.a.push(m.text()));
     const B = pair(b, (m) => got.b.push(m.text()), { peer: to(a) });
@@ -29,7 +28,7 @@ for (const mode of ["sync", "async"] as const) {
       await until(() => got.a.length === 21, 3000, "20 more");
       assert.equal(got.a.slice(1), Array.from({ length: 20 }, (_, i) => String(i)));
       // A fresh endpoint sending many at once says HELLO once: A refuses one HELLO.
-      const c = await start({ synchronous });
+      const c = await node4({ synchronous });
       const C = pair(c, () => {}, { peer: to(a) });
       const refused = await Promise.all(Array.from({ length: 5 }, (_, i) => C.send(String(i)).then(() => null, (e) => e)));
       assert.ok(refused.every((e) => e?.code === "REFUSED"), "A is paired with B: all five refused");
@@ -43,9 +42,9 @@ for (const mode of ["sync", "async"] as const) {
 }
 
 test("a second peer is refused: connect and send reject with PairRefusedError, nothing delivered", async () => {
-  const a = await start();
-  const b = await start();
-  const c = await start();
+  const a = await node4();
+  const b = await node4();
+  const c = await node4();
   const got: string[] = [];
   const intruders: string[] = [];
   const A = pair(a, (m) => got.push(m.text()), { onIntruder: (k) => intruders.push(k) });
@@ -69,10 +68,10 @@ test("a second peer is refused: connect and send reject with PairRefusedError, n
 });
 
 test("a raw DATA frame from another node is released, not delivered, and answered REFUSED", async () => {
-  const a = await start();
-  const b = await start();
+  const a = await node4();
+  const b = await node4();
   const answers: Message[] = [];
-  const d = await start({ onMessage: (m) => {
+  const d = await node4({ onMessage: (m) => {
     m.release();
     answers.push(m);
   } });
@@ -96,9 +95,9 @@ test("a raw DATA frame from another node is released, not delivered, and answere
 });
 
 test("BYE frees the pair for another peer", async () => {
-  const a = await start();
-  const b = await start();
-  const c = await start();
+  const a = await node4();
+  const b = await node4();
+  const c = await node4();
   const A = pair(a, () => {});
   const B = pair(b, () => {}, { peer: to(a) });
   const C = pair(c, () => {}, { peer: to(a) });
@@ -115,9 +114,9 @@ test("BYE frees the pair for another peer", async () => {
 });
 
 test("a learned peer that went away is forgotten when a send to it fails", async () => {
-  const a = await start({ timeout: 1 });
-  const b = await start();
-  const c = await start();
+  const a = await node4({ timeout: 1 });
+  const b = await node4();
+  const c = await node4();
   const A = pair(a, () => {});
   try {
     await pair(b, () => {}, { peer: to(a) }).connect();
@@ -134,9 +133,9 @@ test("a learned peer that went away is forgotten when a send to it fails", async
 });
 
 test("a node bound to a configured peer refuses everyone else", async () => {
-  const a = await start();
-  const b = await start();
-  const e = await start();
+  const a = await node4();
+  const b = await node4();
+  const e = await node4();
   pair(a, () => {});
   const B = pair(b, () => {}, { peer: to(a) });
   const E = pair(e, () => {}, { peer: to(b) });

@@ -6,15 +6,16 @@ import * as assert from "uvu/assert";
 import { Chirp, type Message } from "../../adapters/index.ts";
 import { pusher, puller, type WorkerStats } from "./pipeline.ts";
 import { RemoteError, text } from "../header.ts";
-import { refusedPort, sleep, startPeer, stopPeer } from "../../test/helpers.ts";
+import { node4, to } from "../../test/support/nodes.ts";
+import { sleep } from "../../test/support/wait.ts";
+import { refusedPort } from "../../test/support/raw-peer.ts";
+import { startPeer } from "../../test/support/process.ts";
 
-const start = (cfg: Parameters<typeof Chirp.start>[0] = {}): Promise<Chirp> => Chirp.start({ port: 0, bindV6: null, ...cfg });
-const to = (n: Chirp): string => `127.0.0.1:${n.port}`;
 
 /** A worker node whose handler sleeps `ms` and tracks its concurrency. */
 async function worker(name: string, ms: number, cfg: Parameters<typeof Chirp.start>[0] = {}, oneway = false) {
   const w = { name, node: undefined as unknown as Chirp, now: 0, max: 0, done: 0 };
-  w.node = await start({
+  w.node = await node4({
     ...cfg,
     onMessage: puller(async (item: Message) => {
       w.now++;
@@ -33,7 +34,7 @@ for (const mode of ["sync", "async"] as const) {
 
   test(`${mode}: items spread over workers by free capacity, never more in flight than slots`, async () => {
     const ws = [await worker("a", 10, { synchronous }), await worker("b", 10, { synchronous }), await worker("c", 10, { synchronous })];
-    const node = await start({ synchronous });
+    const node = await node4({ synchronous });
     const slots = synchronous ? 1 : 4;
     const p = pusher(node, { workers: ws.map((w) => to(w.node)), slots });
     try {
@@ -58,7 +59,7 @@ for (const mode of ["sync", "async"] as const) {
 test("a worker with more slots gets more work", async () => {
   const big = await worker("big", 20, { synchronous: false });
   const small = await worker("small", 20, { synchronous: false });
-  const node = await start({ synchronous: false });
+  const node = await node4({ synchronous: false });
   const p = pusher(node, { workers: [{ target: to(big.node), slots: 4 }, { target: to(small.node), slots: 1 }] });
   try {
     await Promise.all(Array.from({ length: 50 }, (_, i) => p.push(String(i))));
@@ -75,7 +76,7 @@ test("a worker with more slots gets more work", async () => {
 test("a worker that cannot be reached: items move on, failures counted, dropped after maxFailures", async () => {
   const good = await worker("good", 2);
   const dead = `127.0.0.1:${await refusedPort()}`;
-  const node = await start();
+  const node = await node4();
   const drops: [WorkerStats, unknown][] = [];
   const p = pusher(node, { workers: [dead, to(good.node)], maxFailures: 3, onDrop: (w, e) => drops.push([w, e]) });
   try {
@@ -100,7 +101,7 @@ test("a worker that cannot be reached: items move on, failures counted, dropped 
 test("a worker that dies mid-run: its items are retried elsewhere and it is dropped", async () => {
   const a = await worker("a", 30);
   const b = await worker("b", 30);
-  const node = await start({ timeout: 1 });
+  const node = await node4({ timeout: 1 });
   const p = pusher(node, { workers: [to(a.node), to(b.node)], maxFailures: 2 });
   try {
     const all = Array.from({ length: 30 }, (_, i) => p.push(`k${i}`));
@@ -120,12 +121,12 @@ test("a worker that dies mid-run: its items are retried elsewhere and it is drop
 
 test("no result within the timeout: the item is retried on another worker (at least once)", async () => {
   let stuckSaw = 0;
-  const stuck = await start({ onMessage: puller(() => {
+  const stuck = await node4({ onMessage: puller(() => {
     stuckSaw++;
     return new Promise<never>(() => {});
   }) });
   const good = await worker("good", 1);
-  const node = await start();
+  const node = await node4();
   const p = pusher(node, { workers: [to(stuck), to(good.node)], timeout: 0.3, maxFailures: 1 });
   try {
     const results = await Promise.all([p.push("x"), p.push("y")]);
@@ -140,9 +141,9 @@ test("no result within the timeout: the item is retried on another worker (at le
 });
 
 test("sync: a worker that holds its item (never releases) times out; the item moves on", async () => {
-  const hold = await startPeer("sync", "hold");
+  const hold = await startPeer({ synchronous: true, policy: "hold" });
   const good = await worker("good", 1);
-  const node = await start({ timeout: 0.5 });
+  const node = await node4({ timeout: 0.5 });
   const p = pusher(node, { workers: [`127.0.0.1:${hold.port}`, to(good.node)], maxFailures: 1 });
   try {
     const rs = await Promise.all([p.push("a"), p.push("b")]);
@@ -151,16 +152,16 @@ test("sync: a worker that holds its item (never releases) times out; the item mo
   } finally {
     await node.close();
     await good.node.close();
-    hold.child.kill();
+    hold.kill();
   }
 });
 
 test("a handler error rejects that item with RemoteError, without retry or worker failure", async () => {
-  const w = await start({ onMessage: puller((m) => {
+  const w = await node4({ onMessage: puller((m) => {
     if (m.text() === "poison") throw new Error("cannot digest");
     return "fine";
   }) });
-  const node = await start();
+  const node = await node4();
   const p = pusher(node, { workers: [to(w)] });
   try {
     const err = await p.push("poison").then(() => null, (e) => e);
@@ -175,7 +176,7 @@ test("a handler error rejects that item with RemoteError, without retry or worke
 });
 
 test("every worker gone: pushes reject with CANNOT_CONNECT", async () => {
-  const node = await start();
+  const node = await node4();
   const p = pusher(node, { workers: [`127.0.0.1:${await refusedPort()}`], maxFailures: 2 });
   try {
     const err = await p.push("x").then(() => null, (e) => e);
@@ -190,7 +191,7 @@ test("every worker gone: pushes reject with CANNOT_CONNECT", async () => {
 test("sync one-way work: the worker releases when done, so its send is the completion", async () => {
   const a = await worker("a", 30, {}, true);
   const b = await worker("b", 30, {}, true);
-  const node = await start();
+  const node = await node4();
   const seen: string[] = [];
   const p = pusher(node, { workers: [to(a.node), to(b.node)], results: false, onResult: (r) => seen.push(r.worker) });
   try {
@@ -211,21 +212,21 @@ test("sync one-way work: the worker releases when done, so its send is the compl
 });
 
 test("a libchirp-style echo node works as a worker (its echo is the result)", async () => {
-  const peer = await startPeer("sync", "echo");
-  const node = await start();
+  const peer = await startPeer({ synchronous: true, policy: "echo" });
+  const node = await node4();
   const p = pusher(node, { workers: [`127.0.0.1:${peer.port}`] });
   try {
     const rs = await Promise.all(["a", "b", "c"].map((d) => p.push(d)));
     assert.equal(rs.map((r) => text(r.data)), ["a", "b", "c"]);
   } finally {
     await node.close();
-    assert.is(await stopPeer(peer.child), 0);
+    assert.is(await peer.stop(), 0);
   }
 });
 
 test("close rejects queued items with SHUTDOWN; idle() waits for the rest", async () => {
   const w = await worker("w", 50);
-  const node = await start();
+  const node = await node4();
   const p = pusher(node, { workers: [to(w.node)] });
   try {
     const first = p.push("1");

@@ -6,19 +6,19 @@ import { Chirp, type Message } from "../../adapters/index.ts";
 import { publisher, subscriber } from "./pubsub.ts";
 import { OP, PATTERN, decodeHeader, encodeHeader } from "../header.ts";
 import { Router, attach } from "../router.ts";
-import { refusedPort, sleep, until } from "../../test/helpers.ts";
+import { node4, to } from "../../test/support/nodes.ts";
+import { sleep, until } from "../../test/support/wait.ts";
+import { refusedPort } from "../../test/support/raw-peer.ts";
 
-const start = (cfg: Parameters<typeof Chirp.start>[0] = {}): Promise<Chirp> => Chirp.start({ port: 0, bindV6: null, ...cfg });
-const to = (n: Chirp): string => `127.0.0.1:${n.port}`;
 
 for (const mode of ["sync", "async"] as const) {
   const synchronous = mode === "sync";
 
   test(`${mode}: subscribers get the topics their prefixes match, once each`, async () => {
-    const pubNode = await start({ synchronous });
+    const pubNode = await node4({ synchronous });
     const pub = publisher(pubNode);
-    const aNode = await start({ synchronous });
-    const bNode = await start({ synchronous });
+    const aNode = await node4({ synchronous });
+    const bNode = await node4({ synchronous });
     const got = { a: [] as string[], b: [] as string[] };
     const a = subscriber(aNode, (topic, m) => got.a.push(`${topic}=${m.text()}`));
     const b = subscriber(bNode, (topic, m) => got.b.push(`${topic}=${m.text()}`));
@@ -43,9 +43,9 @@ for (const mode of ["sync", "async"] as const) {
   });
 
   test(`${mode}: the empty prefix gets everything; unsubscribe stops it`, async () => {
-    const pubNode = await start({ synchronous });
+    const pubNode = await node4({ synchronous });
     const pub = publisher(pubNode);
-    const sNode = await start({ synchronous });
+    const sNode = await node4({ synchronous });
     const got: string[] = [];
     const s = subscriber(sNode, (t) => got.push(t));
     try {
@@ -65,9 +65,9 @@ for (const mode of ["sync", "async"] as const) {
 }
 
 test("fan-out to 8 subscribers, in order per subscriber", async () => {
-  const pubNode = await start({ synchronous: false });
+  const pubNode = await node4({ synchronous: false });
   const pub = publisher(pubNode);
-  const subs = await Promise.all(Array.from({ length: 8 }, () => start({ synchronous: false })));
+  const subs = await Promise.all(Array.from({ length: 8 }, () => node4({ synchronous: false })));
   const got = subs.map(() => [] as number[]);
   try {
     await Promise.all(subs.map((n, i) => subscriber(n, (_t, m) => got[i].push(Number(m.text()))).subscribe(to(pubNode), "t")));
@@ -81,11 +81,11 @@ test("fan-out to 8 subscribers, in order per subscriber", async () => {
 });
 
 test("a subscriber that went away is dropped; the others still get messages", async () => {
-  const pubNode = await start({ timeout: 1 });
+  const pubNode = await node4({ timeout: 1 });
   const drops: string[] = [];
   const pub = publisher(pubNode, { onDrop: (s) => drops.push(s) });
-  const stay = await start();
-  const gone = await start();
+  const stay = await node4();
+  const gone = await node4();
   const got: string[] = [];
   try {
     await subscriber(stay, (t) => got.push(t)).subscribe(to(pubNode), "");
@@ -106,7 +106,7 @@ test("a subscriber that went away is dropped; the others still get messages", as
 });
 
 test("sync: a subscriber that never releases does not hold up the others; it is dropped at the timeout", async () => {
-  const pubNode = await start({ timeout: 0.5 });
+  const pubNode = await node4({ timeout: 0.5 });
   const pub = publisher(pubNode);
   const held: Message[] = [];
   const slowRouter = new Router([(m) => {
@@ -114,9 +114,9 @@ test("sync: a subscriber that never releases does not hold up the others; it is 
     held.push(m); // never released: the publisher's send waits for an ACK that never comes
     return true;
   }]);
-  const slow = await start({ onMessage: slowRouter.dispatch });
+  const slow = await node4({ onMessage: slowRouter.dispatch });
   attach(slow, slowRouter);
-  const fast = await start();
+  const fast = await node4();
   const got: number[] = [];
   const t0 = Date.now();
   try {
@@ -135,14 +135,14 @@ test("sync: a subscriber that never releases does not hold up the others; it is 
 });
 
 test("a subscriber restarted on the same port replaces its old subscriptions", async () => {
-  const pubNode = await start();
+  const pubNode = await node4();
   const pub = publisher(pubNode);
-  const first = await start();
+  const first = await node4();
   const port = first.port;
   try {
     await subscriber(first, () => {}).subscribe(to(pubNode), "old.");
     await first.close();
-    const again = await start({ port });
+    const again = await node4({ port });
     const got: string[] = [];
     await subscriber(again, (t) => got.push(t)).subscribe(to(pubNode), "new.");
     assert.equal(pub.subscribers, [{ target: `127.0.0.1:${port}`, prefixes: ["new."] }]);
@@ -156,8 +156,8 @@ test("a subscriber restarted on the same port replaces its old subscriptions", a
 });
 
 test("subscribe rejects with TIMEOUT when the target is no publisher, CANNOT_CONNECT when unreachable", async () => {
-  const plain = await start({ onMessage: (m) => m.release() });
-  const sNode = await start();
+  const plain = await node4({ onMessage: (m) => m.release() });
+  const sNode = await node4();
   const s = subscriber(sNode, () => {}, { timeout: 0.3 });
   try {
     assert.is((await s.subscribe(to(plain), "x").then(() => null, (e) => e))?.code, "TIMEOUT");
@@ -172,12 +172,12 @@ test("subscribe rejects with TIMEOUT when the target is no publisher, CANNOT_CON
 });
 
 test("subscribers filter too: a PUBLISH for a topic they do not want is dropped on arrival", async () => {
-  const sNode = await start();
+  const sNode = await node4();
   const got: string[] = [];
   const s = subscriber(sNode, (t) => got.push(t));
-  const pubNode = await start();
+  const pubNode = await node4();
   publisher(pubNode);
-  const raw = await start();
+  const raw = await node4();
   try {
     await s.subscribe(to(pubNode), "a");
     await raw.send(to(sNode), "x", { header: encodeHeader(PATTERN.PUBSUB, OP.PUBSUB.PUBLISH, "b.topic") });
@@ -191,11 +191,11 @@ test("subscribers filter too: a PUBLISH for a topic they do not want is dropped 
 });
 
 test("subscriber.close unsubscribes everything at every publisher", async () => {
-  const p1 = await start();
-  const p2 = await start();
+  const p1 = await node4();
+  const p2 = await node4();
   const pub1 = publisher(p1);
   const pub2 = publisher(p2);
-  const sNode = await start();
+  const sNode = await node4();
   const s = subscriber(sNode, () => {});
   try {
     await s.subscribe(to(p1), "a");

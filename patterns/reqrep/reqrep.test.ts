@@ -7,22 +7,23 @@ import { Chirp, type Message } from "../../adapters/index.ts";
 import { request, responder } from "./reqrep.ts";
 import { Router, attach, routerOf } from "../router.ts";
 import { OP, PATTERN, RemoteError, decodeHeader, text } from "../header.ts";
-import { startPeer, stopPeer, refusedPort, sleep, until } from "../../test/helpers.ts";
+import { node4, to } from "../../test/support/nodes.ts";
+import { sleep, until } from "../../test/support/wait.ts";
+import { refusedPort } from "../../test/support/raw-peer.ts";
+import { startPeer } from "../../test/support/process.ts";
 
-const start = (cfg: Parameters<typeof Chirp.start>[0] = {}): Promise<Chirp> => Chirp.start({ port: 0, bindV6: null, ...cfg });
-const to = (n: Chirp): string => `127.0.0.1:${n.port}`;
 
 for (const mode of ["sync", "async"] as const) {
   const synchronous = mode === "sync";
 
   test(`${mode}: request resolves with the reply carrying the request's identity and header`, async () => {
     const ids: Uint8Array[] = [];
-    const server = await start({ synchronous, onMessage: responder(async (req, header) => {
+    const server = await node4({ synchronous, onMessage: responder(async (req, header) => {
       ids.push(req.identity);
       await sleep(5);
       return { data: `${text(header)}:${req.text().toUpperCase()}`, header: "rep-h" };
     }) });
-    const client = await start({ synchronous });
+    const client = await node4({ synchronous });
     try {
       const reply = await request(client, to(server), "hello", { header: "req-h" });
       assert.is(reply.text(), "req-h:HELLO");
@@ -39,8 +40,8 @@ for (const mode of ["sync", "async"] as const) {
   });
 
   test(`${mode}: 200 concurrent requests each get their own reply`, async () => {
-    const server = await start({ synchronous, onMessage: responder((req) => `re:${req.text()}`) });
-    const client = await start({ synchronous });
+    const server = await node4({ synchronous, onMessage: responder((req) => `re:${req.text()}`) });
+    const client = await node4({ synchronous });
     try {
       const replies = await Promise.all(Array.from({ length: 200 }, (_, i) => request(client, to(server), `m${i}`)));
       replies.forEach((r, i) => assert.is(r.text(), `re:m${i}`));
@@ -52,8 +53,8 @@ for (const mode of ["sync", "async"] as const) {
   });
 
   test(`${mode}: against a libchirp-style echo node in another process`, async () => {
-    const peer = await startPeer(mode, "echo");
-    const client = await start({ synchronous });
+    const peer = await startPeer({ synchronous, policy: "echo" });
+    const client = await node4({ synchronous });
     try {
       for (const payload of ["one", "two", new Uint8Array(100_000).fill(7)]) {
         const reply = await request(client, `127.0.0.1:${peer.port}`, payload);
@@ -65,14 +66,14 @@ for (const mode of ["sync", "async"] as const) {
       many.forEach((r, i) => assert.is(r.text(), `x${i}`));
     } finally {
       await client.close();
-      assert.is(await stopPeer(peer.child), 0);
+      assert.is(await peer.stop(), 0);
     }
   });
 }
 
 test("the deadline defaults to the node's config.timeout and rejects with TIMEOUT", async () => {
-  const server = await start({ onMessage: responder(() => new Promise<never>(() => {})) });
-  const client = await start({ timeout: 0.3 });
+  const server = await node4({ onMessage: responder(() => new Promise<never>(() => {})) });
+  const client = await node4({ timeout: 0.3 });
   try {
     const t0 = Date.now();
     const err = await request(client, to(server), "x").then(() => null, (e) => e);
@@ -88,11 +89,11 @@ test("the deadline defaults to the node's config.timeout and rejects with TIMEOU
 });
 
 test("a late reply is released and dropped, not delivered as a new message", async () => {
-  const server = await start({ onMessage: responder(async (r) => {
+  const server = await node4({ onMessage: responder(async (r) => {
     await sleep(300);
     return r.data;
   }) });
-  const client = await start();
+  const client = await node4();
   const router = routerOf(client);
   const other: Message[] = [];
   router.use((m) => {
@@ -113,12 +114,12 @@ test("a late reply is released and dropped, not delivered as a new message", asy
 
 test("AbortSignal: rejects with the signal's reason; an aborted signal sends nothing", async () => {
   let seen = 0;
-  const server = await start({ onMessage: responder(async () => {
+  const server = await node4({ onMessage: responder(async () => {
     seen++;
     await sleep(500);
     return "late";
   }) });
-  const client = await start();
+  const client = await node4();
   try {
     const ac = new AbortController();
     const p = request(client, to(server), "x", { signal: ac.signal });
@@ -144,11 +145,11 @@ test("AbortSignal: rejects with the signal's reason; an aborted signal sends not
 });
 
 test("a handler that throws makes the request reject with RemoteError", async () => {
-  const server = await start({ onMessage: responder((req) => {
+  const server = await node4({ onMessage: responder((req) => {
     if (req.text() === "bad") throw new Error("no such thing");
     return "ok";
   }) });
-  const client = await start();
+  const client = await node4();
   try {
     const err = await request(client, to(server), "bad").then(() => null, (e) => e);
     assert.instance(err, RemoteError);
@@ -162,7 +163,7 @@ test("a handler that throws makes the request reject with RemoteError", async ()
 });
 
 test("an unreachable responder rejects with the send's error (CANNOT_CONNECT)", async () => {
-  const client = await start();
+  const client = await node4();
   try {
     const err = await request(client, `127.0.0.1:${await refusedPort()}`, "x").then(() => null, (e) => e);
     assert.is(err?.code, "CANNOT_CONNECT");
@@ -172,9 +173,9 @@ test("an unreachable responder rejects with the send's error (CANNOT_CONNECT)", 
 });
 
 test("responder answers plain messages (no pattern header) too, with the same identity", async () => {
-  const server = await start({ onMessage: responder((req, header) => `${text(header)}/${req.text()}`) });
+  const server = await node4({ onMessage: responder((req, header) => `${text(header)}/${req.text()}`) });
   const got: Message[] = [];
-  const client = await start({ onMessage: (m) => {
+  const client = await node4({ onMessage: (m) => {
     m.release();
     got.push(m);
   } });
@@ -191,9 +192,9 @@ test("responder answers plain messages (no pattern header) too, with the same id
 
 test("a node with its own onMessage: Router + attach, requests and serving on one node", async () => {
   const router = new Router([responder((r) => `b:${r.text()}`)]);
-  const b = await start({ onMessage: router.dispatch });
+  const b = await node4({ onMessage: router.dispatch });
   attach(b, router);
-  const a = await start();
+  const a = await node4();
   routerOf(a).use(responder((r) => `a:${r.text()}`));
   try {
     assert.is((await request(a, to(b), "1")).text(), "b:1");
@@ -206,8 +207,8 @@ test("a node with its own onMessage: Router + attach, requests and serving on on
 });
 
 test("sync mode, §10.2: a sync responder and requester never deadlock (1000 sequential requests)", async () => {
-  const server = await start({ onMessage: responder(async (r) => r.data) });
-  const client = await start({ timeout: 2 });
+  const server = await node4({ onMessage: responder(async (r) => r.data) });
+  const client = await node4({ timeout: 2 });
   try {
     const t0 = Date.now();
     for (let i = 0; i < 1000; i++) await request(client, to(server), `n${i}`);

@@ -6,20 +6,20 @@ import { Chirp } from "../../adapters/index.ts";
 import { respondent, surveyor } from "./survey.ts";
 import { routerOf } from "../router.ts";
 import { decodeHeader, text } from "../header.ts";
-import { refusedPort, sleep, until } from "../../test/helpers.ts";
+import { node4, to } from "../../test/support/nodes.ts";
+import { sleep, until } from "../../test/support/wait.ts";
+import { refusedPort } from "../../test/support/raw-peer.ts";
 
-const start = (cfg: Parameters<typeof Chirp.start>[0] = {}): Promise<Chirp> => Chirp.start({ port: 0, bindV6: null, ...cfg });
-const to = (n: Chirp): string => `127.0.0.1:${n.port}`;
 
 for (const mode of ["sync", "async"] as const) {
   const synchronous = mode === "sync";
 
   test(`${mode}: every respondent answers; the survey ends as soon as all did`, async () => {
-    const rs = await Promise.all(["r1", "r2", "r3"].map((name) => start({
+    const rs = await Promise.all(["r1", "r2", "r3"].map((name) => node4({
       synchronous,
       onMessage: respondent((m, header) => ({ data: `${name}:${m.text()}`, header: `re-${text(header)}` })),
     })));
-    const node = await start({ synchronous });
+    const node = await node4({ synchronous });
     const s = surveyor(node, { respondents: rs.map(to), timeout: 5 });
     try {
       const t0 = Date.now();
@@ -38,9 +38,9 @@ for (const mode of ["sync", "async"] as const) {
 }
 
 test("a silent respondent is missing; the survey runs to its deadline", async () => {
-  const talk = await start({ onMessage: respondent(() => "here") });
-  const quiet = await start({ onMessage: respondent(() => null) });
-  const node = await start();
+  const talk = await node4({ onMessage: respondent(() => "here") });
+  const quiet = await node4({ onMessage: respondent(() => null) });
+  const node = await node4();
   const s = surveyor(node, { respondents: [to(talk), to(quiet)] });
   try {
     const t0 = Date.now();
@@ -55,9 +55,9 @@ test("a silent respondent is missing; the survey runs to its deadline", async ()
 });
 
 test("an unreachable respondent is listed as failed; the others answer", async () => {
-  const ok = await start({ onMessage: respondent(() => "ok") });
+  const ok = await node4({ onMessage: respondent(() => "ok") });
   const dead = `127.0.0.1:${await refusedPort()}`;
-  const node = await start();
+  const node = await node4();
   const s = surveyor(node, { respondents: [dead, to(ok)], timeout: 5 });
   try {
     const result = await s.survey("?");
@@ -72,11 +72,11 @@ test("an unreachable respondent is listed as failed; the others answer", async (
 });
 
 test("answers after the deadline are dropped", async () => {
-  const slow = await start({ onMessage: respondent(async () => {
+  const slow = await node4({ onMessage: respondent(async () => {
     await sleep(300);
     return "too late";
   }) });
-  const node = await start();
+  const node = await node4();
   const s = surveyor(node, { respondents: [to(slow)] });
   try {
     const result = await s.survey("?", { timeout: 0.1 });
@@ -91,11 +91,11 @@ test("answers after the deadline are dropped", async () => {
 });
 
 test("abort rejects with the signal's reason; no respondents resolves at once", async () => {
-  const slow = await start({ onMessage: respondent(async () => {
+  const slow = await node4({ onMessage: respondent(async () => {
     await sleep(1000);
     return "x";
   }) });
-  const node = await start();
+  const node = await node4();
   try {
     const ac = new AbortController();
     const p = surveyor(node, { respondents: [to(slow)] }).survey("?", { signal: ac.signal });
@@ -110,11 +110,11 @@ test("abort rejects with the signal's reason; no respondents resolves at once", 
 });
 
 test("several surveys at once keep their answers apart", async () => {
-  const rs = await Promise.all([1, 2, 3].map((k) => start({ onMessage: respondent(async (m) => {
+  const rs = await Promise.all([1, 2, 3].map((k) => node4({ onMessage: respondent(async (m) => {
     await sleep(5 * k);
     return `${k}:${m.text()}`;
   }) })));
-  const node = await start({ synchronous: false });
+  const node = await node4({ synchronous: false });
   const s = surveyor(node, { respondents: rs.map(to), timeout: 5 });
   try {
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => s.survey(`q${i}`)));

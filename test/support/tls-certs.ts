@@ -1,21 +1,14 @@
 // TLS test material: scripts/make-test-certs.sh (openssl CLI) run once into build/test-certs
 // and reused while younger than a day (the certificates are valid for 30), so nothing checked
-// in can expire. Shared by the test files and by test/fixtures/peer.ts (CHIRP_TLS_DIR).
+// in can expire. Shared by the test files and by test/fixtures/peer.ts (config tlsDir).
+import process from "node:process";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, renameSync, rmSync, statSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-
-/** The repository root, from test/ (Deno, Bun) or build/js/test/ (Node). */
-function repoRoot(): string {
-  let dir = fileURLToPath(new URL("..", import.meta.url));
-  if (!existsSync(join(dir, "scripts", "make-test-certs.sh"))) dir = fileURLToPath(new URL("../../..", import.meta.url));
-  return dir;
-}
+import { repoRoot as root } from "./runtime.ts";
 
 /** Makes (or reuses) the certificates; returns their directory. */
 export function testCertDir(): string {
-  const root = repoRoot();
   const dir = join(root, "build", "test-certs");
   const stamp = join(dir, "dh.pem");
   if (existsSync(stamp) && Date.now() - statSync(stamp).mtimeMs < 24 * 3600_000) return dir;
