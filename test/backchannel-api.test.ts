@@ -8,14 +8,14 @@ import * as assert from "uvu/assert";
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import process from "node:process";
-import { fileURLToPath } from "node:url";
 import { decodeHeader, PATTERN, OP } from "../patterns/header.ts";
 import { REPORT_HEADER, decodeReport, collector, startReporting, type Collector, type CollectorEvent } from "../adapters/monitor/mod.ts";
 import { PACKAGE_VERSION } from "../adapters/monitor/report-format.ts";
-import { node, refusedPort, silentServer, sleep, until } from "./helpers.ts";
-import { runtime, scriptCommand } from "./runtime.ts";
+import { node } from "./support/nodes.ts";
+import { refusedPort, silentServer } from "./support/raw-peer.ts";
+import { sleep, until } from "./support/wait.ts";
+import { repoRoot as repo, scriptCommand } from "./support/runtime.ts";
 
-const repo = fileURLToPath(new URL(runtime === "node" ? "../../../" : "../", import.meta.url));
 const collectors: Collector[] = [];
 const children: ChildProcess[] = [];
 test.after(async () => {

@@ -3,7 +3,7 @@
 // restart), another is SIGKILLed for good. The test reads the page's DOM (--dump-dom) until
 // it shows all five nodes with the killed one down and the restarted one marked, then saves a
 // screenshot (1280x900) as an artifact (build/artifacts/dashboard.png, or $CHIRP_ARTIFACTS).
-// Runs once, on Node; where chromium is not installed it says so and skips.
+// Runs once, on Node (test/run.mjs); where chromium is not installed it says so and skips.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, spawnSync } from "node:child_process";
@@ -11,14 +11,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { fileURLToPath } from "node:url";
-import { runtime } from "./runtime.ts";
-import { sleep, until } from "./helpers.ts";
+import { repoRoot as repo } from "./support/runtime.ts";
+import { sleep, until } from "./support/wait.ts";
 import { startCluster, type Cluster } from "./backchannel-cluster.ts";
 
 const CHROMIUM = "chromium";
 const installed = spawnSync(CHROMIUM, ["--version"], { encoding: "utf8" }).status === 0;
-const repo = fileURLToPath(new URL(runtime === "node" ? "../../../" : "../", import.meta.url));
 
 /** Runs headless Chromium on `url` with `extra` flags; resolves with its stdout. */
 function chromium(url: string, extra: string[], profile: string): Promise<string> {
@@ -41,12 +39,7 @@ function chromium(url: string, extra: string[], profile: string): Promise<string
   });
 }
 
-if (runtime !== "node") {
-  console.log("runs on node only");
-  test("runs on node only (it starts its processes on every runtime itself)", () => {
-    assert.is.not(runtime, "node");
-  });
-} else if (!installed) {
+if (!installed) {
   console.log("skipped: chromium (/usr/bin/chromium, Debian package chromium) is not installed");
   test("skipped: chromium is not installed", () => {
     assert.not.ok(installed);

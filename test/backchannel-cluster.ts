@@ -6,7 +6,8 @@ import type { ChildProcess } from "node:child_process";
 import { Chirp } from "../adapters/index.ts";
 import type { RuntimeName } from "../adapters/runtime.ts";
 import { collector, type Collector, type CollectorEvent } from "../adapters/monitor/mod.ts";
-import { spawnReady, until } from "./helpers.ts";
+import { Child } from "./support/process.ts";
+import { until } from "./support/wait.ts";
 
 export interface Member {
   name: string;
@@ -45,7 +46,7 @@ export async function startCluster(every = 1, trickle = 0): Promise<Cluster> {
   const sink = await Chirp.start({ port: 0, bindV6: null, synchronous: false, onMessage: (m) => m.release() });
   const spawnMember = async (name: string, rt: RuntimeName, mode: "sync" | "async", count: number): Promise<Member> => {
     const args = [`127.0.0.1:${c.port}`, String(every), name, `127.0.0.1:${sink.port}`, String(count), String(SIZE), mode, String(trickle)];
-    const p = await spawnReady("test/fixtures/reporter.ts", args, rt);
+    const p = await Child.start("test/fixtures/reporter.ts", args, { runtime: rt, ms: 30_000 });
     return { name, runtime: rt, mode, count, child: p.child, port: p.port };
   };
   const members = await Promise.all(PLAN.map(([rt, mode], i) => spawnMember(`n${i + 1}-${rt}-${mode}`, rt, mode, 10 * (i + 1))));

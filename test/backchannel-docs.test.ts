@@ -7,10 +7,8 @@ import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import process from "node:process";
-import { fileURLToPath } from "node:url";
-import { runtime } from "./runtime.ts";
+import { repoRoot as repo, runtime } from "./support/runtime.ts";
 
-const repo = fileURLToPath(new URL(runtime === "node" ? "../../../" : "../", import.meta.url));
 const doc = readFileSync(`${repo}/docs/monitoring.md`, "utf8");
 const blocks = [...doc.matchAll(/<!-- example: (\S+) -->\n```js\n([\s\S]*?)```\n\nIt prints:\n\n```text\n([\s\S]*?)```/g)]
   .map(([, path, code, output]) => ({ path, code, output }));

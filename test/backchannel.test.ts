@@ -5,7 +5,7 @@
 // restarted (its identity changed); the others stay up throughout.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { until } from "./helpers.ts";
+import { until } from "./support/wait.ts";
 import { SIZE, startCluster, type Cluster } from "./backchannel-cluster.ts";
 
 let cluster: Cluster | undefined;
