@@ -1,9 +1,9 @@
 // The Chirp node: the user's face of one node. It validates the config, listens, sets up the
-// wasm core (core.ts) and the engine (engine/engine.ts) on the runtime's transport
+// wasm core (core/core.ts) and the engine (engine/engine.ts) on the runtime's transport
 // (transport.ts), and offers send, receive (onMessage or async iteration), stats, events and
 // close. The core makes every protocol decision (assembly/ABI.md); the engine keeps what
 // JavaScript must own: promises, queues, sockets and payload bytes.
-import { Core } from "./core.ts";
+import { CoreSetup, type Core } from "./core/core.ts";
 import { ChirpError } from "./errors.ts";
 import { resolveConfig, type ChirpConfig, type ResolvedConfig } from "./config.ts";
 import type { Message } from "./message.ts";
@@ -60,21 +60,24 @@ export class Chirp implements AsyncIterable<Message> {
       if (engine) engine.links.accept(s);
       else early.push(s);
     };
-    const { listeners, port } = await listen(cfg, t, onSocket, onError);
+    // The core's config record is written first: it already answers the connect timeout (the
+    // TLS handshake of incoming connections uses it); configure() waits for the bound port.
+    const setup = new CoreSetup().writeConfig({
+      maxConns: cfg.maxConnections,
+      maxRemotes: cfg.maxRemotes,
+      maxSlots: cfg.maxSlots,
+      synchronous: cfg.synchronous,
+      maxMsgSize: cfg.maxMsgSize,
+      timeoutMs: cfg.timeout * 1000,
+      reuseMs: cfg.reuseTime * 1000,
+      bufSize: cfg.bufferSize,
+      port: cfg.port,
+      identity: cfg.identity,
+    });
+    const { listeners, port } = await listen(cfg, t, onSocket, onError, setup.x.connectTimeout());
     let core: Core;
     try {
-      core = new Core({
-        maxConns: cfg.maxConnections,
-        maxRemotes: cfg.maxRemotes,
-        maxSlots: cfg.maxSlots,
-        synchronous: cfg.synchronous,
-        maxMsgSize: cfg.maxMsgSize,
-        timeoutMs: cfg.timeout * 1000,
-        reuseMs: cfg.effectiveReuse * 1000,
-        bufSize: cfg.bufferSize,
-        port,
-        identity: cfg.identity,
-      });
+      core = setup.setPort(port).configure();
     } catch (e) {
       await Promise.all(listeners.map((l) => l.close()));
       throw new ChirpError("ENOMEM", `cannot set up the protocol core: ${(e as Error).message}`, { cause: e });

@@ -6,6 +6,6 @@ export { ChirpError, STATUS, type ChirpErrorCode } from "./errors.ts";
 export type { ChirpConfig, ResolvedConfig, TlsConfig } from "./config.ts";
 export type { EncryptionMode } from "./tls/policy.ts";
 export type { Transport, Socket, Listener, ListenOptions, TlsClientConfig, TlsServerConfig, TransportError } from "./transport.ts";
-export { coreWasmBytes } from "./core.ts";
+export { coreWasmBytes } from "./core/core.ts";
 export { renderPrometheus } from "./monitor/stats.ts";
 export type { ChirpStats, RemoteStats, Counters, ChirpEvents, OpenEvent, CloseEvent, IdentityEvent } from "./monitor/stats.ts";

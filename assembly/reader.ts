@@ -1,63 +1,62 @@
 // The reader: `feed` parses the peer's handshake and frames from the IN area into event
-// records (spec §1.4, §2, §3; assembly/ABI.md "Reader rules"). One call parses every frame
+// records (protocol.md §1.4, §2, §3; assembly/ABI.md "Reader rules"). One call parses every frame
 // of one socket read; payload bytes are never copied, events point into IN.
 import {
+  CONN_FAILED, CONN_FREE, CONN_HANDSHAKE, E_ARG, E_BAD_FRAME, E_FULL, E_STALE, E_TOO_BIG, EV_ACK,
+  EV_BEGIN, EV_CAP, EV_CHUNK, EV_END, EV_ERROR, EV_HANDSHAKE, EV_MSG, EV_SIZE, FRAME_HEADER_SIZE,
+  HANDSHAKE_SIZE, TYPE_NOOP,
+} from "./abi";
+import { evClear, evFinish, evMessage, evOther } from "./events";
+import { configured, evBase, inBase, inCap, maxConns, maxMsgSize, slotMask } from "./globals";
+import {
   C_ACTIVITY, C_BODYDONE, C_CURDL, C_CURHL, C_CURSERIAL, C_CURSLOT, C_CURTYPE, C_FIXED, C_GEN,
-  C_HDRBUF, C_HDRLEN, C_HSBUF, C_HSDEADLINE, C_HSLEN, C_OUTGOING, C_PAUSED, C_PORT, C_REMOTE,
-  C_REQACK, C_RSTATE, C_STATE, C_USED, CS_FAILED, CS_FREE, CS_HANDSHAKE, CS_READY, E_ENOMEM,
-  E_PROTOCOL, E_VALUE, EV_ACK, EV_BEGIN, EV_CAP, EV_CHUNK, EV_END, EV_ERROR, EV_HANDSHAKE,
-  EV_MSG, EV_NOOP, EV_SIZE, HANDSHAKE_LEN, HDR_LEN, R_ACTIVITY, R_CONN, R_SENDDEADLINE,
-  R_WAITID, R_WAITING, RS_BODY, RS_HDR, RS_SLOT, T_NOOP, V_ID, configured, connPtr, copy16,
-  eq16, evBase, evWrite, inBase, inCap, maxConns, maxMsgSize, remotePtr, setEvCount, slotMask,
-  zero16,
-} from "./layout";
+  C_HDRBUF, C_HDRLEN, C_HSBUF, C_HSLEN, C_PAUSED, C_REMOTE, C_REQACK, C_RSTATE, C_STATE, C_USED,
+  R_ACTIVITY, R_WAITID, connPtr, copy16, eq16, remotePtr,
+} from "./records";
+import { ackArrived, ackWaiting, connFailed, connHandshaken } from "./state";
+
+// reader states (protocol.md §3.1: WAIT, SLOT, HEADER/DATA merged into BODY)
+const RS_HDR: i32 = 0;
+const RS_SLOT: i32 = 1;
+const RS_BODY: i32 = 2;
+const HDR_LEN: i32 = FRAME_HEADER_SIZE;
 
 /**
- * Parses IN[0..len) for `conn`. Returns the bytes consumed (see ABI.md `feed`), or -E_VALUE
- * for a bad connection or length.
+ * Parses IN[0..len) for `conn`. Returns the bytes consumed (see ABI.md `feed`), -E_STALE for
+ * a free connection or -E_ARG for a bad length.
  */
 export function feed(conn: i32, len: i32, now: f64): i32 {
-  if (!configured || conn < 0 || conn >= maxConns) return -E_VALUE;
+  evClear();
+  if (!configured || conn < 0 || conn >= maxConns) return -E_STALE;
   const c = connPtr(conn);
   const state = load<i32>(c, C_STATE);
-  if (state == CS_FREE || len < 0 || len > inCap) return -E_VALUE;
-  setEvCount(0);
-  if (state == CS_FAILED) return 0; // an error was reported; the host closes it
+  if (state == CONN_FREE) return -E_STALE;
+  if (len < 0 || len > inCap) return -E_ARG;
+  if (state == CONN_FAILED) return 0; // an error was reported; the host closes it
   const gen = load<i32>(c, C_GEN);
-  const remote = load<i32>(c, C_REMOTE);
   let p = inBase;
   const end = inBase + <usize>len;
   let ev = evBase;
 
-  if (state == CS_HANDSHAKE) {
+  if (state == CONN_HANDSHAKE) {
     // §1.4: 18 bytes, buffered across reads (libchirp insists on one read, §10.1).
     const have = load<i32>(c, C_HSLEN);
-    const n = min<i32>(HANDSHAKE_LEN - have, len);
+    const n = min<i32>(HANDSHAKE_SIZE - have, len);
     memory.copy(c + C_HSBUF + <usize>have, p, <usize>n);
     p += <usize>n;
     store<i32>(c, have + n, C_HSLEN);
-    if (have + n < HANDSHAKE_LEN) return len;
-    const port = <u32>bswap<u16>(load<u16>(c, C_HSBUF));
-    store<i32>(c, <i32>port, C_PORT);
-    store<i32>(c, CS_READY, C_STATE);
-    store<f64>(c, Infinity, C_HSDEADLINE);
-    store<f64>(c, now, C_ACTIVITY);
-    const outgoing = load<i32>(c, C_OUTGOING) != 0;
-    if (outgoing && remote >= 0) {
-      // §5.4: the connection that completes its handshake last becomes current.
-      const r = remotePtr(remote);
-      store<i32>(r, conn, R_CONN);
-      store<f64>(r, now, R_ACTIVITY);
+    if (have + n < HANDSHAKE_SIZE) return len;
+    const port = <i32>bswap<u16>(load<u16>(c, C_HSBUF));
+    const filed = connHandshaken(conn, port, now);
+    if (filed == -E_FULL) {
+      // No remote record for this new peer: the connection failed.
+      evFinish(evOther(ev, EV_ERROR, conn, gen, -1, E_FULL, 0, 0));
+      return n;
     }
-    evWrite(ev, EV_HANDSHAKE, conn, -1, 0, 0, 0, 0, 0, 0, port, gen, outgoing ? remote : -1);
-    copy16(ev + V_ID, c + C_HSBUF + 2);
-    setEvCount(1);
-    // An incoming connection has no remote yet: stop here so the host can connAttach before
-    // any frame (an ACK in particular) is parsed, then feed the rest.
-    if (!outgoing) return n;
-    ev += <usize>EV_SIZE;
+    ev = evOther(ev, EV_HANDSHAKE, conn, gen, filed, 0, <u32>port, c + C_HSBUF + 2);
   }
 
+  const remote = load<i32>(c, C_REMOTE);
   let used = load<u32>(c, C_USED);
   let reqAck = load<u32>(c, C_REQACK);
   let rstate = load<i32>(c, C_RSTATE);
@@ -65,7 +64,8 @@ export function feed(conn: i32, len: i32, now: f64): i32 {
   let paused = load<i32>(c, C_PAUSED);
   const hdrBuf = c + C_HDRBUF;
   const slotIds = c + C_FIXED;
-  const evLimit = evBase + <usize>((EV_CAP - 3) * EV_SIZE);
+  // Stop with room for 3 records (CHUNK + END + ERROR), so a call never ends mid-frame.
+  const evLimit = evBase + <usize>(EV_CAP - 3) * EV_SIZE;
   const limit = <u64>maxMsgSize;
   const mask = slotMask;
   let active = false;
@@ -75,25 +75,21 @@ export function feed(conn: i32, len: i32, now: f64): i32 {
     let h: usize;
     if (rstate == RS_BODY) {
       // Payload of a message announced by EV_BEGIN: hand out what this read holds.
-      const total = load<u32>(c, C_CURHL) + load<u32>(c, C_CURDL);
+      const hl = load<u32>(c, C_CURHL);
+      const dl = load<u32>(c, C_CURDL);
+      const total = hl + dl;
       const done = load<u32>(c, C_BODYDONE);
-      const avail = <u32>(end - p);
-      const n = min<u32>(total - done, avail);
+      const n = min<u32>(total - done, <u32>(end - p));
       if (n == 0) break;
       const slot = load<i32>(c, C_CURSLOT);
       const type = load<i32>(c, C_CURTYPE);
       const serial = load<u32>(c, C_CURSERIAL);
-      const hl = load<u32>(c, C_CURHL);
-      const dl = load<u32>(c, C_CURDL);
-      evWrite(ev, EV_CHUNK, conn, slot, type, serial, hl, dl, p, <usize>n, done, gen, remote);
-      copy16(ev + V_ID, slotIds + (<usize>slot << 4));
-      ev += <usize>EV_SIZE;
+      const sid = slotIds + (<usize>slot << 4);
+      ev = evMessage(ev, EV_CHUNK, conn, gen, remote, slot, type, serial, hl, dl, p, n, done, sid);
       p += <usize>n;
       store<u32>(c, done + n, C_BODYDONE);
       if (done + n == total) {
-        evWrite(ev, EV_END, conn, slot, type, serial, hl, dl, 0, 0, 0, gen, remote);
-        copy16(ev + V_ID, slotIds + (<usize>slot << 4));
-        ev += <usize>EV_SIZE;
+        ev = evMessage(ev, EV_END, conn, gen, remote, slot, type, serial, hl, dl, 0, 0, 0, sid);
         rstate = RS_HDR;
         active = true;
       }
@@ -127,30 +123,24 @@ export function feed(conn: i32, len: i32, now: f64): i32 {
     const type = <i32>load<u8>(h, 26);
     const serial = bswap<u32>(load<u32>(h, 16));
     if (<u64>hl + <u64>dl > limit) { // 64-bit sum: no wrap (§3.5, §10.7)
-      failCode = E_ENOMEM;
+      failCode = E_TOO_BIG;
       break;
     }
     if (type & 6) {
       if ((hl | dl) != 0 || (type & 1) != 0) {
-        failCode = E_PROTOCOL;
+        failCode = E_BAD_FRAME;
         break;
       }
-      if (type & T_NOOP) {
+      if (type & TYPE_NOOP) {
         // NOOP wins over ACK (§2.2); it only refreshes activity (§2.6, §5.5).
         active = true;
-        evWrite(ev, EV_NOOP, conn, -1, type, serial, 0, 0, 0, 0, 0, gen, remote);
-        copy16(ev + V_ID, h);
-        ev += <usize>EV_SIZE;
       } else if (remote >= 0) {
         // ACK: completes the remote's waiting message if the identity matches, else it is
         // stale and ignored (§2.6). It does not count as activity (§5.5).
         const r = remotePtr(remote);
-        if (load<i32>(r, R_WAITING) != 0 && eq16(r + R_WAITID, h)) {
-          store<i32>(r, 0, R_WAITING);
-          store<f64>(r, Infinity, R_SENDDEADLINE);
-          evWrite(ev, EV_ACK, conn, remote, type, serial, 0, 0, 0, 0, 0, gen, remote);
-          copy16(ev + V_ID, h);
-          ev += <usize>EV_SIZE;
+        if (ackWaiting(r) && eq16(r + R_WAITID, h)) {
+          ackArrived(r);
+          ev = evOther(ev, EV_ACK, conn, gen, remote, 0, 0, h);
         }
       }
       continue;
@@ -174,9 +164,7 @@ export function feed(conn: i32, len: i32, now: f64): i32 {
     copy16(sid, h);
     const total = hl + dl; // <= maxMsgSize, no wrap
     if (<u32>(end - p) >= total) {
-      evWrite(ev, EV_MSG, conn, slot, type, serial, hl, dl, p, p + <usize>hl, 0, gen, remote);
-      copy16(ev + V_ID, sid);
-      ev += <usize>EV_SIZE;
+      ev = evMessage(ev, EV_MSG, conn, gen, remote, slot, type, serial, hl, dl, p, total, 0, sid);
       p += <usize>total;
       active = true;
     } else {
@@ -186,9 +174,7 @@ export function feed(conn: i32, len: i32, now: f64): i32 {
       store<u32>(c, hl, C_CURHL);
       store<u32>(c, dl, C_CURDL);
       store<u32>(c, 0, C_BODYDONE);
-      evWrite(ev, EV_BEGIN, conn, slot, type, serial, hl, dl, 0, 0, 0, gen, remote);
-      copy16(ev + V_ID, sid);
-      ev += <usize>EV_SIZE;
+      ev = evMessage(ev, EV_BEGIN, conn, gen, remote, slot, type, serial, hl, dl, 0, 0, 0, sid);
       rstate = RS_BODY;
     }
   }
@@ -204,11 +190,9 @@ export function feed(conn: i32, len: i32, now: f64): i32 {
   }
   if (failCode != 0) {
     // The loop only runs with room for 3 records, so this one fits.
-    evWrite(ev, EV_ERROR, conn, failCode, 0, 0, 0, 0, 0, 0, 0, gen, remote);
-    zero16(ev + V_ID);
-    ev += <usize>EV_SIZE;
-    store<i32>(c, CS_FAILED, C_STATE);
+    ev = evOther(ev, EV_ERROR, conn, gen, remote, failCode, 0, 0);
+    connFailed(c);
   }
-  setEvCount(<i32>((ev - evBase) / <usize>EV_SIZE));
+  evFinish(ev);
   return <i32>(p - inBase);
 }

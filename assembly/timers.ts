@@ -1,21 +1,36 @@
-// Timers: `tick` reports expired connect/handshake, send (ACK) and write timeouts, debounce
-// ends and garbage collection; `nextDeadline` tells the host when to call it (spec §1.4, §4.3,
-// §4.5, §5.5).
+// Timers: `tick` reports expired connect/handshake, send (ACK) and write timeouts, the end of
+// reconnect delays and garbage collection; `nextDeadline` tells the host when to call it
+// (protocol.md §1.4, §4.3, §4.5, §5.5). The GC schedule and cursors are assigned only here.
 import {
-  C_ACTIVITY, C_GEN, C_HSDEADLINE, C_REMOTE, C_STATE, C_WRITEDEADLINE, CS_FREE, CS_READY,
-  EV_CAP, EV_GC_CONN, EV_GC_REMOTE, EV_RETRY, EV_SIZE, EV_TIMEOUT, R_ACTIVITY, R_CONN,
-  R_DEBOUNCE, R_INUSE, R_SENDDEADLINE, R_WAITCONN, R_WAITGEN, R_WAITING, R_WANT, TK_CONNECT,
-  TK_SEND, TK_WRITE, V_ID, configured, connHigh, connPtr, connsInUse, evBase, evWrite,
-  gcConnCursor, gcInterval, gcNext, gcRemoteCursor, gcRunning, remoteHigh, remotePtr,
-  remotesInUse, reuseMs, setEvCount, setGc, zero16,
-} from "./layout";
+  CONN_FREE, CONN_READY, E_ACK_TIMEOUT, E_CONNECT_TIMEOUT, E_HANDSHAKE_TIMEOUT, E_WRITE_TIMEOUT,
+  EV_CAP, EV_GC_CONN, EV_GC_REMOTE, EV_RETRY, EV_SIZE, EV_TIMEOUT, REMOTE_FREE,
+} from "./abi";
+import { evClear, evFinish, evOther } from "./events";
+import { configured, evBase, reuseMs } from "./globals";
+import { randUnit } from "./prng";
+import {
+  C_ACTIVITY, C_GEN, C_HSDEADLINE, C_OUTGOING, C_REMOTE, C_STATE, C_WRITEDEADLINE, R_ACTIVITY,
+  R_CONN, R_DEBOUNCE, R_SENDDEADLINE, R_STATE, R_WAITCONN, R_WAITGEN, connHigh, connPtr,
+  connsInUse, remoteHigh, remotePtr, remotesInUse,
+} from "./records";
+import { ackWaiting, remoteDelayEnded, remoteInDelay } from "./state";
 
-let ev: usize = 0;
+let gcNext: f64 = 0;
+let gcRunning: bool = false;
+let gcConnCursor: i32 = 0;
+let gcRemoteCursor: i32 = 0;
 
-@inline function emit(kind: i32, conn: i32, slot: i32, aux: u32, gen: i32, remote: i32): void {
-  evWrite(ev, kind, conn, slot, 0, 0, 0, 0, 0, 0, aux, gen, remote);
-  zero16(ev + V_ID);
-  ev += <usize>EV_SIZE;
+/** GC interval: uniform in [R/2, R) (protocol.md §5.5, §6). */
+function gcInterval(): f64 {
+  return reuseMs * 0.5 + randUnit() * reuseMs * 0.5;
+}
+
+/** The first record came into use: the next GC run is one interval from now. */
+export function gcArm(now: f64): void {
+  gcNext = now + gcInterval();
+  gcRunning = false;
+  gcConnCursor = 0;
+  gcRemoteCursor = 0;
 }
 
 /**
@@ -23,79 +38,76 @@ let ev: usize = 0;
  * stays due (nextDeadline() <= now) and the next tick continues, GC included.
  */
 export function tick(now: f64): i32 {
-  setEvCount(0);
+  evClear();
   if (!configured) return 0;
-  ev = evBase;
-  const end = evBase + <usize>(EV_CAP * EV_SIZE);
+  let ev = evBase;
+  const end = evBase + <usize>EV_CAP * EV_SIZE;
 
   for (let i = 0; i < connHigh; i++) {
     const c = connPtr(i);
-    if (load<i32>(c, C_STATE) == CS_FREE) continue;
+    if (load<i32>(c, C_STATE) == CONN_FREE) continue;
     if (load<f64>(c, C_HSDEADLINE) <= now) {
-      if (ev >= end) return finish();
+      if (ev >= end) return evFinish(ev);
       store<f64>(c, Infinity, C_HSDEADLINE);
-      emit(EV_TIMEOUT, i, -1, TK_CONNECT, load<i32>(c, C_GEN), load<i32>(c, C_REMOTE));
+      const code = load<i32>(c, C_OUTGOING) != 0 ? E_CONNECT_TIMEOUT : E_HANDSHAKE_TIMEOUT;
+      ev = evOther(ev, EV_TIMEOUT, i, load<i32>(c, C_GEN), load<i32>(c, C_REMOTE), code, 0, 0);
     }
     if (load<f64>(c, C_WRITEDEADLINE) <= now) {
-      if (ev >= end) return finish();
+      if (ev >= end) return evFinish(ev);
       store<f64>(c, Infinity, C_WRITEDEADLINE);
-      emit(EV_TIMEOUT, i, -1, TK_WRITE, load<i32>(c, C_GEN), load<i32>(c, C_REMOTE));
+      ev = evOther(ev, EV_TIMEOUT, i, load<i32>(c, C_GEN), load<i32>(c, C_REMOTE), E_WRITE_TIMEOUT, 0, 0);
     }
   }
   for (let i = 0; i < remoteHigh; i++) {
     const r = remotePtr(i);
-    if (load<i32>(r, R_INUSE) == 0) continue;
-    if (load<i32>(r, R_WAITING) != 0 && load<f64>(r, R_SENDDEADLINE) <= now) {
-      if (ev >= end) return finish();
+    if (load<i32>(r, R_STATE) == REMOTE_FREE) continue;
+    if (ackWaiting(r) && load<f64>(r, R_SENDDEADLINE) <= now) {
+      if (ev >= end) return evFinish(ev);
       // The waiting message stays recorded: connClose of its connection reports it abandoned.
       store<f64>(r, Infinity, R_SENDDEADLINE);
-      emit(EV_TIMEOUT, load<i32>(r, R_WAITCONN), i, TK_SEND, load<i32>(r, R_WAITGEN), i);
+      ev = evOther(ev, EV_TIMEOUT, load<i32>(r, R_WAITCONN), load<i32>(r, R_WAITGEN), i, E_ACK_TIMEOUT, 0, 0);
     }
-    if (load<i32>(r, R_WANT) != 0 && load<f64>(r, R_DEBOUNCE) <= now) {
-      if (ev >= end) return finish();
-      store<i32>(r, 0, R_WANT);
-      emit(EV_RETRY, -1, i, 0, 0, i);
+    if (remoteInDelay(r) && load<f64>(r, R_DEBOUNCE) <= now) {
+      if (ev >= end) return evFinish(ev);
+      remoteDelayEnded(r, now);
+      ev = evOther(ev, EV_RETRY, -1, 0, i, 0, 0, 0);
     }
   }
 
   if (connsInUse + remotesInUse == 0) {
-    setGc(gcNext, false, 0, 0);
+    gcRunning = false;
   } else if (gcRunning || now >= gcNext) {
     // §5.5: old connections and remotes idle for more than R.
     let ci = gcRunning ? gcConnCursor : 0;
     let ri = gcRunning ? gcRemoteCursor : 0;
     for (; ci < connHigh; ci++) {
       const c = connPtr(ci);
-      if (load<i32>(c, C_STATE) != CS_READY) continue;
+      if (load<i32>(c, C_STATE) != CONN_READY) continue;
       const remote = load<i32>(c, C_REMOTE);
       if (remote >= 0 && load<i32>(remotePtr(remote), R_CONN) == ci) continue;
       if (now - load<f64>(c, C_ACTIVITY) <= reuseMs) continue;
-      if (ev >= end) {
-        setGc(gcNext, true, ci, ri);
-        return finish();
-      }
-      emit(EV_GC_CONN, ci, -1, 0, load<i32>(c, C_GEN), remote);
+      if (ev >= end) return gcPause(ev, ci, ri);
+      ev = evOther(ev, EV_GC_CONN, ci, load<i32>(c, C_GEN), remote, 0, 0, 0);
     }
     for (; ri < remoteHigh; ri++) {
       const r = remotePtr(ri);
-      if (load<i32>(r, R_INUSE) == 0 || load<i32>(r, R_WAITING) != 0) continue;
+      if (load<i32>(r, R_STATE) == REMOTE_FREE || ackWaiting(r)) continue;
       if (now < load<f64>(r, R_DEBOUNCE)) continue;
       if (now - load<f64>(r, R_ACTIVITY) <= reuseMs) continue;
-      if (ev >= end) {
-        setGc(gcNext, true, ci, ri);
-        return finish();
-      }
-      emit(EV_GC_REMOTE, -1, ri, 0, 0, ri);
+      if (ev >= end) return gcPause(ev, ci, ri);
+      ev = evOther(ev, EV_GC_REMOTE, -1, 0, ri, 0, 0, 0);
     }
-    setGc(now + gcInterval(), false, 0, 0);
+    gcArm(now);
   }
-  return finish();
+  return evFinish(ev);
 }
 
-function finish(): i32 {
-  const n = <i32>((ev - evBase) / <usize>EV_SIZE);
-  setEvCount(n);
-  return n;
+/** The event area is full mid-GC: the run resumes at these cursors on the next tick. */
+function gcPause(ev: usize, ci: i32, ri: i32): i32 {
+  gcRunning = true;
+  gcConnCursor = ci;
+  gcRemoteCursor = ri;
+  return evFinish(ev);
 }
 
 /** nextDeadline(): the earliest time tick has something to do, Infinity if nothing. */
@@ -104,14 +116,14 @@ export function nextDeadline(): f64 {
   let d: f64 = Infinity;
   for (let i = 0; i < connHigh; i++) {
     const c = connPtr(i);
-    if (load<i32>(c, C_STATE) == CS_FREE) continue;
+    if (load<i32>(c, C_STATE) == CONN_FREE) continue;
     d = min<f64>(d, min<f64>(load<f64>(c, C_HSDEADLINE), load<f64>(c, C_WRITEDEADLINE)));
   }
   for (let i = 0; i < remoteHigh; i++) {
     const r = remotePtr(i);
-    if (load<i32>(r, R_INUSE) == 0) continue;
-    if (load<i32>(r, R_WAITING) != 0) d = min<f64>(d, load<f64>(r, R_SENDDEADLINE));
-    if (load<i32>(r, R_WANT) != 0) d = min<f64>(d, load<f64>(r, R_DEBOUNCE));
+    if (load<i32>(r, R_STATE) == REMOTE_FREE) continue;
+    if (ackWaiting(r)) d = min<f64>(d, load<f64>(r, R_SENDDEADLINE));
+    if (remoteInDelay(r)) d = min<f64>(d, load<f64>(r, R_DEBOUNCE));
   }
   if (connsInUse + remotesInUse > 0) d = min<f64>(d, gcNext);
   return d;

@@ -1,17 +1,47 @@
 // The writer: encodes the handshake, ACK/NOOP control frames and data frame headers into the
-// OUT area for one connection at a time (spec §1.4, §2.1, §2.3, §2.6, §4.1, §4.6).
+// OUT area (protocol.md §1.4, §2.1, §2.3, §2.6, §4.1, §4.6), and owns OUT's fill (outLen, outConn).
+// OUT holds bytes for one connection at a time: the host takes them (outReset) before a
+// command for another connection; such a command before that is a host bug (-E_STATE).
 import {
-  C_ACKCOUNT, C_ACKHEAD, C_REMOTE, C_SERIAL, C_STATE, CS_HANDSHAKE, CS_READY, E_BUSY, E_EMPTY,
-  E_SPACE, E_VALUE, HDR_LEN, IDENTITY, R_NOOPSENT, R_ACTIVITY, R_SENDDEADLINE, R_SERIAL,
-  R_WAITCONN, R_WAITGEN, R_WAITID, R_WAITING, SCRATCH, T_ACK, T_NOOP, T_REQ_ACK, C_GEN, ackCap,
-  ackOffset, copy16, liveConn, noopIdleMs, outBase, outCap, outConn, outLen, ownPort, remotePtr,
-  setOut, synchronous, timeoutMs, zero16,
-} from "./layout";
+  A_IDENTITY, CF_IDENTITY, CONN_HANDSHAKE, CONN_READY, E_ARG, E_NOT_READY, E_SPACE, E_STALE, E_STATE, E_WAIT,
+  FRAME_HEADER_SIZE, HEADER_LEN_MAX, TYPE_ACK, TYPE_NOOP, TYPE_REQ_ACK,
+} from "./abi";
+import { ARGS, CONFIG, ackCap, ackOffset, noopIdleMs, outBase, outCap, ownPort, synchronous } from "./globals";
+import {
+  C_ACKCOUNT, C_ACKHEAD, C_GEN, C_REMOTE, C_SERIAL, C_STATE, R_ACTIVITY, R_NOOPSENT, R_SERIAL,
+  copy16, liveConn, remotePtr, zero16,
+} from "./records";
+import { ackWaiting, ackWaits } from "./state";
+
+const HDR_LEN: i32 = FRAME_HEADER_SIZE;
+
+export let outLen: i32 = 0;
+export let outConn: i32 = -1;
+
+/** Whether OUT may take bytes for `conn` (it is empty or already holds conn's). */
+@inline export function outFor(conn: i32): bool {
+  return outLen == 0 || outConn == conn;
+}
+
+export function outReset(): void {
+  outLen = 0;
+  outConn = -1;
+}
+
+/** connClose: bytes not taken for a closed connection are dropped. */
+export function outDrop(conn: i32): void {
+  if (outLen != 0 && outConn == conn) outReset();
+}
+
+@inline function outSet(len: i32, conn: i32): void {
+  outLen = len;
+  outConn = len > 0 ? conn : -1;
+}
 
 /** The next serial for a frame on this connection: +1 before every frame (§2.3). */
 @inline function nextSerial(c: usize): u32 {
   const remote = load<i32>(c, C_REMOTE);
-  // A connection not filed under a remote (incoming, before connAttach) uses its own counter.
+  // A connection not filed under a remote (incoming, before its handshake) uses its own counter.
   const holder = remote >= 0 ? remotePtr(remote) + R_SERIAL : c + C_SERIAL;
   const s = load<u32>(holder) + 1;
   store<u32>(holder, s);
@@ -28,12 +58,12 @@ import {
   store<u8>(dst, <u8>type, 26);
 }
 
-/** Appends our 18-byte handshake (§1.4) to OUT; the caller checked that OUT is free. */
+/** Appends our 18-byte handshake (§1.4) to OUT; the caller checked outFor(conn). */
 export function putHandshake(conn: i32): void {
   const dst = outBase + <usize>outLen;
   store<u16>(dst, bswap<u16>(<u16>ownPort));
-  copy16(dst + 2, IDENTITY);
-  setOut(outLen + 18, conn);
+  copy16(dst + 2, CONFIG + CF_IDENTITY);
+  outSet(outLen + 18, conn);
 }
 
 /** Writes up to `n` queued ACKs of connection c at OUT+outLen; returns how many were written. */
@@ -44,7 +74,7 @@ function putAcks(c: usize, n: i32): i32 {
   let dst = outBase + <usize>outLen;
   const q = c + ackOffset;
   for (let i = 0; i < n; i++) {
-    putHeader(dst, q + (<usize>head << 4), nextSerial(c), 0, 0, T_ACK);
+    putHeader(dst, q + (<usize>head << 4), nextSerial(c), 0, 0, TYPE_ACK);
     dst += <usize>HDR_LEN;
     head++;
     if (head == ackCap) head = 0;
@@ -54,38 +84,40 @@ function putAcks(c: usize, n: i32): i32 {
   return n;
 }
 
-/** flush(conn, now): appends queued control frames (ACKs, §4.1) to OUT. */
-export function flush(conn: i32, now: f64): i32 {
+/** flush(conn): appends queued ACKs (§4.1) to OUT; outLen(), 0 or -E_SPACE (some left). */
+export function flush(conn: i32): i32 {
   const c = liveConn(conn);
-  if (c == 0) return -E_VALUE;
-  const count = load<i32>(c, C_STATE) == CS_READY ? load<i32>(c, C_ACKCOUNT) : 0;
-  const mine = outLen == 0 || outConn == conn;
+  if (c == 0) return -E_STALE;
+  const count = load<i32>(c, C_STATE) == CONN_READY ? load<i32>(c, C_ACKCOUNT) : 0;
+  const mine = outFor(conn);
   if (count == 0) return mine ? outLen : 0;
-  if (!mine) return -E_BUSY;
+  if (!mine) return -E_STATE;
   const room = (outCap - outLen) / HDR_LEN;
   const n = putAcks(c, min<i32>(room, count));
-  setOut(outLen + n * HDR_LEN, conn);
+  outSet(outLen + n * HDR_LEN, conn);
   return n < count ? -E_SPACE : outLen;
 }
 
 /**
- * dataFrame(conn, hl, dl, inline, now): ACKs, then a NOOP probe if the remote was idle for
- * more than 0.75·R (§4.6), then the 27-byte header with the identity at SCRATCH. Returns the
- * OUT offset of that header. Nothing is written unless everything fits.
+ * send(conn, hl, dl, inline, now): ACKs, then a NOOP probe if the remote was idle for more
+ * than 0.75·R (§4.6), then the 27-byte header with the identity of the args record. Returns
+ * the OUT offset where the payload (header bytes, then data bytes) goes: inside OUT if
+ * `inline`, else = outLen() (the host writes it after OUT). Nothing is written unless
+ * everything fits.
  */
-export function dataFrame(conn: i32, hl: u32, dl: u32, inline: i32, now: f64): i32 {
+export function send(conn: i32, hl: u32, dl: u32, inline: i32, now: f64): i32 {
   const c = liveConn(conn);
-  if (c == 0) return -E_VALUE;
+  if (c == 0) return -E_STALE;
   const state = load<i32>(c, C_STATE);
   const remote = load<i32>(c, C_REMOTE);
-  if (state == CS_HANDSHAKE) return -E_EMPTY;
-  if (state != CS_READY) return -E_VALUE; // failed: the host closes it
-  if (remote < 0) return -E_EMPTY; // incoming and not attached yet
-  if (hl > 0xFFFF) return -E_VALUE;
-  if (outLen != 0 && outConn != conn) return -E_BUSY;
+  if (state == CONN_HANDSHAKE) return -E_NOT_READY;
+  if (state != CONN_READY) return -E_STATE; // failed: the host closes it
+  if (remote < 0) return -E_NOT_READY; // not filed under a remote (its remote was freed)
+  if (hl > <u32>HEADER_LEN_MAX) return -E_ARG;
+  if (!outFor(conn)) return -E_STATE;
   const r = remotePtr(remote);
   // One unacknowledged message per remote in synchronous mode (§4.1, §10.2).
-  if (synchronous && load<i32>(r, R_WAITING) != 0) return -E_BUSY;
+  if (synchronous && ackWaiting(r)) return -E_WAIT;
   const acks = load<i32>(c, C_ACKCOUNT);
   const seen = max<f64>(load<f64>(r, R_ACTIVITY), load<f64>(r, R_NOOPSENT));
   const noop = now - seen > noopIdleMs;
@@ -96,22 +128,16 @@ export function dataFrame(conn: i32, hl: u32, dl: u32, inline: i32, now: f64): i
   putAcks(c, acks);
   let at = outLen + acks * HDR_LEN;
   if (noop) {
-    putHeader(outBase + <usize>at, 0, nextSerial(c), 0, 0, T_NOOP);
+    putHeader(outBase + <usize>at, 0, nextSerial(c), 0, 0, TYPE_NOOP);
     store<f64>(r, now, R_NOOPSENT);
     at += HDR_LEN;
   }
-  const headerAt = at;
-  putHeader(outBase + <usize>at, SCRATCH, nextSerial(c), dl, hl, synchronous ? T_REQ_ACK : 0);
+  const id = ARGS + A_IDENTITY;
+  putHeader(outBase + <usize>at, id, nextSerial(c), dl, hl, synchronous ? TYPE_REQ_ACK : 0);
   at += HDR_LEN;
+  const payloadAt = at;
   if (inline != 0) at += <i32>(hl + dl);
-  setOut(at, conn);
-  if (synchronous) {
-    // The send timer belongs to this message, not to the connection's writes (fixes §4.3).
-    store<i32>(r, 1, R_WAITING);
-    store<i32>(r, conn, R_WAITCONN);
-    store<i32>(r, load<i32>(c, C_GEN), R_WAITGEN);
-    copy16(r + R_WAITID, SCRATCH);
-    store<f64>(r, now + timeoutMs, R_SENDDEADLINE);
-  }
-  return headerAt;
+  outSet(at, conn);
+  if (synchronous) ackWaits(r, conn, load<i32>(c, C_GEN), id, now);
+  return payloadAt;
 }

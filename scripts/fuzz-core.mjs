@@ -1,7 +1,7 @@
 // Fuzzes the protocol core alone (build/chirp.wasm through the Core class), with random and
 // mutated streams derived from test/corpus/ split at random chunk boundaries. The engine and
-// the checks are in test/fuzz-engine.ts (compiled to build/js/test/fuzz-engine.js: run
-// `npm run build` first). test/fuzz.test.ts runs a short budget in CI; run long ones by hand:
+// the checks are in test/core/fuzz-engine.ts (compiled to build/js/test/core/fuzz-engine.js: run
+// `npm run build` first). test/core/fuzz.test.ts runs a short budget in CI; run long ones by hand:
 //
 //   node scripts/fuzz-core.mjs --seconds 600 [--seed N] [--save]
 //   node scripts/fuzz-core.mjs --replay /tmp/chirp-fuzz-<hash>.json
@@ -14,7 +14,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
-import { fuzz, replay, caseToJson, caseFromJson } from "../build/js/test/fuzz-engine.js";
+import { fuzz, replay, caseToJson, caseFromJson } from "../build/js/test/core/fuzz-engine.js";
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {

@@ -6,6 +6,7 @@ import type { Socket, TransportError } from "../transport.ts";
 import { encryptionNeeded } from "../tls/policy.ts";
 import { normalizeAddress } from "../target.ts";
 import { toHex } from "../monitor/stats.ts";
+import { CONN, K, ST } from "../core/core.ts";
 import { Conn, settle, type Remote } from "./records.ts";
 import type { Ctx, LinksPart } from "./context.ts";
 
@@ -16,20 +17,18 @@ export class Connections implements LinksPart {
 
   dial(r: Remote): void {
     const ctx = this.ctx;
-    if (r.dialing || ctx.closing) return;
+    if (ctx.closing) return;
     const x = ctx.core.x;
     const config = ctx.config;
-    const t = now();
-    if (x.remoteDebounce(r.idx, t) > 0) {
-      x.remoteWant(r.idx, 1); // the core emits EV_RETRY when the debounce ends
-      return;
-    }
     const useTls = encryptionNeeded(config.encryption, r.address);
     if (useTls && !config.tls) {
       this.failQueue(r, new ChirpError("TLS_ERROR", `this connection needs TLS (encryption: ${config.encryption}${config.encryption === "auto" ? ", peer not loopback" : ""}) but no tls.certChain/key/cert is configured (${r.address}:${r.port})`));
       return;
     }
-    const ci = x.connOpen(1, r.idx, t);
+    const ci = x.remoteDial(r.idx, now());
+    // LATER: a dial is in progress (EV_HANDSHAKE follows) or the reconnect delay runs (the core
+    // emits EV_RETRY when it ends, protocol.md §4.5). STATE: it is connected already.
+    if (ci === -ST.LATER || ci === -ST.STATE) return;
     if (ci < 0) {
       this.failQueue(r, new ChirpError("ENOMEM", `too many connections (maxConnections ${config.maxConnections})`));
       return;
@@ -40,7 +39,6 @@ export class Connections implements LinksPart {
     conn.remote = r;
     conn.peerPort = r.port;
     r.conns.add(conn);
-    r.dialing = conn;
     ctx.conns[ci] = conn;
     conn.cancelDial = ctx.transport.connect(r.address, r.port, (err, sock) => {
       conn.cancelDial = null;
@@ -75,8 +73,10 @@ export class Connections implements LinksPart {
       ctx.onError(new ChirpError("TLS_ERROR", `refused a connection from ${address}: it needs TLS (encryption: ${config.encryption}${config.encryption === "auto" ? ", peer not loopback" : ""}) but no tls.certChain/key/cert is configured`));
       return;
     }
-    const x = ctx.core.x;
-    const ci = x.connOpen(0, -1, now());
+    const core = ctx.core;
+    const x = core.x;
+    core.setAddress(address);
+    const ci = x.connAccept(now());
     if (ci < 0) {
       sock.close();
       ctx.onError(new ChirpError("ENOMEM", `refused a connection from ${sock.remoteAddress}: too many connections (maxConnections ${config.maxConnections})`));
@@ -121,28 +121,20 @@ export class Connections implements LinksPart {
     }
   }
 
-  handshake(conn: Conn, port: number, identity: Uint8Array): void {
+  handshake(conn: Conn, port: number, identity: Uint8Array, remote: number): void {
     const ctx = this.ctx;
-    conn.ready = true;
     conn.remoteIdentity = identity;
     if (conn.outgoing) {
       // Filed under the remote we dialled, whatever port the peer announces (libchirp files it
       // under the announced port and strands the queue, protocol.md §10.4).
       const r = conn.remote!;
-      if (r.dialing === conn) r.dialing = null;
       ctx.sender.markDirty(r);
       this.#opened(conn, r);
       return;
     }
+    // Incoming: the core filed it under the remote for (address, announced port), §5.1.
     conn.peerPort = port;
-    let r: Remote;
-    try {
-      r = ctx.remotes.get(conn.address, port, now());
-    } catch (e) {
-      this.closeConn(conn, "ENOMEM", (e as Error).message);
-      return;
-    }
-    ctx.core.x.connAttach(conn.idx, r.idx, now());
+    const r = ctx.remotes.adopt(remote, conn.address, port);
     conn.remote = r;
     r.conns.add(conn);
     ctx.sender.markDirty(r);
@@ -158,7 +150,12 @@ export class Connections implements LinksPart {
     conn.cancelDial?.();
     conn.cancelDial = null;
     conn.sock?.close();
-    const flags = ctx.core.x.connClose(conn.idx, now());
+    const x = ctx.core.x;
+    // Whether the peer's handshake arrived, from the core before it frees the record (FAILED
+    // comes only after a handshake: a bad frame, or no room to file it).
+    const state = x.connState(conn.idx);
+    const opened = state === CONN.READY || state === CONN.FAILED;
+    const flags = x.connClose(conn.idx, now());
     if (ctx.conns[conn.idx] === conn) ctx.conns[conn.idx] = undefined;
     const r = conn.remote;
     const where = r ? `${r.address}:${r.port}` : `${conn.address}`;
@@ -175,21 +172,19 @@ export class Connections implements LinksPart {
     if (ctx.events.has("close")) {
       ctx.events.emit("close", {
         type: "close", address: r?.address ?? conn.address, port: r?.port ?? conn.peerPort, outgoing: conn.outgoing,
-        opened: conn.ready, code: clean ? null : code, reason: why,
+        opened, code: clean ? null : code, reason: why,
       });
     }
     if (!r) return;
     r.conns.delete(conn);
-    const wasDialing = r.dialing === conn;
-    if (wasDialing) r.dialing = null;
-    if ((flags & 1) && r.inflight) {
+    if ((flags & K.CLOSE_ABANDONED) && r.inflight) {
       settle(r.inflight, err);
       r.inflight = null;
     }
     // A failed dial fails every message queued for the remote. libchirp fails only the head
     // ("abort one", protocol.md §4.5) and retries after a 50-549 ms debounce, so a long queue to a
     // dead peer drains one message per debounce and, being always in debounce, escapes GC.
-    if (code !== "SHUTDOWN" && (wasDialing || !conn.ready) && conn.outgoing) this.failQueue(r, err);
+    if (code !== "SHUTDOWN" && !opened && conn.outgoing) this.failQueue(r, err);
     if (r.queued > 0 && !r.freed) ctx.sender.markDirty(r);
   }
 

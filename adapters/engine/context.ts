@@ -1,7 +1,7 @@
 // The seams of the engine: what its parts (send queue, connections, reader, timer) share and
 // how they call each other. Each part gets one Ctx (engine.ts builds it) and sees the others
 // only through these interfaces, so the parts import no part (no import cycles).
-import type { Core } from "../core.ts";
+import type { Core } from "../core/core.ts";
 import type { ResolvedConfig } from "../config.ts";
 import type { Transport, Socket } from "../transport.ts";
 import type { ChirpErrorCode, ChirpError } from "../errors.ts";
@@ -25,7 +25,8 @@ export interface SenderPart {
 export interface LinksPart {
   dial(r: Remote): void;
   accept(sock: Socket): void;
-  handshake(conn: Conn, port: number, identity: Uint8Array): void;
+  /** The peer's handshake: the core filed the connection under remote index `remote`. */
+  handshake(conn: Conn, port: number, identity: Uint8Array, remote: number): void;
   closeConn(conn: Conn, code: ChirpErrorCode, why: string, orderly?: boolean): void;
   failQueue(r: Remote, err: Error): void;
   dropRemote(r: Remote, err: ChirpError): void;

@@ -1,7 +1,7 @@
 // The engine: builds one node's parts (send queue, connections, reader, timer, write
 // buffers) around its core and transport, and is the Ctx they share (context.ts). It owns
 // the node's tables; the Chirp facade (chirp.ts) is the user's face of it.
-import type { Core } from "../core.ts";
+import type { Core } from "../core/core.ts";
 import type { ResolvedConfig } from "../config.ts";
 import type { Transport } from "../transport.ts";
 import { Tally } from "../monitor/stats.ts";

@@ -7,17 +7,19 @@ import type { Listener, ListenOptions, Socket, Transport, TransportError } from 
 import { encryptionNeeded } from "../tls/policy.ts";
 import { normalizeAddress } from "../target.ts";
 
-/** Listens as `cfg` says; incoming sockets go to `onSocket`. Returns the listeners and the
- * bound port. Throws ChirpError EADDRINUSE when the port cannot be had. */
+/** Listens as `cfg` says; incoming sockets go to `onSocket`. `handshakeTimeoutMs` bounds an
+ * incoming TLS handshake (the core's connect timeout). Returns the listeners and the bound
+ * port. Throws ChirpError EADDRINUSE when the port cannot be had. */
 export async function listen(
   cfg: ResolvedConfig, t: Transport, onSocket: (s: Socket) => void, onError: (e: Error) => void,
+  handshakeTimeoutMs: number,
 ): Promise<{ listeners: Listener[]; port: number }> {
   const listeners: Listener[] = [];
   let port = cfg.port;
   const tlsOpts: Pick<ListenOptions, "tls" | "encryptFrom"> = cfg.tls && cfg.encryption !== "never" ? {
     tls: {
       ...cfg.tls,
-      handshakeTimeoutMs: Math.min(cfg.timeout * 2, 60) * 1000,
+      handshakeTimeoutMs,
       onError: (e: TransportError) => onError(new ChirpError(e.chirpCode ?? "TLS_ERROR", e.message, { cause: e })),
     },
     encryptFrom: (a) => encryptionNeeded(cfg.encryption, normalizeAddress(a) ?? a),

@@ -1,8 +1,8 @@
 // Messages out of the core's IN area: a whole message of one read (EV_MSG) is copied out with
 // the others of that read in one allocation; a message that spans reads (EV_BEGIN, EV_CHUNK,
 // EV_END) is assembled in its own buffers (assembly/ABI.md "Event records"; protocol.md §3.4).
-import type { Core } from "../core.ts";
-import { EV, EV_SIZE } from "../core.ts";
+import type { Core } from "../core/core.ts";
+import { EV } from "../core/core.ts";
 import { Message, type MessageOwner } from "../message.ts";
 import { EMPTY, type Conn } from "./records.ts";
 
@@ -20,15 +20,15 @@ export class MessageCopier {
   whole(i: number, conn: Conn): Message {
     const core = this.core;
     const mem = core.mem;
-    const p1 = core.evPtr1(i);
-    const p2 = core.evPtr2(i);
+    const p1 = core.evBytes(i);
     const hl = core.evHeaderLen(i);
+    const p2 = p1 + hl;
     const dl = core.evDataLen(i);
     let batch = this.#batch;
     if (batch === null) batch = this.#copyBatch(i);
     const lo = this.#lo;
     const idAt = this.#idAt;
-    for (let k = 0, src = core.evPtr + i * EV_SIZE + 48; k < 16; k++) batch[idAt + k] = mem[src + k];
+    for (let k = 0, src = core.evIdentityAt(i); k < 16; k++) batch[idAt + k] = mem[src + k];
     this.#idAt = idAt + 16;
     return new Message(
       this.owner, conn.idx, conn.gen, core.evSlot(i), batch, idAt, core.evSerial(i), core.evType(i),
@@ -46,14 +46,10 @@ export class MessageCopier {
     for (let j = from; j < this.count; j++) {
       if (core.evKind(j) !== EV.MSG) continue;
       count++;
-      const a1 = core.evPtr1(j);
-      const a2 = core.evPtr2(j);
-      const h = core.evHeaderLen(j);
-      const d = core.evDataLen(j);
-      if (h > 0 && a1 < lo) lo = a1;
-      if (h > 0 && a1 + h > hi) hi = a1 + h;
-      if (d > 0 && a2 < lo) lo = a2;
-      if (d > 0 && a2 + d > hi) hi = a2 + d;
+      const a = core.evBytes(j);
+      const len = core.evLen(j); // header‖data
+      if (len > 0 && a < lo) lo = a;
+      if (len > 0 && a + len > hi) hi = a + len;
     }
     if (hi === 0) lo = hi;
     const batch = new Uint8Array(hi - lo + 16 * count);
@@ -78,9 +74,9 @@ export class MessageCopier {
     const pm = conn.partial;
     if (!pm) return;
     const core = this.core;
-    const p = core.evPtr1(i);
-    const len = core.evPtr2(i);
-    const at = core.evAux(i);
+    const p = core.evBytes(i);
+    const len = core.evLen(i);
+    const at = core.evOffset(i);
     const hl = pm.header.length;
     const src = core.mem.subarray(p, p + len);
     if (at < hl) {

@@ -1,11 +1,11 @@
 // Receiving: socket bytes into the core (one feed() per read), the core's event records acted
 // on, messages handed to the application (onMessage or async iteration), and releases that
 // free a slot, send its ACK and resume a paused reader (protocol.md §3.1-§3.6).
-import { EV, ST } from "../core.ts";
-import { ChirpError, codeOf } from "../errors.ts";
+import { EV, K, PEER_FAULT, ST } from "../core/core.ts";
+import { ChirpError } from "../errors.ts";
 import { looksLikeTls, PEER_TLS, plaintextTail } from "../tls/policy.ts";
 import type { Message } from "../message.ts";
-import { EMPTY, settle, type Conn } from "./records.ts";
+import { settle, type Conn } from "./records.ts";
 import { MessageCopier } from "./messages.ts";
 import type { Ctx, ReceiverPart } from "./context.ts";
 
@@ -34,9 +34,10 @@ export class Receiver implements ReceiverPart {
         return;
       }
     }
-    if (conn.paused) {
-      // The runtime may deliver a chunk after pause(): keep it behind the saved bytes.
-      const p = conn.pending ?? EMPTY;
+    if (conn.pending !== null) {
+      // Input is held back while the core pauses the connection; the runtime may deliver a
+      // chunk after pause(): keep it behind the saved bytes.
+      const p = conn.pending;
       const joined = new Uint8Array(p.length + bytes.length);
       joined.set(p);
       joined.set(bytes, p.length);
@@ -64,7 +65,6 @@ export class Receiver implements ReceiverPart {
       if (x.connPaused(conn.idx)) {
         // Handlers that released during dispatch freed slots: parse on at once.
         if (conn.released !== released) continue;
-        conn.paused = true;
         conn.pending = bytes.slice(off);
         conn.sock?.pause();
         return;
@@ -110,7 +110,7 @@ export class Receiver implements ReceiverPart {
           break;
         }
         case EV.HANDSHAKE:
-          if (conn) ctx.links.handshake(conn, core.evAux(i), core.evIdentity(i));
+          if (conn) ctx.links.handshake(conn, core.evPort(i), core.evIdentity(i), core.evRemote(i));
           break;
         case EV.ACK: {
           const r = ctx.remotes.at(core.evRemote(i));
@@ -125,24 +125,31 @@ export class Receiver implements ReceiverPart {
         }
         case EV.ERROR: {
           if (!conn) break;
-          const code = core.evSlot(i);
-          ctx.links.closeConn(conn, codeOf(code), code === ST.ENOMEM
+          const code = core.evCode(i);
+          if (code === ST.FULL) {
+            // A new peer the remote table has no room for.
+            ctx.links.closeConn(conn, "ENOMEM", `too many remotes (maxRemotes ${ctx.config.maxRemotes})`);
+            break;
+          }
+          const big = code === ST.TOO_BIG;
+          ctx.links.closeConn(conn, PEER_FAULT[code], big
             ? `the peer sent a frame larger than maxMsgSize (${ctx.config.maxMsgSize} bytes)`
             : "the peer sent an invalid frame");
-          ctx.onError(new ChirpError(codeOf(code), `connection from ${conn.address}:${conn.peerPort} closed: ${code === ST.ENOMEM ? "frame larger than maxMsgSize" : "invalid frame"}`));
+          ctx.onError(new ChirpError(PEER_FAULT[code], `connection from ${conn.address}:${conn.peerPort} closed: ${big ? "frame larger than maxMsgSize" : "invalid frame"}`));
           break;
         }
         case EV.TIMEOUT: {
           if (!conn) break;
-          const kindOf = core.evAux(i);
-          const why = kindOf === 1 ? (conn.outgoing ? "connect timeout: no handshake from the peer" : "handshake timeout: the peer never spoke")
-            : kindOf === 2 ? "send timeout: the receiver did not acknowledge (release) the message in time"
+          const code = core.evCode(i);
+          const why = code === ST.CONNECT_TIMEOUT ? "connect timeout: no handshake from the peer"
+            : code === ST.HANDSHAKE_TIMEOUT ? "handshake timeout: the peer never spoke"
+            : code === ST.ACK_TIMEOUT ? "send timeout: the receiver did not acknowledge (release) the message in time"
             : "write timeout: the peer does not read";
           ctx.links.closeConn(conn, "TIMEOUT", why);
           break;
         }
         case EV.GC_REMOTE: {
-          const r = ctx.remotes.at(core.evRemote(i)) ?? ctx.remotes.at(core.evSlot(i));
+          const r = ctx.remotes.at(core.evRemote(i));
           if (r) ctx.links.dropRemote(r, new ChirpError("SHUTDOWN", `remote ${r.address}:${r.port} was idle and garbage-collected`));
           break;
         }
@@ -150,7 +157,7 @@ export class Receiver implements ReceiverPart {
           if (conn) ctx.links.closeConn(conn, "SHUTDOWN", "idle connection garbage-collected", true);
           break;
         case EV.RETRY: {
-          const r = ctx.remotes.at(core.evRemote(i)) ?? ctx.remotes.at(core.evSlot(i));
+          const r = ctx.remotes.at(core.evRemote(i));
           if (r) ctx.sender.markDirty(r);
           break;
         }
@@ -198,25 +205,26 @@ export class Receiver implements ReceiverPart {
     const x = ctx.core.x;
     conn.released++;
     conn.held--;
-    // release() does not read the clock (assembly/index.ts): no now() per message.
-    let rc = x.release(ci, gen, slot, 0);
+    let rc = x.release(ci, gen, slot);
     if (rc === -ST.SPACE) {
       ctx.sender.flushControl(conn);
-      rc = x.release(ci, gen, slot, 0);
+      rc = x.release(ci, gen, slot);
     }
+    if (rc <= 0) return;
     // The ACK goes out at once: a synchronous sender has one message in flight, so there is
     // nothing to batch it with, and its round trip waits for this write.
-    if (rc === 1) ctx.sender.flushControl(conn);
-    if (conn.paused) queueMicrotask(() => this.#resume(conn));
+    if (rc & K.RELEASE_ACK_QUEUED) ctx.sender.flushControl(conn);
+    // The core paused this connection for a slot and the input is held back here: feed it
+    // again. (A release during dispatch needs nothing: #feed goes on parsing by itself.)
+    if ((rc & K.RELEASE_RESUME) && conn.pending !== null) queueMicrotask(() => this.#resume(conn));
   }
 
   #resume(conn: Conn): void {
-    if (conn.closed || !conn.paused) return;
-    conn.paused = false;
-    const p = conn.pending ?? EMPTY;
+    if (conn.closed || conn.pending === null) return;
+    const p = conn.pending;
     conn.pending = null;
     this.#feed(conn, p);
-    if (!conn.paused && !conn.closed) conn.sock?.resume();
+    if (conn.pending === null && !conn.closed) conn.sock?.resume();
     this.ctx.timer.arm();
   }
 }

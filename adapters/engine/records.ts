@@ -1,6 +1,7 @@
 // The engine's records: one per send (SendOp), per connection (Conn) and per remote (Remote),
 // holding what JavaScript must own (promises, sockets, queues, payload bytes). Protocol state
-// (handshake done, slots, ACK waiting, timers) is the core's (assembly/ABI.md).
+// (handshake done, paused, dialling, ACK waiting, slots, timers) is the core's only: the
+// engine asks its getters (assembly/ABI.md), it keeps no copy.
 import type { Socket } from "../transport.ts";
 import type { ChirpError } from "../errors.ts";
 import { Tally } from "../monitor/stats.ts";
@@ -59,11 +60,11 @@ interface PartialMessage {
 export class Conn {
   sock: Socket | null = null;
   remote: Remote | null = null;
-  ready = false;
+  /** The socket is closed (or closing): nothing more is written or read. */
   closed = false;
-  paused = false;
   needDrain = false;
-  /** Unconsumed input kept while paused for a slot (protocol.md §3.2). */
+  /** Input held back while the core pauses the connection for a slot (protocol.md §3.2);
+   * null while input goes straight to the core. */
   pending: Uint8Array | null = null;
   partial: PartialMessage | null = null;
   /** Bytes to write once the dial completes (our handshake). */
@@ -74,7 +75,6 @@ export class Conn {
   peerPort = 0;
   remoteIdentity: Uint8Array = EMPTY;
   cancelDial: (() => void) | null = null;
-  controlScheduled = false;
   /** Releases so far (lets the reader see that a handler freed slots). */
   released = 0;
   /** A plaintext connection whose first bytes are still to come: check them for TLS. */
@@ -94,9 +94,8 @@ export class Conn {
 export class Remote {
   queue: SendOp[] = [];
   qHead = 0;
-  /** Synchronous mode: the message written and waiting for its ACK. */
+  /** Synchronous mode: the send whose ACK the core waits for (its promise settles on EV_ACK). */
   inflight: SendOp | null = null;
-  dialing: Conn | null = null;
   conns = new Set<Conn>();
   freed = false;
   /** The peer node's identity from its last handshake (hex). */

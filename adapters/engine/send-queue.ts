@@ -1,7 +1,7 @@
 // The send queue: each remote's sends wait here until the protocol lets them out, and go to
-// the socket in batches: one dataFrame() per message into the core's OUT area, one socket
+// the socket in batches: one send() per message into the core's OUT area, one socket
 // write per batch (protocol.md §4.1, §4.2). Control frames (ACKs) are flushed here too.
-import { ST } from "../core.ts";
+import { ST } from "../core/core.ts";
 import { ChirpError } from "../errors.ts";
 import { EMPTY, settle, SendOp, type Conn, type Remote, type SendOptions } from "./records.ts";
 import type { Ctx, SenderPart } from "./context.ts";
@@ -116,12 +116,8 @@ export class Sender implements SenderPart {
   #pump(r: Remote): void {
     const ctx = this.ctx;
     if (r.freed || ctx.closing) return;
-    const x = ctx.core.x;
-    if (r.queued === 0) {
-      x.remoteWant(r.idx, 0);
-      return;
-    }
-    const ci = x.remoteConn(r.idx);
+    if (r.queued === 0) return;
+    const ci = ctx.core.x.remoteConn(r.idx);
     const conn = ci >= 0 ? ctx.conns[ci] : undefined;
     if (!conn) {
       ctx.links.dial(r);
@@ -165,8 +161,8 @@ export class Sender implements SenderPart {
       const inline = hl + dl <= this.#inlineMax;
       const ids = op.ids;
       const mem = core.mem;
-      for (let k = 0, d = core.scratchPtr, s = op.idAt; k < 16; k++) mem[d + k] = ids[s + k];
-      const at = x.dataFrame(conn.idx, hl, dl, inline ? 1 : 0, t);
+      for (let k = 0, d = core.idPtr, s = op.idAt; k < 16; k++) mem[d + k] = ids[s + k];
+      const at = x.send(conn.idx, hl, dl, inline ? 1 : 0, t);
       if (at === -ST.SPACE) {
         if (x.outLen() === 0) {
           settle(op, new ChirpError("FATAL", "internal: the core has no room for a frame in an empty buffer"));
@@ -176,10 +172,10 @@ export class Sender implements SenderPart {
         if (!write()) break;
         continue;
       }
-      if (at < 0) break; // BUSY: a sync message waits for its ACK; EMPTY: not ready yet
+      if (at < 0) break; // WAIT: a sync message waits for its ACK; NOT_READY: no handshake yet
       r.qHead++;
       if (inline) {
-        const p = core.outPtr + at + 27;
+        const p = core.outPtr + at; // where the core put the payload
         if (hl) copySmall(core.mem, op.header, p);
         if (dl) copySmall(core.mem, op.data, p + hl);
       } else {
@@ -205,22 +201,14 @@ export class Sender implements SenderPart {
 
   /** Control frames (ACKs, NOOP) for a connection, written on their own (protocol.md §4.1). */
   flushControl(conn: Conn): void {
-    conn.controlScheduled = false;
     if (conn.closed || !conn.sock) return;
     const x = this.ctx.core.x;
-    const n = x.flush(conn.idx, now());
+    // OUT is taken after every command, so it is free here (assembly/ABI.md "Driving the core").
+    const n = x.flush(conn.idx);
     if (n > 0) {
       const b = this.buffers.takeOut();
       this.write(conn, [b.view], [], [b.buffer]);
-    } else if (n === -ST.BUSY) {
-      this.#scheduleControl(conn); // the OUT area holds another connection's bytes: later
     } else if (x.outConn() === conn.idx) x.outReset();
-  }
-
-  #scheduleControl(conn: Conn): void {
-    if (conn.controlScheduled) return;
-    conn.controlScheduled = true;
-    microtask(() => this.flushControl(conn));
   }
 
   write(conn: Conn, chunks: Uint8Array[], ops: SendOp[], bufs?: Uint8Array[]): boolean {

@@ -12,7 +12,7 @@ export function snapshot(ctx: Ctx, startedAt: number, connectionCount: number): 
   for (const r of ctx.remotes.values()) {
     let held = 0;
     for (const c of r.conns) held += c.held;
-    const live = { slotsInUse: held, queued: r.queued, unacked: r.inflight ? 1 : 0, connections: r.conns.size };
+    const live = { slotsInUse: held, queued: r.queued, unacked: ctx.core.x.remoteWaiting(r.idx), connections: r.conns.size };
     queued += live.queued;
     unacked += live.unacked;
     perRemote.push({ address: r.address, port: r.port, identity: r.peerIdentity, ...r.tally.snapshot(live) });

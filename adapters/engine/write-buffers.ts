@@ -1,7 +1,7 @@
 // Write buffers: the core's OUT bytes are copied into pooled buffers of outCap bytes, and a
 // buffer goes back to the pool when its write completed, so a steady stream of batches
 // allocates nothing.
-import type { Core } from "../core.ts";
+import type { Core } from "../core/core.ts";
 
 /** Write buffers kept for reuse per node. */
 const OUT_POOL = 8;

@@ -1,4 +1,4 @@
-// A short fuzzing budget for CI (test/fuzz-engine.ts; long runs: scripts/fuzz-core.mjs): random
+// A short fuzzing budget for CI (test/core/fuzz-engine.ts; long runs: scripts/fuzz-core.mjs): random
 // and mutated streams derived from test/corpus/, split at random chunk boundaries, fed to the
 // core with an engine-like host. No trap, memory never grows, every connection ends still
 // parsing or after exactly one clean EV_ERROR (or a timer the host made fire), and plain runs
@@ -11,6 +11,7 @@ import { readdirSync, readFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import { fuzz, caseToJson } from "./fuzz-engine.ts";
+import { ST } from "../../adapters/core/core.ts";
 
 function corpusDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -37,7 +38,7 @@ test("fuzz: the core survives random and mutated streams", () => {
   assert.ok(r.inputs > 200, `only ${r.inputs} inputs`);
   // Every outcome class was reached: the fuzzer is not stuck in one corner.
   const ends = Object.keys(r.endStates).join(" ");
-  for (const want of ["end:error:3", "end:error:10", "end:2:parsing"]) assert.ok(ends.includes(want), `no input ended in ${want}: ${ends}`);
+  for (const want of [`end:error:${ST.BAD_FRAME}`, `end:error:${ST.TOO_BIG}`, "end:2:parsing"]) assert.ok(ends.includes(want), `no input ended in ${want}: ${ends}`);
 });
 
 test.run();

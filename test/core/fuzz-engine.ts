@@ -1,4 +1,4 @@
-// A fuzzer for the protocol core alone (adapters/core.ts over build/chirp.wasm): random and
+// A fuzzer for the protocol core alone (adapters/core/core.ts over build/chirp.wasm): random and
 // mutated byte streams, most derived from test/corpus/, fed to fresh connections of shared core
 // instances, split at random chunk boundaries, with a host that behaves like the engine
 // (attaches incoming connections, releases messages now or later, flushes ACKs, sometimes sends
@@ -19,8 +19,9 @@
 //     `reference()`, an independent ~40-line reading of the spec, and is the same when the bytes
 //     are split another way and on a sync 1-slot core as on an async 16-slot core;
 //   - connection and remote records are all free again after cleanup (no leak).
-// Used by test/fuzz.test.ts (a short CI budget) and scripts/fuzz-core.mjs (long runs by hand).
-import { Core, EV, ST, type CoreLimits } from "../adapters/core.ts";
+// Used by test/core/fuzz.test.ts (a short CI budget) and scripts/fuzz-core.mjs (long runs by hand).
+import { Core, EV, ST, type CoreConfig } from "../../adapters/core/core.ts";
+import { concat, frame } from "./wire.ts";
 
 export interface FuzzCase {
   bytes: Uint8Array;
@@ -51,8 +52,9 @@ export interface FuzzResult {
 
 const T = 1000;
 const R = 3000;
+const PEER = "127.0.0.1";
 const ID = Uint8Array.from({ length: 16 }, (_, i) => 0x40 + i);
-const CONFIGS: (Partial<CoreLimits> & { name: string })[] = [
+const CONFIGS: (Partial<CoreConfig> & { name: string })[] = [
   { name: "async16/100MiB/buf1024", synchronous: false, maxSlots: 16, maxMsgSize: 104857600, bufSize: 1024 },
   { name: "sync1/100MiB/buf1024", synchronous: true, maxSlots: 1, maxMsgSize: 104857600, bufSize: 1024 },
   { name: "async4/20000/buf65536", synchronous: false, maxSlots: 4, maxMsgSize: 20000, bufSize: 65536 },
@@ -60,7 +62,7 @@ const CONFIGS: (Partial<CoreLimits> & { name: string })[] = [
 ];
 export const CONFIG_NAMES = CONFIGS.map((c) => c.name);
 
-function limits(i: number): CoreLimits {
+function limits(i: number): CoreConfig {
   const { name: _n, ...c } = CONFIGS[i];
   return {
     maxConns: 4, maxRemotes: 4, maxSlots: 1, synchronous: true, maxMsgSize: 104857600, timeoutMs: T, reuseMs: R,
@@ -86,28 +88,7 @@ export function rng(seed: number): { next(): number; int(n: number): number; pic
   };
 }
 
-const concat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};
 
-function frame(id: Uint8Array, serial: number, type: number, hdr: Uint8Array, data: Uint8Array, dataLen = data.length, hdrLen = hdr.length): Uint8Array {
-  const f = new Uint8Array(27 + hdr.length + data.length);
-  const dv = new DataView(f.buffer);
-  f.set(id, 0);
-  dv.setUint32(16, serial >>> 0);
-  dv.setUint32(20, dataLen >>> 0);
-  dv.setUint16(24, hdrLen & 0xffff);
-  f[26] = type;
-  f.set(hdr, 27);
-  f.set(data, 27 + hdr.length);
-  return f;
-}
 
 /** A marker the host replaces with an ACK frame for the identity it waits for (if any). */
 const ACK_MARK = Uint8Array.of(0xfe, 0xed, 0xac, 0x4b, 0xfe, 0xed, 0xac, 0x4b);
@@ -120,7 +101,6 @@ interface Outcome {
   errors: number;
   msgs: number;
   hash: number;
-  noops: number;
   hsPort: number;
   incomplete: number;
   paused: number;
@@ -133,7 +113,7 @@ class Rig {
   now = 1000;
   inputsSince = 0;
   constructor(readonly cfg: number, seed: number) {
-    this.core = new Core(limits(cfg), Uint32Array.of(seed, 0x2545f491));
+    this.core = Core.configured(limits(cfg), Uint32Array.of(seed, 0x2545f491));
     this.mem0 = this.core.memoryBytes;
   }
 }
@@ -168,12 +148,13 @@ function execute(rig: Rig, k: FuzzCase, feats: Set<string>): Outcome {
 
   if (x.memory.buffer.byteLength !== rig.mem0) fail(`memory grew before the input: ${rig.mem0} -> ${x.memory.buffer.byteLength}`);
   let remote = -1;
+  core.setAddress(PEER);
   if (k.outgoing) {
-    remote = call("remoteAlloc", () => x.remoteAlloc(now));
-    if (remote < 0) fail(`remoteAlloc returned ${remote} with every record free (leak)`);
+    remote = call("remoteOpen", () => x.remoteOpen(2997, now));
+    if (remote < 0) fail(`remoteOpen returned ${remote} with every record free (leak)`);
   }
-  const conn = call("connOpen", () => x.connOpen(k.outgoing ? 1 : 0, remote, now));
-  if (conn < 0) fail(`connOpen returned ${conn} with every record free (leak)`);
+  const conn = k.outgoing ? call("remoteDial", () => x.remoteDial(remote, now)) : call("connAccept", () => x.connAccept(now));
+  if (conn < 0) fail(`remoteDial/connAccept returned ${conn} with every record free (leak)`);
   call("outReset", () => x.outReset());
 
   let pending = k.bytes;
@@ -187,7 +168,6 @@ function execute(rig: Rig, k: FuzzCase, feats: Set<string>): Outcome {
   let closedBy = "";
   let msgs = 0;
   let hash = 0x811c9dc5;
-  let noops = 0;
   let hsPort = -1;
   let prevKind = 0;
   let waiting: Uint8Array | null = null;
@@ -205,18 +185,20 @@ function execute(rig: Rig, k: FuzzCase, feats: Set<string>): Outcome {
   const releaseOne = (): void => {
     const m = held.shift();
     if (!m) return;
-    let rc = call("release", () => x.release(conn, m.gen, m.slot, now));
+    let rc = call("release", () => x.release(conn, m.gen, m.slot));
     if (rc === -ST.SPACE) {
-      const f = call("flush", () => x.flush(conn, now));
+      const f = call("flush", () => x.flush(conn));
       if (f < 0) fail(`flush returned ${f} after release -SPACE`);
       takeOut();
-      rc = call("release", () => x.release(conn, m.gen, m.slot, now));
+      rc = call("release", () => x.release(conn, m.gen, m.slot));
     }
     feats.add(`rel:${rc}`);
-    if (rc !== 0 && rc !== 1) fail(`release of a held message returned ${rc}`);
+    if (rc < 0 || rc > 3) fail(`release of a held message returned ${rc}`);
+    if ((rc & 2) !== 0 && x.connPaused(conn) !== 1) fail("release said RELEASE_RESUME on a connection that is not paused");
+    if ((rc & 2) === 0 && x.connPaused(conn) === 1) fail("release of a paused connection's slot without RELEASE_RESUME");
     slotsHeld.delete(m.slot);
-    if (rc === 1) {
-      const f = call("flush", () => x.flush(conn, now));
+    if (rc & 1) {
+      const f = call("flush", () => x.flush(conn));
       if (f <= 0) fail(`flush after an ACK was queued returned ${f}`);
       takeOut();
     }
@@ -235,14 +217,14 @@ function execute(rig: Rig, k: FuzzCase, feats: Set<string>): Outcome {
       if (kind !== EV.GC_REMOTE && kind !== EV.RETRY && ec !== conn) fail(`event ${kind} for conn ${ec}, expected ${conn}`);
       switch (kind) {
         case EV.HANDSHAKE: {
-          hsPort = core.evAux(i);
+          hsPort = core.evPort(i);
           feats.add(`hs:${hsPort === 0 ? "0" : "p"}:${k.outgoing ? "out" : "in"}`);
-          if (core.evRemote(i) === -1) {
-            if (k.outgoing) fail("outgoing handshake without its remote");
-            remote = call("remoteAlloc", () => x.remoteAlloc(now));
-            if (remote < 0) fail(`remoteAlloc returned ${remote} (leak)`);
-            const a = call("connAttach", () => x.connAttach(conn, remote, now));
-            if (a !== 0) fail(`connAttach returned ${a}`);
+          if (k.outgoing && core.evRemote(i) !== remote) fail(`outgoing handshake filed under ${core.evRemote(i)}, not its remote ${remote}`);
+          if (!k.outgoing) {
+            // The core filed the incoming connection under the remote for (address, port).
+            remote = core.evRemote(i);
+            if (remote < 0) fail(`incoming handshake without a remote (${remote})`);
+            if (x.connRemote(conn) !== remote) fail("connRemote differs from the handshake's remote");
           }
           break;
         }
@@ -260,12 +242,12 @@ function execute(rig: Rig, k: FuzzCase, feats: Set<string>): Outcome {
           if (slotsHeld.size > lim.maxSlots) fail("more slots held than maxSlots");
           let h = mix(mix(mix(0x811c9dc5, core.evType(i)), core.evSerial(i)), hl);
           h = mix(h, dl);
-          h = mixBytes(h, core.evPtr + i * 64 + 48, 16);
+          h = mixBytes(h, core.evIdentityAt(i), 16);
           if (kind === EV.MSG) {
-            const p1 = core.evPtr1(i);
-            const p2 = core.evPtr2(i);
-            if ((hl && !inArea(p1, hl)) || (dl && !inArea(p2, dl))) fail(`EV_MSG bytes outside the IN area`);
-            if (hl && dl && p2 !== p1 + hl) fail("EV_MSG data does not follow its header");
+            const p1 = core.evBytes(i);
+            const p2 = p1 + hl;
+            if (core.evLen(i) !== hl + dl) fail(`EV_MSG len ${core.evLen(i)}, lengths ${hl}+${dl}`);
+            if ((hl || dl) && !inArea(p1, hl + dl)) fail(`EV_MSG bytes outside the IN area`);
             h = mixBytes(h, p1, hl);
             h = mixBytes(h, p2, dl);
             msgs++;
@@ -281,10 +263,10 @@ function execute(rig: Rig, k: FuzzCase, feats: Set<string>): Outcome {
         case EV.CHUNK: {
           if (!cur) fail("EV_CHUNK without EV_BEGIN");
           const c = cur!;
-          const p = core.evPtr1(i);
-          const len = core.evPtr2(i);
+          const p = core.evBytes(i);
+          const len = core.evLen(i);
           if (core.evSlot(i) !== c.slot) fail("EV_CHUNK for another slot");
-          if (core.evAux(i) !== c.got) fail(`EV_CHUNK offset ${core.evAux(i)}, expected ${c.got}`);
+          if (core.evOffset(i) !== c.got) fail(`EV_CHUNK offset ${core.evOffset(i)}, expected ${c.got}`);
           if (len <= 0 || !inArea(p, len)) fail(`EV_CHUNK of ${len} bytes at ${p} outside the IN area`);
           c.hash = mixBytes(c.hash, p, len);
           c.got += len;
@@ -304,29 +286,26 @@ function execute(rig: Rig, k: FuzzCase, feats: Set<string>): Outcome {
           break;
         }
         case EV.ACK: {
-          const id = core.mem.slice(core.evPtr + i * 64 + 48, core.evPtr + i * 64 + 64);
+          const id = core.evIdentity(i);
           if (!waiting || id.some((b, j) => b !== waiting![j])) fail("EV_ACK for an identity nobody waits for");
           waiting = null;
           break;
         }
         case EV.ERROR: {
           errors++;
-          err = core.evSlot(i);
+          err = core.evCode(i);
           feats.add(`e:${err}`);
-          if (err !== ST.PROTOCOL_ERROR && err !== ST.ENOMEM) fail(`EV_ERROR with code ${err}`);
+          if (err !== ST.BAD_FRAME && err !== ST.TOO_BIG) fail(`EV_ERROR with code ${err}`);
           failedAt = evIndex;
           if (i !== count - 1) fail("EV_ERROR is not the last event of its call");
           break;
         }
-        case EV.NOOP:
-          noops++;
-          break;
         case EV.TIMEOUT:
-          feats.add(`t:${core.evAux(i)}`);
-          closedBy ||= `timeout:${core.evAux(i)}`;
+          feats.add(`t:${core.evCode(i)}`);
+          closedBy ||= `timeout:${core.evCode(i)}`;
           break;
         case EV.GC_REMOTE:
-          if (core.evRemote(i) === remote || core.evSlot(i) === remote) closedBy ||= "gc-remote";
+          if (core.evRemote(i) === remote) closedBy ||= "gc-remote";
           break;
         case EV.GC_CONN:
           closedBy ||= "gc-conn";
@@ -405,13 +384,13 @@ function execute(rig: Rig, k: FuzzCase, feats: Set<string>): Outcome {
     // Host actions between chunks.
     if (sends && x.connState(conn) === 2 && !waiting && r.chance(0.3)) {
       const id = Uint8Array.from({ length: 16 }, () => r.int(256));
-      core.mem.set(id, core.scratchPtr);
+      core.mem.set(id, core.idPtr);
       const hl = r.int(40);
       const dl = r.int(200);
-      let at = call("dataFrame", () => x.dataFrame(conn, hl, dl, 1, now));
+      let at = call("send", () => x.send(conn, hl, dl, 1, now));
       if (at === -ST.SPACE) {
         takeOut();
-        at = call("dataFrame", () => x.dataFrame(conn, hl, dl, 1, now));
+        at = call("send", () => x.send(conn, hl, dl, 1, now));
       }
       feats.add(`df:${at >= 0 ? "ok" : at}`);
       if (at >= 0) {
@@ -419,8 +398,8 @@ function execute(rig: Rig, k: FuzzCase, feats: Set<string>): Outcome {
         takeOut();
         call("writeDone", () => x.writeDone(conn, 1, now));
         if (lim.synchronous) waiting = id;
-      } else if (at !== -ST.BUSY && at !== -ST.EMPTY) {
-        fail(`dataFrame returned ${at} on a ready connection`);
+      } else if (at !== -ST.WAIT && at !== -ST.NOT_READY) {
+        fail(`send returned ${at} on a ready connection`);
       }
       // Sometimes answer with an ACK for it right away.
       if (waiting && r.chance(0.5)) rest = concat(frame(waiting, r.int(0xffffffff), 2, new Uint8Array(0), new Uint8Array(0)), rest);
@@ -453,7 +432,7 @@ function execute(rig: Rig, k: FuzzCase, feats: Set<string>): Outcome {
   // End state
   const state = x.connState(conn);
   const paused = x.connPaused(conn);
-  const out: Outcome = { state, err, errors, msgs, hash, noops, hsPort, incomplete: cur ? 1 : 0, paused };
+  const out: Outcome = { state, err, errors, msgs, hash, hsPort, incomplete: cur ? 1 : 0, paused };
   if (closedBy) {
     feats.add(`end:${closedBy}`);
   } else if (failedAt >= 0) {
@@ -482,11 +461,12 @@ function checkNoLeak(rig: Rig): void {
   const conns: number[] = [];
   const rems: number[] = [];
   for (let i = 0; i < 4; i++) {
-    const c = x.connOpen(0, -1, rig.now);
+    rig.core.setAddress(PEER);
+    const c = x.connAccept(rig.now);
     x.outReset();
     if (c < 0) throw new Error(`connection record leak: only ${i} of 4 free`);
     conns.push(c);
-    const r = x.remoteAlloc(rig.now);
+    const r = x.remoteOpen(40000 + i, rig.now);
     if (r < 0) throw new Error(`remote record leak: only ${i} of 4 free`);
     rems.push(r);
   }
@@ -499,9 +479,9 @@ function checkNoLeak(rig: Rig): void {
 
 const sameOutcome = (a: Outcome, b: Outcome): boolean =>
   a.state === b.state && a.err === b.err && a.errors === b.errors && a.msgs === b.msgs && a.hash === b.hash &&
-  a.noops === b.noops && a.hsPort === b.hsPort && a.incomplete === b.incomplete;
+  a.hsPort === b.hsPort && a.incomplete === b.incomplete;
 const showOutcome = (o: Outcome): string =>
-  `state ${o.state}, errors ${o.errors} (code ${o.err}), messages ${o.msgs} (hash ${o.hash.toString(16)}), noops ${o.noops}, port ${o.hsPort}${o.incomplete ? ", mid-message" : ""}`;
+  `state ${o.state}, errors ${o.errors} (code ${o.err}), messages ${o.msgs} (hash ${o.hash.toString(16)}), port ${o.hsPort}${o.incomplete ? ", mid-message" : ""}`;
 
 /** The outcome the spec prescribes for plain feeding (fresh connection, every message
  * released at once, no timers, nothing sent): the handshake is the first 18 bytes (§1.4);
@@ -510,7 +490,7 @@ const showOutcome = (o: Outcome): string =>
  * wins over ACK; an ACK nobody waits for is ignored; anything else is a data message with its
  * raw type byte (§2.2). Independent of the core: a second implementation to compare with. */
 export function reference(b: Uint8Array, maxMsgSize: number): Outcome {
-  const o: Outcome = { state: 1, err: 0, errors: 0, msgs: 0, hash: 0x811c9dc5, noops: 0, hsPort: -1, incomplete: 0, paused: 0 };
+  const o: Outcome = { state: 1, err: 0, errors: 0, msgs: 0, hash: 0x811c9dc5, hsPort: -1, incomplete: 0, paused: 0 };
   if (b.length < 18) return o;
   o.state = 2;
   o.hsPort = (b[0] << 8) | b[1];
@@ -522,10 +502,9 @@ export function reference(b: Uint8Array, maxMsgSize: number): Outcome {
     const dl = dv.getUint32(p + 20);
     const hl = dv.getUint16(p + 24);
     const type = b[p + 26];
-    if (hl + dl > maxMsgSize) return { ...o, state: 3, err: ST.ENOMEM, errors: 1 };
+    if (hl + dl > maxMsgSize) return { ...o, state: 3, err: ST.TOO_BIG, errors: 1 };
     if (type & 6) {
-      if (hl + dl !== 0 || type & 1) return { ...o, state: 3, err: ST.PROTOCOL_ERROR, errors: 1 };
-      if (type & 4) o.noops++;
+      if (hl + dl !== 0 || type & 1) return { ...o, state: 3, err: ST.BAD_FRAME, errors: 1 };
       p += 27;
       continue;
     }
