@@ -10,7 +10,8 @@
 //   0       1     magic+version: 0xC1 (high nibble 0xC = "chirp pattern", low nibble = 1)
 //   1       1     pattern id (PATTERN below; numbers follow nng's protocol families:
 //                 NNG_PAIR 0x1_, PUB/SUB 0x2_, REQ/REP 0x3_, PUSH/PULL 0x5_,
-//                 SURVEYOR/RESPONDENT 0x6_, BUS 0x7_)
+//                 SURVEYOR/RESPONDENT 0x6_, BUS 0x7_; 0x8_ is Chirp's own: the control
+//                 backchannel, adapters/monitor/report.ts, docs/monitoring.md)
 //   2       1     op code (OP below, per pattern)
 //   3       n     op-specific body, n = header_len - 3 (may be empty):
 //
@@ -37,6 +38,7 @@
 //   bus        0x70  1 DATA                application header           payload
 //                    2 JOIN                -                            -
 //                    3 LEAVE               -                            -
+//   report     0x80  1 SNAPSHOT            -                            a node's report, JSON UTF-8
 //
 // "(reply)" frames are sent with Message.reply(): they carry the identity of the frame they
 // answer (protocol.md §2.5), which is how every pattern matches answers, never by header alone.
@@ -61,6 +63,7 @@ export const PATTERN = {
   PIPELINE: 0x50,
   SURVEY: 0x60,
   BUS: 0x70,
+  REPORT: 0x80,
 } as const;
 export type PatternName = keyof typeof PATTERN;
 export type PatternId = (typeof PATTERN)[PatternName];
@@ -73,6 +76,7 @@ export const OP = {
   PIPELINE: { WORK: 1, RESULT: 2, FAILED: 3, WORK_ONEWAY: 4 },
   SURVEY: { SURVEY: 1, RESPONSE: 2 },
   BUS: { DATA: 1, JOIN: 2, LEAVE: 3 },
+  REPORT: { SNAPSHOT: 1 },
 } as const satisfies Record<PatternName, Record<string, number>>;
 
 const NAME_BY_ID = new Map<number, PatternName>(

@@ -136,7 +136,7 @@ const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padSt
 export { hex as toHex };
 
 /** Prometheus label value escaping (text exposition format 0.0.4). */
-function label(v: string): string {
+export function label(v: string): string {
   return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 }
 
