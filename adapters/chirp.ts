@@ -201,6 +201,7 @@ export class Chirp implements AsyncIterable<Message> {
     this.#closing = (async () => {
       const listening = Promise.all(this.#listeners.map((l) => l.close().catch(() => {})));
       const err = new ChirpError("SHUTDOWN", "the node is closing");
+      engine.names.close(err);
       for (const r of [...engine.remotes.values()]) engine.links.dropRemote(r, err);
       for (const c of engine.conns) if (c) engine.links.closeConn(c, "SHUTDOWN", "the node is closing");
       engine.timer.stop();

@@ -4,7 +4,8 @@
 // addresses are tried in order; a name that does not resolve, or a resolver that never
 // answers, fails every queued send with CANNOT_CONNECT naming the host within the connect
 // timeout; a result is used for resolveCacheTime, and a name that moved is reached at its new
-// address after it. The runtime's own resolver: names-netns.test.ts.
+// address after it; a close fails the sends waiting for a lookup, whose queue is bounded by
+// maxQueued. The runtime's own resolver: names-netns.test.ts.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Chirp, type Message } from "../adapters/index.ts";
@@ -174,6 +175,32 @@ test("cache time: a result is reused for resolveCacheTime; a moved name is reach
   await b.send(`svc.test:${old.port}`, "a");
   await b.send(`svc.test:${old.port}`, "b");
   assert.is(z.calls.length, 2);
+});
+
+test("close while a lookup runs: the waiting sends fail with SHUTDOWN at once", async () => {
+  const a = await Chirp.start({ port: 0, bindV6: null, resolve: () => new Promise<string[]>(() => {}) });
+  const sends = [a.send("slow.test:4000", "x"), a.send("slow.test:4000", "y")].map(failure);
+  await sleep(20);
+  const t0 = performance.now();
+  await a.close();
+  const fails = await Promise.all(sends);
+  assert.ok(performance.now() - t0 < 1000, "settled with the close");
+  assert.equal(fails.map((f) => f.code), ["SHUTDOWN", "SHUTDOWN"]);
+  assert.is((await failure(a.send("slow.test:4000", "z"))).code, "SHUTDOWN");
+});
+
+test("the per-name queue is bounded by maxQueued while the lookup runs", async () => {
+  let answer: (v: string[]) => void = () => {};
+  const a = await node4({ maxQueued: 2, resolve: () => new Promise<string[]>((r) => { answer = r; }) });
+  const { n: b, got } = await sink();
+  const first = [a.send(`q.test:${b.port}`, "1"), a.send(`q.test:${b.port}`, "2")];
+  const f = await failure(a.send(`q.test:${b.port}`, "3"));
+  assert.is(f.code, "ENOMEM");
+  assert.match(f.message, /q\.test/);
+  answer(["127.0.0.1"]);
+  await Promise.all(first);
+  await until(() => got.length === 2, 5000, "the two queued sends");
+  assert.equal(got.map(text), ["1", "2"]);
 });
 
 test("Chirp.lookup: an address as it is, a name through the resolver, CANNOT_CONNECT for a bad one", async () => {

@@ -51,6 +51,9 @@ export class Names {
       e.state = "idle";
       e.remote = null;
     }
+    if (e.state !== "probing" && e.waiting.length >= this.ctx.config.maxQueued) {
+      return Promise.reject(new ChirpError("ENOMEM", `the queue of sends to ${host}:${port} waiting for its lookup is full (maxQueued ${this.ctx.config.maxQueued})`));
+    }
     return new Promise<Uint8Array>((resolve, reject) => {
       const w: Waiting = { data, options, resolve, reject };
       if (e.state === "probing") this.#try(e, w, e.at);
@@ -59,6 +62,14 @@ export class Names {
         if (e.state === "idle") this.#resolve(e);
       }
     });
+  }
+
+  /** The node closes: sends still waiting for a lookup fail with `err` now. */
+  close(err: ChirpError): void {
+    for (const e of this.#entries.values()) {
+      for (const w of e.waiting.splice(0)) w.reject(err);
+      e.state = "idle";
+    }
   }
 
   #prune(): void {
@@ -72,6 +83,7 @@ export class Names {
       return;
     }
     this.cache.lookup(e.host).then((found) => {
+      if (e.state !== "resolving") return; // the node closed meanwhile
       if (this.ctx.closing) {
         this.#fail(e, "the node is closing", "SHUTDOWN");
         return;
@@ -83,7 +95,9 @@ export class Names {
       e.at = live < 0 ? 0 : live;
       e.state = "probing";
       for (const w of e.waiting.splice(0)) this.#try(e, w, e.at);
-    }, (err: unknown) => this.#fail(e, `cannot resolve host "${e.host}": ${(err as Error)?.message ?? String(err)}`));
+    }, (err: unknown) => {
+      if (e.state === "resolving") this.#fail(e, `cannot resolve host "${e.host}": ${(err as Error)?.message ?? String(err)}`);
+    });
   }
 
   #fail(e: NameEntry, why: string, code: "CANNOT_CONNECT" | "SHUTDOWN" = "CANNOT_CONNECT"): void {
