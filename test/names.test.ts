@@ -12,7 +12,7 @@ import { Chirp, type Message } from "../adapters/index.ts";
 import { node4, node } from "./support/nodes.ts";
 import { failure, sleep, until } from "./support/wait.ts";
 import { parseTarget } from "../adapters/target.ts";
-import { bus, publisher, respondent, subscriber, surveyor } from "../patterns/mod.ts";
+import { bus, publisher, puller, pusher, respondent, subscriber, surveyor } from "../patterns/mod.ts";
 
 const text = (m: Message): string => new TextDecoder().decode(m.data);
 
@@ -249,6 +249,13 @@ test("patterns with peers by name: answers, members and subscriptions match the 
   await pub.publish("news.today", "x");
   await until(() => topics.length === 1, 3000, "the delivery");
   assert.equal(topics, ["news.today"]);
+  // Push/pull: workers listed by name do the work; results name the worker as given.
+  const ws = await Promise.all(["w1", "w2"].map((n) => node4({ onMessage: puller((m: Message) => `${n}:${m.text()}`) })));
+  const pn = await node4({ resolve: fake({ "w1.test": ["127.0.0.1"], "w2.test": ["127.0.0.1"] }).resolve });
+  const push = pusher(pn, { workers: [`w1.test:${ws[0].port}`, `w2.test:${ws[1].port}`] });
+  const results = await Promise.all(Array.from({ length: 6 }, (_, i) => push.push(`i${i}`)));
+  assert.equal(new Set(results.map((r) => r.worker)), new Set([`w1.test:${ws[0].port}`, `w2.test:${ws[1].port}`]));
+  results.forEach((r, i) => assert.match(new TextDecoder().decode(r.data), new RegExp(`^w[12]:i${i}$`)));
 });
 
 test.run();
