@@ -17,6 +17,8 @@ interface Entry {
 export class NameCache {
   readonly #cache = new Map<string, Entry>();
   readonly #inflight = new Map<string, Promise<Entry>>();
+  /** Lookups' timeout timers: close() stops them (a closed node keeps no timer alive). */
+  readonly #timers = new Map<ReturnType<typeof setTimeout>, (e: Error) => void>();
 
   constructor(
     readonly resolve: Resolve,
@@ -46,16 +48,27 @@ export class NameCache {
     return p;
   }
 
+  /** Ends the lookups in flight (they reject with "closed") and stops their timers. */
+  close(): void {
+    for (const [t, reject] of this.#timers) {
+      clearTimeout(t);
+      reject(new Error("closed"));
+    }
+    this.#timers.clear();
+  }
+
   async #ask(host: string): Promise<Entry> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      this.#timers.set(timer, reject);
     });
     let raw: unknown;
     try {
       raw = await Promise.race([Promise.resolve().then(() => this.resolve(host)), timeout]);
     } finally {
       clearTimeout(timer);
+      this.#timers.delete(timer!);
     }
     if (!Array.isArray(raw)) throw new Error(`the resolver returned ${typeof raw}, not an array of addresses`);
     const addresses: string[] = [];

@@ -66,6 +66,7 @@ export class Names {
 
   /** The node closes: sends still waiting for a lookup fail with `err` now. */
   close(err: ChirpError): void {
+    this.cache?.close();
     for (const e of this.#entries.values()) {
       for (const w of e.waiting.splice(0)) w.reject(err);
       e.state = "idle";
