@@ -163,7 +163,7 @@ test("HTTP: /metrics labels every node series, /stats is JSON, / needs no networ
   }
   const other = await node();
   await other.send(`127.0.0.1:${c.port}`, "not a report");
-  await until(() => c.nodes().length === 2 && c.nodes().every((n) => n.reports >= 2) && c.counts().invalid === 1, 5000, "two nodes");
+  await until(() => c.nodes().length === 2 && c.nodes().every((n) => n.reports >= 2) && c.counts().invalid === 1, 15000, "two nodes");
   for (const r of reps) r.stop();
   const base = `http://127.0.0.1:${c.http!.port}`;
   const metrics = await (await fetch(`${base}/metrics`)).text();
