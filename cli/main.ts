@@ -1,6 +1,7 @@
 // chirpcat's commands (the program is cli/chirpcat.ts). One process runs one role: listen,
 // send, respond, request, push, pull, pub, sub, survey, respond-survey (each a Chirp node),
-// monitor (an HTTP client of a node's --metrics, cli/monitor.ts) or bench (cli/bench.ts). The
+// monitor (an HTTP client of a node's --metrics or a collector's --http, cli/monitor.ts),
+// collect (the backchannel's collector, cli/collect.ts) or bench (cli/bench.ts). The
 // library comes through its universal entry, so the same code picks each runtime's sockets.
 // Options and commands: cli/options.ts; formats: cli/format.ts.
 import process from "node:process";
@@ -8,6 +9,7 @@ import { readFileSync, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Chirp, ChirpError, type ChirpConfig, type Message } from "../adapters/index.ts";
 import { serveMetrics } from "../adapters/monitor/http.ts";
+import { startReporting, type ReportOptions } from "../adapters/monitor/report.ts";
 import {
   decodeHeader, publisher, puller, pusher, request, responder, respondent, routerOf, subscriber, surveyor, targetKey,
 } from "../patterns/mod.ts";
@@ -15,6 +17,7 @@ import { EXIT, MESSAGE_FORMATS, SENDERS, UsageError, helpText, parse, type Comma
 import { formatMessage, loadFormat, parseInput, type Received } from "./format.ts";
 import { runMonitor } from "./monitor.ts";
 import { runBench } from "./bench.ts";
+import { hostPort, runCollect } from "./collect.ts";
 import { Output, Reported, exitCodeOf, sleep } from "./io.ts";
 import type { Ctx } from "./context.ts";
 
@@ -60,7 +63,7 @@ function nodeConfig(ctx: Ctx): ChirpConfig {
   const v = ctx.values;
   if (v.sync && v.async) throw new UsageError("--sync and --async exclude each other");
   const cfg: ChirpConfig = {
-    port: num(v.port, "port", 0, 65535, true) ?? (LISTENERS.includes(ctx.command) ? 2998 : 0),
+    port: num(v.port, "port", 0, 65535, true) ?? (LISTENERS.includes(ctx.command) ? 2998 : ctx.command === "collect" ? 9000 : 0),
   };
   if (v.async) cfg.synchronous = false;
   const timeout = num(v.timeout, "timeout", 0.1, 1200);
@@ -221,18 +224,37 @@ function checkArgs(ctx: Ctx): void {
   if (c === "pub" && ((ctx.values.topic as string[] | undefined)?.length ?? 0) > 1) throw new UsageError("pub publishes under one --topic");
   num(ctx.values.interval, "interval", 0, 86400);
   if (SENDERS.includes(c)) ctx.messages = payloads(ctx);
-  if (ctx.values.metrics !== undefined) {
-    const m = /^(?:(.+):)?(\d+)$/.exec(ctx.values.metrics as string);
-    if (!m) throw new UsageError(`--metrics ${String(ctx.values.metrics)}: expected PORT or HOST:PORT`);
-    ctx.metrics = { host: m[1]?.replace(/^\[(.*)\]$/, "$1") ?? "127.0.0.1", port: num(m[2], "metrics", 0, 65535, true)! };
+  if (ctx.values.metrics !== undefined) ctx.metrics = hostPort(ctx.values.metrics, "metrics");
+}
+
+/** --report, --report-every and --name: where and how often this node reports (or nothing). */
+function reportOptions(ctx: Ctx): ReportOptions | undefined {
+  const v = ctx.values;
+  if (v.report === undefined) {
+    if (v["report-every"] !== undefined || v.name !== undefined) throw new UsageError("--report-every and --name go with --report HOST:PORT");
+    return undefined;
   }
+  return {
+    to: checkTarget(v.report as string),
+    every: num(v["report-every"], "report-every", 0.05, 3600) ?? 1,
+    ...(v.name !== undefined ? { name: v.name as string } : {}),
+    ...(v.verbose ? { onError: (e: unknown) => ctx.out.err(`report failed: ${(e as Error).message}`) } : {}),
+  };
 }
 
 /** Runs a node role; returns the exit code. */
 async function runNode(ctx: Ctx): Promise<number> {
   await loadFormat(ctx.format);
   checkArgs(ctx);
+  // Host names must resolve before the node listens.
+  try {
+    await Promise.all(ctx.targets.map((t) => Chirp.lookup(t)));
+  } catch (e) {
+    ctx.out.err((e as Error).message);
+    return exitCodeOf(e);
+  }
   const cfg = nodeConfig(ctx);
+  const reporting = reportOptions(ctx);
   const v = ctx.values;
   const c = ctx.command;
   // Roles that take every message themselves get onMessage; the pattern roles that send
@@ -273,6 +295,10 @@ async function runNode(ctx: Ctx): Promise<number> {
   };
   info(`listening on port ${node.port} (${node.config.synchronous ? "sync" : "async"})`);
   const unsubscribe: (() => void)[] = [];
+  if (reporting) {
+    unsubscribe.push(startReporting(node, reporting).stop);
+    info(`reporting to ${reporting.to} every ${reporting.every} s`);
+  }
   if (v.verbose) {
     unsubscribe.push(node.on("open", (e) => ctx.out.err(`open ${e.outgoing ? "to" : "from"} ${e.address}:${e.port} node ${e.identity}`)));
     unsubscribe.push(node.on("close", (e) => ctx.out.err(`close ${e.outgoing ? "to" : "from"} ${e.address}:${e.port}${e.code ? ` ${e.code}` : ""}: ${e.reason}`)));
@@ -387,7 +413,8 @@ async function runRole(ctx: Ctx, node: Chirp, got: { done: Promise<void> }): Pro
     case "bench":
       return runBench(ctx, node, checkTarget(oneTarget(ctx)));
     case "monitor":
-      throw new Error("internal: monitor runs no node");
+    case "collect":
+      throw new Error(`internal: ${c} is not an application node`);
   }
 }
 
@@ -419,6 +446,7 @@ export async function main(argv: string[]): Promise<number> {
     process.on("SIGTERM", onSignal);
     const ctx: Ctx = { command, values, targets: positionals, format: format as MessageFormat, out, stopped, isStopped: () => stoppedFlag };
     if (command === "monitor") return await runMonitor(ctx, format);
+    if (command === "collect") return await runCollect(ctx, nodeConfig(ctx));
     return await runNode(ctx);
   } catch (e) {
     if (e instanceof UsageError) {

@@ -1,10 +1,12 @@
 // chirpcat monitor HOST:PORT: polls a node's metrics server (--metrics, serveMetrics in
 // adapters/monitor/http.ts) at /stats and shows its counters with rates per second computed
-// from successive snapshots. On a terminal the view is redrawn in place (ANSI cursor home and
+// from successive snapshots; or a collector's (chirpcat collect --http): one table of all its
+// nodes, down ones first and marked (in red on a terminal), rates from the collector. On a terminal the view is redrawn in place (ANSI cursor home and
 // erase); otherwise, or with --once, each snapshot is printed as plain text after the last.
 // --format json prints each /stats snapshot as one line; --format prometheus the /metrics text.
 import process from "node:process";
 import type { ChirpStats, Counters } from "../adapters/index.ts";
+import type { CollectorStats } from "../adapters/monitor/mod.ts";
 import { EXIT, MONITOR_FORMATS, UsageError, type MonitorFormat } from "./options.ts";
 import type { Ctx } from "./context.ts";
 import { sleep } from "./io.ts";
@@ -80,6 +82,33 @@ export function renderStats(s: ChirpStats, prev: ChirpStats | undefined, source:
   return lines;
 }
 
+const clock = (t: number): string => new Date(t).toISOString().slice(11, 19);
+
+/** The view of a collector's /stats: one row per node (down ones first). */
+export function renderCollector(d: CollectorStats, source: string, color = false): string[] {
+  const c = d.collector;
+  const lines: string[] = [];
+  lines.push(`chirp collector ${c.identity.slice(0, 8)}  port ${c.port}  ${d.nodes.length} nodes: ${c.up} up, ${c.down} down  reports ${c.reports}  (${source})`);
+  lines.push("");
+  const cols: [string, number][] = [["node", 22], ["state", 22], ["runtime", 7], ["mode", 5], ["msgs in", 9], ["msgs out", 9], ["in/s", 8], ["out/s", 8], ["bytes in", 11], ["bytes out", 11], ["conns", 5], ["queued", 6], ["unacked", 7], ["ACK RTT", 10], ["errors", 0]];
+  const left = new Set([0, 1, 2, 3, cols.length - 1]);
+  const fmt = (vals: string[]): string => "  " + vals.map((v, i) => (left.has(i) ? v.padEnd(cols[i][1]) : v.padStart(cols[i][1]))).join(" ").trimEnd();
+  lines.push(fmt(cols.map(([h]) => h)));
+  if (d.nodes.length === 0) lines.push("  (no node has reported yet)");
+  const nodes = d.nodes.slice().sort((a, b) => (a.state === b.state ? (a.node < b.node ? -1 : 1) : a.state === "down" ? -1 : 1));
+  for (const n of nodes) {
+    const s = n.report.stats;
+    const state = n.state === "down" ? `DOWN since ${clock(n.downSince!)}` : n.restarts > 0 ? `up, restarted ${clock(n.lastRestart!)}` : "up";
+    const errs = [errors(s.sendErrors), errors(s.connectionErrors)].filter((e) => e !== "-").join("; ") || "-";
+    const row = fmt([
+      n.node, state, n.runtime, s.synchronous ? "sync" : "async", String(s.messagesIn), String(s.messagesOut), rate(n.rates?.messagesIn), rate(n.rates?.messagesOut),
+      String(s.bytesIn), String(s.bytesOut), String(s.connections), String(s.queued), String(s.unacked), rtt(s.lastAckRttMs), errs,
+    ]);
+    lines.push(color && n.state === "down" ? `\x1b[1;31m${row}\x1b[0m` : row);
+  }
+  return lines;
+}
+
 async function get(url: string): Promise<string> {
   const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
   const body = await res.text();
@@ -90,7 +119,7 @@ async function get(url: string): Promise<string> {
 export async function runMonitor(ctx: Ctx, format: string): Promise<number> {
   const v = ctx.values;
   if (!(MONITOR_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format ${format}: monitor takes ${MONITOR_FORMATS.join(", ")}`);
-  if (ctx.targets.length !== 1) throw new UsageError(`monitor takes one HOST:PORT (a node's --metrics address), got ${ctx.targets.length}`);
+  if (ctx.targets.length !== 1) throw new UsageError(`monitor takes one HOST:PORT (a node's --metrics or a collector's --http address), got ${ctx.targets.length}`);
   const base = metricsBase(ctx.targets[0]);
   const interval = v.interval === undefined ? 1 : Number(v.interval);
   if (!(interval >= 0.05 && interval <= 86400)) throw new UsageError(`--interval ${String(v.interval)}: expected seconds from 0.05 to 86400`);
@@ -110,15 +139,19 @@ export async function runMonitor(ctx: Ctx, format: string): Promise<number> {
         text = await get(`${base}/metrics`);
       } else {
         const body = await get(`${base}/stats`);
-        let s: ChirpStats;
+        let s: ChirpStats | CollectorStats;
         try {
-          s = JSON.parse(body) as ChirpStats;
+          s = JSON.parse(body) as ChirpStats | CollectorStats;
         } catch {
           ctx.out.err(`error: ${base}/stats did not answer JSON: ${body.slice(0, 80)}`);
           return EXIT.ERROR;
         }
-        text = format === "json" ? JSON.stringify(s) + "\n" : renderStats(s, prev, base).join("\n") + "\n";
-        prev = s;
+        if (format === "json") text = JSON.stringify(s) + "\n";
+        else if ("nodes" in s && "collector" in s) text = renderCollector(s, base, live).join("\n") + "\n";
+        else {
+          text = renderStats(s, prev, base).join("\n") + "\n";
+          prev = s;
+        }
       }
     } catch (e) {
       const why = `cannot read ${base}: ${(e as Error).message}${(e as { cause?: Error }).cause ? ` (${(e as { cause?: Error }).cause!.message})` : ""}`;

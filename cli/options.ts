@@ -14,7 +14,8 @@ export const COMMANDS = [
   { name: "sub", args: "HOST:PORT...", summary: "subscribe to publishers for --topic prefixes (default all) and print what comes" },
   { name: "survey", args: "HOST:PORT...", summary: "ask respondents (survey pattern) and print each answer until --timeout" },
   { name: "respond-survey", args: "", summary: "listen and answer every survey with --data/--file, or --echo it" },
-  { name: "monitor", args: "HOST:PORT", summary: "live view of the counters of a node started with --metrics (HTTP /stats)" },
+  { name: "monitor", args: "HOST:PORT", summary: "live view of the counters of a node started with --metrics, or of every node of a collector's --http (HTTP /stats)" },
+  { name: "collect", args: "", summary: "run a collector: nodes report to --port (their --report), --http serves /metrics, /stats and a live dashboard" },
   { name: "bench", args: "HOST:PORT", summary: "throughput test: send --count messages of --size bytes, print msgs/s and MB/s" },
 ] as const;
 
@@ -23,6 +24,8 @@ export type Command = (typeof COMMANDS)[number]["name"];
 const ALL = COMMANDS.map((c) => c.name) as Command[];
 /** Commands that run a Chirp node. */
 const NODE = ALL.filter((c) => c !== "monitor");
+/** Commands that run an application node (the collector's node is asynchronous and sends nothing). */
+const APP = NODE.filter((c) => c !== "collect");
 /** Commands whose messages come from --data, --file or --stdin. */
 export const SENDERS: Command[] = ["send", "request", "push", "pub", "survey"];
 /** Commands that answer with --data, --file or --echo. */
@@ -48,17 +51,21 @@ export interface OptionSpec {
 
 export const OPTIONS: readonly OptionSpec[] = [
   // node
-  { name: "port", short: "p", type: "string", arg: "PORT", commands: NODE, help: "listening port, 0 = any free one (default 2998 for listen, respond, pull, pub, respond-survey; else 0)" },
-  { name: "sync", type: "boolean", commands: NODE, help: "synchronous mode: a send completes when the receiver released the message (default)" },
-  { name: "async", type: "boolean", commands: NODE, help: "asynchronous mode: a send completes when written; 16 slots per connection" },
-  { name: "timeout", short: "t", type: "string", arg: "S", commands: NODE, help: "send timeout in seconds (0.1-1200, default 5); also the deadline of a request, subscription or survey" },
+  { name: "port", short: "p", type: "string", arg: "PORT", commands: NODE, help: "listening port, 0 = any free one (default 2998 for listen, respond, pull, pub, respond-survey; 9000 for collect; else 0)" },
+  { name: "sync", type: "boolean", commands: APP, help: "synchronous mode: a send completes when the receiver released the message (default)" },
+  { name: "async", type: "boolean", commands: APP, help: "asynchronous mode: a send completes when written; 16 slots per connection" },
+  { name: "timeout", short: "t", type: "string", arg: "S", commands: APP, help: "send timeout in seconds (0.1-1200, default 5); also the deadline of a request, subscription or survey" },
   { name: "encryption", type: "string", arg: "MODE", commands: NODE, help: "auto (TLS except to 127.0.0.1/::1, default), always (needs TLS files) or never" },
   { name: "tls-cert-chain", type: "string", arg: "FILE", commands: NODE, help: "PEM with private key, certificate and CA certificate(s) (libchirp's CERT_CHAIN_PEM)" },
   { name: "tls-key", type: "string", arg: "FILE", commands: NODE, help: "PEM private key (with --tls-cert, instead of --tls-cert-chain)" },
   { name: "tls-cert", type: "string", arg: "FILE", commands: NODE, help: "PEM certificate, then intermediates" },
   { name: "tls-ca", type: "string", arg: "FILE", commands: NODE, help: "PEM CA certificate(s) to trust" },
   { name: "tls-dh-params", type: "string", arg: "FILE", commands: NODE, help: "PEM DH parameters for TLS 1.2 DHE peers (libchirp on LibreSSL)" },
-  { name: "metrics", short: "m", type: "string", arg: "[HOST:]PORT", commands: NODE, help: "serve this node's counters over HTTP (/metrics Prometheus, /stats JSON) for chirpcat monitor; host default 127.0.0.1" },
+  { name: "metrics", short: "m", type: "string", arg: "[HOST:]PORT", commands: APP, help: "serve this node's counters over HTTP (/metrics Prometheus, /stats JSON) for chirpcat monitor; host default 127.0.0.1" },
+  { name: "report", short: "r", type: "string", arg: "HOST:PORT", commands: APP, help: "report this node's counters to the collector at HOST:PORT (chirpcat collect) every --report-every seconds" },
+  { name: "report-every", type: "string", arg: "S", commands: APP, help: "seconds between two reports (0.05-3600, default 1); the collector marks a node down after 3 missed" },
+  { name: "name", type: "string", arg: "NAME", commands: APP, help: "the name this node reports under (default: its address and port as the collector sees them)" },
+  { name: "http", type: "string", arg: "[HOST:]PORT", commands: ["collect"], help: "serve the collector's dashboard (/), /metrics (every node, labelled node=...) and /stats over HTTP; host default 127.0.0.1" },
   // what to send
   { name: "data", short: "d", type: "string", arg: "DATA", commands: [...SENDERS, ...ANSWERERS], help: "the message (or answer), read according to --format: hex digits for hex, JSON text for json and msgpack, C escapes for quoted" },
   { name: "file", short: "f", type: "string", arg: "FILE", commands: [...SENDERS, ...ANSWERERS], help: "the message (or answer) is the content of FILE, read according to --format" },
@@ -66,7 +73,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { name: "echo", type: "boolean", commands: ANSWERERS, help: "answer with the data and header of what came" },
   { name: "header", short: "H", type: "string", arg: "TEXT", commands: [...SENDERS, ...ANSWERERS], help: "application header of each message (UTF-8)" },
   { name: "topic", short: "T", type: "string", multiple: true, arg: "TOPIC", commands: ["pub", "sub"], help: "pub: the topic to publish under (default empty); sub: a topic prefix to subscribe to, repeatable (default: everything)" },
-  { name: "count", short: "n", type: "string", arg: "N", commands: ALL, help: "senders: messages to send (default 1, --stdin: every line, 0 = no end); receivers: exit after N messages (default: no end); monitor: snapshots; bench: messages (default 10000)" },
+  { name: "count", short: "n", type: "string", arg: "N", commands: ALL, help: "senders: messages to send (default 1, --stdin: every line, 0 = no end); receivers: exit after N messages (default: no end); monitor: snapshots; bench: messages (default 10000); collect: exit after N reports" },
   { name: "interval", short: "i", type: "string", arg: "S", commands: [...SENDERS, "monitor"], help: "seconds between two messages (default 0), or between two monitor snapshots (default 1)" },
   { name: "size", short: "s", type: "string", arg: "BYTES", commands: ["bench"], help: "bench message size in bytes (default 64)" },
   // output
@@ -92,9 +99,9 @@ export const EXIT_HELP: [number, string][] = [
   [EXIT.OK, "done (also after SIGINT or SIGTERM: the node is closed gracefully)"],
   [EXIT.ERROR, "a runtime error: a send or reply failed (PROTOCOL_ERROR, TLS_ERROR, SHUTDOWN, ENOMEM, ...), a responder's error, a monitor that cannot parse the answer"],
   [EXIT.USAGE, "usage: unknown command or option, bad value, an option the command does not take, unreadable file, bad --data for --format"],
-  [EXIT.CANNOT_CONNECT, "CANNOT_CONNECT: the peer refused the connection (monitor: the metrics address cannot be reached)"],
+  [EXIT.CANNOT_CONNECT, "CANNOT_CONNECT: the peer refused the connection, or a target's host name does not resolve (monitor: the metrics address cannot be reached)"],
   [EXIT.TIMEOUT, "TIMEOUT: no ACK, reply, acknowledgement or handshake in time"],
-  [EXIT.CANNOT_LISTEN, "EADDRINUSE: the port (or the --metrics port) is taken"],
+  [EXIT.CANNOT_LISTEN, "EADDRINUSE: the port (or the --metrics or --http port) is taken"],
 ];
 
 export class UsageError extends Error {
@@ -155,6 +162,7 @@ function wrap(text: string, width: number, tail?: string): string[] {
 export function commandsOf(o: OptionSpec): string {
   if (o.commands.length === ALL.length) return "all";
   if (o.commands.length === NODE.length && !o.commands.includes("monitor")) return "all but monitor";
+  if (o.commands.length === APP.length && !o.commands.includes("monitor") && !o.commands.includes("collect")) return "all but monitor, collect";
   return o.commands.join(", ");
 }
 

@@ -47,7 +47,7 @@ test("round trip for every registered op; foreign headers decode to null", () =>
 test("ids and ops are unique; ids follow nng's protocol families", () => {
   const ids = Object.values(PATTERN);
   assert.is(new Set(ids).size, ids.length);
-  assert.equal(PATTERN, { PAIR: 0x10, PUBSUB: 0x20, REQREP: 0x30, PIPELINE: 0x50, SURVEY: 0x60, BUS: 0x70 });
+  assert.equal(PATTERN, { PAIR: 0x10, PUBSUB: 0x20, REQREP: 0x30, PIPELINE: 0x50, SURVEY: 0x60, BUS: 0x70, REPORT: 0x80 });
   for (const ops of Object.values(OP)) {
     const codes = Object.values(ops) as number[];
     assert.is(new Set(codes).size, codes.length);

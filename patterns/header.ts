@@ -10,7 +10,8 @@
 //   0       1     magic+version: 0xC1 (high nibble 0xC = "chirp pattern", low nibble = 1)
 //   1       1     pattern id (PATTERN below; numbers follow nng's protocol families:
 //                 NNG_PAIR 0x1_, PUB/SUB 0x2_, REQ/REP 0x3_, PUSH/PULL 0x5_,
-//                 SURVEYOR/RESPONDENT 0x6_, BUS 0x7_)
+//                 SURVEYOR/RESPONDENT 0x6_, BUS 0x7_; 0x8_ is Chirp's own: the control
+//                 backchannel, adapters/monitor/report.ts, docs/monitoring.md)
 //   2       1     op code (OP below, per pattern)
 //   3       n     op-specific body, n = header_len - 3 (may be empty):
 //
@@ -37,6 +38,7 @@
 //   bus        0x70  1 DATA                application header           payload
 //                    2 JOIN                -                            -
 //                    3 LEAVE               -                            -
+//   report     0x80  1 SNAPSHOT            -                            a node's report, JSON UTF-8
 //
 // "(reply)" frames are sent with Message.reply(): they carry the identity of the frame they
 // answer (protocol.md §2.5), which is how every pattern matches answers, never by header alone.
@@ -44,6 +46,7 @@
 //
 // A header whose first byte is not 0xC1, or whose pattern id or op code is unknown, is not a
 // pattern header: decodeHeader() returns null and the patterns leave the message alone.
+import { formatTarget } from "../adapters/target.ts";
 
 /** Header byte 0: magic 0xC in the high nibble, layout version in the low nibble. */
 export const MAGIC = 0xc1;
@@ -60,6 +63,7 @@ export const PATTERN = {
   PIPELINE: 0x50,
   SURVEY: 0x60,
   BUS: 0x70,
+  REPORT: 0x80,
 } as const;
 export type PatternName = keyof typeof PATTERN;
 export type PatternId = (typeof PATTERN)[PatternName];
@@ -72,6 +76,7 @@ export const OP = {
   PIPELINE: { WORK: 1, RESULT: 2, FAILED: 3, WORK_ONEWAY: 4 },
   SURVEY: { SURVEY: 1, RESPONSE: 2 },
   BUS: { DATA: 1, JOIN: 2, LEAVE: 3 },
+  REPORT: { SNAPSHOT: 1 },
 } as const satisfies Record<PatternName, Record<string, number>>;
 
 const NAME_BY_ID = new Map<number, PatternName>(
@@ -143,11 +148,11 @@ export function hex(b: Uint8Array): string {
   return s;
 }
 
-/** "address:port" (IPv6 in brackets): the Target string for a message's sender, and the key
- * under which patterns remember peers. Use IP addresses (not host names) in explicit peer
- * lists so that a peer you name and the same peer seen as a sender get the same key. */
+/** "address:port" (IPv6 in brackets): the Target string for an address. Patterns key a
+ * message's sender by `node.targetOf(msg)` instead, which gives the host name a send reached
+ * it by ("name:port"), so that a peer listed by name and its messages get the same key. */
 export function targetKey(address: string, port: number): string {
-  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+  return formatTarget(address, port);
 }
 
 /** An error a remote handler reported (reqrep ERROR, pipeline FAILED): the peer received the

@@ -35,6 +35,8 @@ const ONCE = {
   "package.test.ts": "imports the package on Node, Deno and Bun itself",
   "interop.test.ts": "starts peers on Node, Deno and Bun itself",
   "patterns/cross-runtime.test.ts": "starts pattern peers on Node, Deno and Bun itself",
+  "backchannel-prometheus.test.ts": "starts its reporters on Node, Deno and Bun itself, and one Prometheus",
+  "backchannel-browser.test.ts": "starts its reporters on Node, Deno and Bun itself, and one Chromium",
 };
 const runsOnce = (n) => Object.keys(ONCE).some((k) => (k.endsWith("/") ? n.startsWith(k) : n === k));
 

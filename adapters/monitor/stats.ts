@@ -33,6 +33,8 @@ export interface Counters {
 export interface RemoteStats extends Counters {
   address: string;
   port: number;
+  /** The host name a send last reached this remote by (absent: none, only addresses). */
+  name?: string;
   /** The peer node's identity (hex) from its last handshake, or null before any. */
   identity: string | null;
 }
@@ -134,7 +136,7 @@ const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padSt
 export { hex as toHex };
 
 /** Prometheus label value escaping (text exposition format 0.0.4). */
-function label(v: string): string {
+export function label(v: string): string {
   return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 }
 

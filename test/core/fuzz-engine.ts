@@ -21,6 +21,7 @@
 //   - connection and remote records are all free again after cleanup (no leak).
 // Used by test/core/fuzz.test.ts (a short CI budget) and scripts/fuzz-core.mjs (long runs by hand).
 import { Core, EV, ST, type CoreConfig } from "../../adapters/core/core.ts";
+import { concat, frame } from "./wire.ts";
 
 export interface FuzzCase {
   bytes: Uint8Array;
@@ -87,28 +88,7 @@ export function rng(seed: number): { next(): number; int(n: number): number; pic
   };
 }
 
-const concat = (...parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};
 
-function frame(id: Uint8Array, serial: number, type: number, hdr: Uint8Array, data: Uint8Array, dataLen = data.length, hdrLen = hdr.length): Uint8Array {
-  const f = new Uint8Array(27 + hdr.length + data.length);
-  const dv = new DataView(f.buffer);
-  f.set(id, 0);
-  dv.setUint32(16, serial >>> 0);
-  dv.setUint32(20, dataLen >>> 0);
-  dv.setUint16(24, hdrLen & 0xffff);
-  f[26] = type;
-  f.set(hdr, 27);
-  f.set(data, 27 + hdr.length);
-  return f;
-}
 
 /** A marker the host replaces with an ACK frame for the identity it waits for (if any). */
 const ACK_MARK = Uint8Array.of(0xfe, 0xed, 0xac, 0x4b, 0xfe, 0xed, 0xac, 0x4b);
