@@ -64,12 +64,6 @@ export class Names {
     });
   }
 
-  /** Sends wait for a lookup or a probe of the addresses (close() drains them first). */
-  get busy(): boolean {
-    for (const e of this.#entries.values()) if (e.waiting.length > 0 || e.state === "probing") return true;
-    return false;
-  }
-
   /** The node closes: sends still waiting for a lookup fail with `err` now. */
   close(err: ChirpError): void {
     this.cache?.close();
