@@ -3,13 +3,19 @@
 // process.nextTick when the write completes at once; an `await send()` loop (or a window of
 // sends) then runs as one unbroken microtask chain, and timers and socket reads wait for it
 // (issue 14). Here, once settlements have run for BUDGET_MS without the loop turning, further
-// ones wait for a macrotask sentinel (setTimeout 0), so timers and I/O run in between.
+// ones wait for a macrotask sentinel (setImmediate where the runtime has it: it runs right
+// after the poll for I/O; else setTimeout 0, which Node would clamp to 1 ms), so timers and
+// I/O run in between.
 import { settle, type SendOp } from "./records.ts";
 
 /** How long settlements may run before they wait for the event loop to turn. */
 const BUDGET_MS = 4;
 
 const now = (): number => performance.now();
+
+type Later = (fn: () => void) => unknown;
+const g = globalThis as { setImmediate?: Later };
+const later: Later = typeof g.setImmediate === "function" ? g.setImmediate : (fn) => setTimeout(fn, 0);
 
 export class Turns {
   /** When the current turn's first settlement ran (the sentinel is armed then). */
@@ -23,7 +29,7 @@ export class Turns {
     if (!this.#armed) {
       this.#armed = true;
       this.#start = t;
-      setTimeout(() => this.#turned(), 0);
+      later(() => this.#turned());
     }
     if (this.#held.length === 0 && t - this.#start <= BUDGET_MS) {
       for (let i = 0; i < ops.length; i++) settle(ops[i]);
@@ -40,7 +46,7 @@ export class Turns {
     // A new turn: its budget starts now.
     this.#armed = true;
     this.#start = now();
-    setTimeout(() => this.#turned(), 0);
+    later(() => this.#turned());
     for (let i = 0; i < held.length; i++) settle(held[i]);
   }
 }
