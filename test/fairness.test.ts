@@ -65,7 +65,7 @@ for (const kind of ["await", "window"] as const) {
     const r = await during(kind);
     console.log(`fairness ${kind}: longest 10 ms interval gap ${r.gap.toFixed(1)} ms, ${r.got} messages from another node, ${r.sent} sent`);
     assert.ok(r.gap < MAX_GAP_MS, `interval gap ${r.gap.toFixed(0)} ms`);
-    assert.ok(r.got >= 5, `messages from another node dispatched during the loop: ${r.got}`);
+    assert.ok(r.got >= 3, `messages from another node dispatched during the loop: ${r.got}`);
   });
 }
 
