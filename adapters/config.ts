@@ -98,8 +98,14 @@ export interface ResolvedConfig {
   tls: TlsClientConfig | null;
 }
 
+/** A value as the user wrote it: strings quoted, so that "5000" and 5000 look different. */
+function shown(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
+}
+
 function bad(field: string, value: unknown, range: string): never {
-  throw new ChirpError("VALUE_ERROR", `config.${field} = ${String(value)} is out of range: ${range}`);
+  const kind = typeof value === "string" ? " (a string)" : "";
+  throw new ChirpError("VALUE_ERROR", `config.${field} = ${shown(value)}${kind} is not accepted: expected ${range}`);
 }
 
 function num(
@@ -108,8 +114,10 @@ function num(
 ): number {
   const v = cfg[field];
   if (v === undefined) return dflt;
+  const range = `${integer ? "an integer" : "a number"} from ${min} to ${max}`;
+  if (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) bad(field, v, `${range} as a number: write ${Number(v)} without quotes`);
   if (typeof v !== "number" || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min || v > max) {
-    bad(field, v, `${integer ? "an integer" : "a number"} from ${min} to ${max}`);
+    bad(field, v, range);
   }
   return v;
 }
@@ -137,7 +145,10 @@ export function resolveConfig(input: ChirpConfig = {}): ResolvedConfig {
   if (typeof sync !== "boolean") bad("synchronous", sync, "true or false");
   let maxSlots: number;
   if (sync) {
-    maxSlots = num(cfg, "maxSlots", 1, 1, 1, true);
+    if (cfg.maxSlots !== undefined && cfg.maxSlots !== 1) {
+      bad("maxSlots", cfg.maxSlots, "1 in synchronous mode (the default: each message waits for its ACK, one at a time per connection); for up to 32 slots set synchronous: false");
+    }
+    maxSlots = 1;
   } else {
     maxSlots = num(cfg, "maxSlots", 16, 1, 32, true);
   }
@@ -161,7 +172,7 @@ export function resolveConfig(input: ChirpConfig = {}): ResolvedConfig {
   }
   const tls = parseTls(cfg.tls);
   if (encryption === "always" && tls === null) {
-    bad("tls", cfg.tls === undefined ? "undefined" : "{}", 'encryption "always" needs tls.certChain (or tls.key and tls.cert)');
+    throw new ChirpError("VALUE_ERROR", 'config.encryption = "always" needs TLS material: set config.tls to { certChain } (key, certificate and CA in one PEM) or { key, cert, ca }');
   }
   const known = new Set([
     "port", "timeout", "reuseTime", "synchronous", "maxSlots", "maxMsgSize", "bufferSize",
