@@ -77,6 +77,17 @@ export class Message {
     return decoder.decode(this.data);
   }
 
+  /** The data parsed as JSON (UTF-8 text); throws a SyntaxError naming the sender when it is
+   * not JSON. */
+  json<T = unknown>(): T {
+    const text = this.text();
+    try {
+      return JSON.parse(text) as T;
+    } catch (e) {
+      throw new SyntaxError(`message from ${this.address}:${this.port} is not JSON (${(e as Error).message}): ${JSON.stringify(text.slice(0, 40))}`);
+    }
+  }
+
   /** Frees the message's slot so the connection reads on; for a synchronous sender this
    * sends the ACK that settles its `send` (protocol.md §3.6). Idempotent. Releasing after the
    * connection closed is allowed and sends nothing. */
