@@ -3,6 +3,8 @@
 // (transport.ts), and offers send, receive (onMessage or async iteration), stats, events and
 // close. The core makes every protocol decision (assembly/ABI.md); the engine keeps what
 // JavaScript must own: promises, queues, sockets and payload bytes.
+// `await using` needs Symbol.asyncDispose in the user's types too: the .d.ts brings that lib.
+/// <reference lib="esnext.disposable" preserve="true" />
 import { CoreSetup, type Core } from "./core/core.ts";
 import { ChirpError } from "./errors.ts";
 import { resolveConfig, type ChirpConfig, type ResolvedConfig } from "./config.ts";
