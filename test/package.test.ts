@@ -86,6 +86,21 @@ test("npm pack, install the tarball, import it and run its chirpcat on node, den
     const v = spawnSync(cmd, [...args, "--version"], { cwd: proj, encoding: "utf8", timeout: 60_000 });
     assert.match(v.stdout, /^chirpcat \d+\.\d+\.\d+\n$/, `${rt}: --version`);
   }
+  // docs/patterns.md's examples, as a user pastes them (compiled to JavaScript: they import
+  // "chirp-wasm" and "chirp-wasm/patterns"), run from the scratch project on all three runtimes.
+  const doc = readFileSync(join(repo, "docs/patterns.md"), "utf8");
+  const examples = [...doc.matchAll(/<!-- example: examples\/patterns\/(\S+)\.ts -->\n```ts\n[\s\S]*?```\n\nIt prints:\n\n```text\n([\s\S]*?)```/g)];
+  assert.ok(examples.length >= 6, `docs/patterns.md has ${examples.length} examples`);
+  for (const [, base, output] of examples) {
+    const js = readFileSync(join(repo, "build/js/examples/patterns", `${base}.js`), "utf8");
+    assert.match(js, /from "chirp-wasm"/, `${base} imports chirp-wasm`);
+    writeFileSync(join(proj, `${base}.mjs`), js);
+    for (const [rt, cmd, args] of runners) {
+      const r = spawnSync(cmd, [...args.slice(0, -1), `${base}.mjs`], { cwd: proj, encoding: "utf8", timeout: 60_000 });
+      assert.is(r.status, 0, `${rt} ${base}.mjs: ${r.stderr}`);
+      assert.fixture(r.stdout, output, `${rt} ${base}.mjs prints what docs/patterns.md shows`);
+    }
+  }
   // The files the README refers to are in the tarball.
   for (const f of ["LICENSE", "CHANGELOG.md", "docs/protocol.md", "docs/patterns.md", "scripts/make-test-certs.sh"]) {
     assert.ok(existsSync(join(proj, "node_modules/chirp-wasm", f)), `the tarball ships ${f}`);
