@@ -74,4 +74,7 @@ declare namespace Bun {
     data?: Data;
     socket: SocketHandler<Data>;
   }): Promise<Socket<Data>>;
+  namespace dns {
+    function lookup(hostname: string, options?: { backend?: "system" | "libc" | "c-ares" | "getaddrinfo" }): Promise<{ address: string; family: 4 | 6 }[]>;
+  }
 }

@@ -11,13 +11,14 @@ import { resolveConfig, type ChirpConfig, type ResolvedConfig } from "./config.t
 import type { Message } from "./message.ts";
 import type { Socket, Transport } from "./transport.ts";
 import type { ChirpEvents, ChirpStats } from "./monitor/stats.ts";
-import { parseTarget, type Target } from "./target.ts";
+import { formatTarget, parseTarget, type Target } from "./target.ts";
 import { Engine } from "./engine/engine.ts";
 import type { EventListenOptions } from "./engine/events.ts";
 import { listen } from "./engine/listen.ts";
 import { toBytes } from "./engine/send-queue.ts";
 import type { SendOptions } from "./engine/records.ts";
 import { snapshot } from "./engine/stats.ts";
+import { NameCache, type Resolve } from "./resolve.ts";
 
 export type { Target } from "./target.ts";
 export type { SendOptions } from "./engine/records.ts";
@@ -91,6 +92,32 @@ export class Chirp implements AsyncIterable<Message> {
     return node;
   }
 
+  /** The addresses a target stands for, in the order a send tries them: an IP address as it
+   * is, a host name through `resolve` (default: the runtime's resolver), uncached. Rejects
+   * with VALUE_ERROR for a malformed target, CANNOT_CONNECT naming the host for a name that
+   * does not resolve (chirpcat checks its targets with it before it listens). */
+  static async lookup(to: Target, resolve?: Resolve): Promise<{ address: string; port: number }[]> {
+    const { address, host, port } = parseTarget(to);
+    if (address !== null) return [{ address, port }];
+    const t = registeredTransport;
+    const r = resolve ?? t?.resolve?.bind(t);
+    if (!r) throw new ChirpError("CANNOT_CONNECT", `cannot resolve host "${host}": no resolver (the runtime has none; pass one)`);
+    try {
+      const found = await new NameCache(r, 0, 60_000).lookup(host);
+      return found.addresses.map((a) => ({ address: a, port }));
+    } catch (e) {
+      throw new ChirpError("CANNOT_CONNECT", `cannot resolve host "${host}": ${(e as Error)?.message ?? String(e)}`, { cause: e });
+    }
+  }
+
+  /** The target text for a peer (a message's sender): "name:port" when sends reached its
+   * remote by a host name (the last name used), else "address:port" ([IPv6] in brackets).
+   * Patterns key peers by it, so that a peer given by name matches its messages. */
+  targetOf(peer: { address: string; port: number }): string {
+    const name = this.#engine.remotes.find(peer.address, peer.port)?.name;
+    return name ? `${name}:${peer.port}` : formatTarget(peer.address, peer.port);
+  }
+
   /** Open connections (incoming and outgoing, including ones still dialling). */
   get connectionCount(): number {
     return this.#engine.connectionCount;
@@ -133,10 +160,13 @@ export class Chirp implements AsyncIterable<Message> {
   }
 
   /**
-   * Sends `data` to `to`. Connects on first use and reuses the connection both ways.
+   * Sends `data` to `to`. Connects on first use and reuses the connection both ways. A host
+   * name is resolved first (config.resolve, else the runtime's resolver; cached for
+   * config.resolveCacheTime) and its addresses are tried in order until one connects.
    * Resolves with the message identity: asynchronous mode once the frame was handed to the
    * kernel, synchronous mode once the receiver released it (protocol.md §4.2). Rejects with a
-   * ChirpError: TIMEOUT, CANNOT_CONNECT, PROTOCOL_ERROR, SHUTDOWN, ENOMEM, VALUE_ERROR.
+   * ChirpError: TIMEOUT, CANNOT_CONNECT (also: a name that does not resolve, within the
+   * connect timeout), PROTOCOL_ERROR, SHUTDOWN, ENOMEM, VALUE_ERROR.
    */
   send(to: Target, data?: Uint8Array | string, options?: SendOptions): Promise<Uint8Array> {
     const engine = this.#engine;
@@ -148,7 +178,9 @@ export class Chirp implements AsyncIterable<Message> {
         const r = byTarget.get(to);
         if (r !== undefined && !r.freed) return engine.sender.enqueue(r, toBytes(data, "data"), options);
       }
-      const { address, port } = parseTarget(to);
+      const { address, host, port } = parseTarget(to);
+      // A host name: resolved first (engine/names.ts), its remote is known only then.
+      if (address === null) return engine.names.send(host, port, toBytes(data, "data"), options);
       const r = engine.remotes.get(address, port, performance.now());
       if (typeof to === "string") {
         if (byTarget.size >= 1024) byTarget.clear();
@@ -191,6 +223,7 @@ export class Chirp implements AsyncIterable<Message> {
     this.#closing = (async () => {
       const listening = Promise.all(this.#listeners.map((l) => l.close().catch(() => {})));
       const err = new ChirpError("SHUTDOWN", "the node is closing");
+      engine.names.close(err);
       for (const r of [...engine.remotes.values()]) engine.links.dropRemote(r, err);
       for (const c of engine.conns) if (c) engine.links.closeConn(c, "SHUTDOWN", "the node is closing");
       engine.timer.stop();

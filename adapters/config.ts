@@ -73,6 +73,13 @@ export interface ChirpConfig {
   /** Certificates for TLS (PEM contents, not paths). Needed for every connection that
    * `encryption` makes TLS; required at start with encryption "always". */
   tls?: TlsConfig;
+  /** Resolves host names in targets ("db.internal:2998") to addresses, tried in order until
+   * one connects. Default: the runtime's resolver (getaddrinfo: /etc/hosts, then DNS). Set it
+   * for DNS SRV, a service registry, or a Kubernetes headless service's several addresses. */
+  resolve?: (host: string) => Promise<string[]>;
+  /** Seconds a resolved name is used before it is looked up again (a service that moved is
+   * reached at its new address after this long): 0..86400, default 30; 0: no cache. */
+  resolveCacheTime?: number;
 }
 
 export interface ResolvedConfig {
@@ -96,6 +103,9 @@ export interface ResolvedConfig {
   encryption: EncryptionMode;
   /** The TLS material, split into key, certificate chain and trust anchors; null: none. */
   tls: TlsClientConfig | null;
+  /** config.resolve, or null: the runtime's resolver. */
+  resolve: ((host: string) => Promise<string[]>) | null;
+  resolveCacheTime: number;
 }
 
 /** A value as the user wrote it: strings quoted, so that "5000" and 5000 look different. */
@@ -163,7 +173,8 @@ export function resolveConfig(input: ChirpConfig = {}): ResolvedConfig {
   const bindV6 = cfg.bindV6 === undefined ? "::" : cfg.bindV6;
   if (bindV6 !== null && (typeof bindV6 !== "string" || !bindV6.includes(":"))) bad("bindV6", bindV6, "an IPv6 address or null");
   if (bindV4 === null && bindV6 === null) bad("bindV4", null, "at least one of bindV4 and bindV6 must be set");
-  for (const f of ["onMessage", "onError"]) {
+  const resolveCacheTime = num(cfg, "resolveCacheTime", 30, 0, 86400, false);
+  for (const f of ["onMessage", "onError", "resolve"]) {
     if (cfg[f] !== undefined && typeof cfg[f] !== "function") bad(f, cfg[f], "a function");
   }
   const encryption = cfg.encryption ?? "auto";
@@ -177,14 +188,14 @@ export function resolveConfig(input: ChirpConfig = {}): ResolvedConfig {
   const known = new Set([
     "port", "timeout", "reuseTime", "synchronous", "maxSlots", "maxMsgSize", "bufferSize",
     "maxConnections", "maxRemotes", "maxQueued", "bindV4", "bindV6", "backlog", "identity", "onMessage", "onError",
-    "encryption", "tls",
+    "encryption", "tls", "resolve", "resolveCacheTime",
   ]);
   for (const k of Object.keys(cfg)) if (!known.has(k)) bad(k, cfg[k], "not a known option");
   return {
     port, timeout, reuseTime, effectiveReuse, synchronous: sync, maxSlots, maxMsgSize, bufferSize,
     maxConnections, maxRemotes, maxQueued, bindV4: bindV4 as string | null, bindV6: bindV6 as string | null,
     bindV6Explicit: cfg.bindV6 !== undefined, backlog, identity: parseIdentity(cfg.identity),
-    encryption: encryption as EncryptionMode, tls,
+    encryption: encryption as EncryptionMode, tls, resolve: (cfg.resolve as ResolvedConfig["resolve"] | undefined) ?? null, resolveCacheTime,
   };
 }
 

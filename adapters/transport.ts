@@ -75,4 +75,7 @@ export interface Transport {
    * check) and cb gets it only once the TLS handshake completed; TLS failures carry
    * `chirpCode` "TLS_ERROR". */
   connect(host: string, port: number, cb: (err: Error | null, s?: Socket) => void, tls?: TlsClientConfig): () => void;
+  /** The runtime's host name resolver (node|deno|bun/resolve.ts): the addresses of `host`, in
+   * the order to try them. Absent: only config.resolve resolves names. */
+  resolve?(host: string): Promise<string[]>;
 }

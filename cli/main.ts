@@ -249,6 +249,13 @@ function reportOptions(ctx: Ctx): ReportOptions | undefined {
 async function runNode(ctx: Ctx): Promise<number> {
   await loadFormat(ctx.format);
   checkArgs(ctx);
+  // Host names must resolve before the node listens.
+  try {
+    await Promise.all(ctx.targets.map((t) => Chirp.lookup(t)));
+  } catch (e) {
+    ctx.out.err((e as Error).message);
+    return exitCodeOf(e);
+  }
   const cfg = nodeConfig(ctx);
   const reporting = reportOptions(ctx);
   const v = ctx.values;

@@ -99,7 +99,7 @@ export const EXIT_HELP: [number, string][] = [
   [EXIT.OK, "done (also after SIGINT or SIGTERM: the node is closed gracefully)"],
   [EXIT.ERROR, "a runtime error: a send or reply failed (PROTOCOL_ERROR, TLS_ERROR, SHUTDOWN, ENOMEM, ...), a responder's error, a monitor that cannot parse the answer"],
   [EXIT.USAGE, "usage: unknown command or option, bad value, an option the command does not take, unreadable file, bad --data for --format"],
-  [EXIT.CANNOT_CONNECT, "CANNOT_CONNECT: the peer refused the connection (monitor: the metrics address cannot be reached)"],
+  [EXIT.CANNOT_CONNECT, "CANNOT_CONNECT: the peer refused the connection, or a target's host name does not resolve (monitor: the metrics address cannot be reached)"],
   [EXIT.TIMEOUT, "TIMEOUT: no ACK, reply, acknowledgement or handshake in time"],
   [EXIT.CANNOT_LISTEN, "EADDRINUSE: the port (or the --metrics or --http port) is taken"],
 ];

@@ -46,6 +46,7 @@
 //
 // A header whose first byte is not 0xC1, or whose pattern id or op code is unknown, is not a
 // pattern header: decodeHeader() returns null and the patterns leave the message alone.
+import { formatTarget } from "../adapters/target.ts";
 
 /** Header byte 0: magic 0xC in the high nibble, layout version in the low nibble. */
 export const MAGIC = 0xc1;
@@ -147,11 +148,11 @@ export function hex(b: Uint8Array): string {
   return s;
 }
 
-/** "address:port" (IPv6 in brackets): the Target string for a message's sender, and the key
- * under which patterns remember peers. Use IP addresses (not host names) in explicit peer
- * lists so that a peer you name and the same peer seen as a sender get the same key. */
+/** "address:port" (IPv6 in brackets): the Target string for an address. Patterns key a
+ * message's sender by `node.targetOf(msg)` instead, which gives the host name a send reached
+ * it by ("name:port"), so that a peer listed by name and its messages get the same key. */
 export function targetKey(address: string, port: number): string {
-  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+  return formatTarget(address, port);
 }
 
 /** An error a remote handler reported (reqrep ERROR, pipeline FAILED): the peer received the

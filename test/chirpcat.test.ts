@@ -234,6 +234,22 @@ test("a send to a refused port exits 3 (CANNOT_CONNECT); a request nobody answer
   await stop(silent);
 });
 
+test("host names: send to a name reaches the listener; a name that does not resolve exits 3 before listening", async () => {
+  const l = await server(["listen"]);
+  // A name through the runtime's resolver: test/names-netns.test.ts; here "localhost".
+  const ok = await run(["send", `localhost:${l.port}`, "--data", "by-name"]);
+  assert.is(ok.code, EXIT.OK, ok.err);
+  await l.until(() => /by-name/.test(l.text()), 10000, "the message sent by name");
+  const bad = await run(["send", "example.invalid:5000", "--data", "x"]);
+  assert.is(bad.code, EXIT.CANNOT_CONNECT);
+  assert.match(bad.err, /CANNOT_CONNECT: cannot resolve host "example\.invalid"/);
+  assert.not.match(bad.err, /listening/);
+  const malformed = await run(["push", "bad_host!:5000", "--data", "x"]);
+  assert.is(malformed.code, EXIT.USAGE);
+  assert.not.match(malformed.err, /listening/);
+  await stop(l);
+});
+
 // ---------------------------------------------------------------- TLS
 
 test("TLS with files and --encryption always: cert chain, key/cert/ca; a foreign certificate fails", async () => {

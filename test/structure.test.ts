@@ -36,7 +36,8 @@ test("every source file opens with a comment saying its job", () => {
 test("runtime APIs are imported only from their own folders", () => {
   const rules: [RegExp, RegExp, string][] = [
     [/\bDeno\.(listen|connect|errors|TcpConn)\b/, /^adapters\/deno\//, "the Deno global"],
-    [/\bBun\.(listen|connect|Socket)\b/, /^adapters\/bun\//, "the Bun global"],
+    [/\bBun\.(listen|connect|Socket|dns)\b/, /^adapters\/bun\//, "the Bun global"],
+    [/from "node:dns"/, /^adapters\/node\//, "node:dns"],
     [/from "node:(net|tls)"/, /^adapters\/(node|tls)\//, "node:net / node:tls"],
     [/from "node:http"/, /^adapters\/monitor\//, "node:http"],
   ];

@@ -8,6 +8,7 @@ import type { ListenOptions, Listener, Socket, TlsClientConfig, Transport } from
 import { tlsConnect, withTls } from "../tls/node-tls.ts";
 import { BunSocket } from "./socket.ts";
 import { dial } from "../dial.ts";
+import { lookupAll } from "./resolve.ts";
 
 const noop = (): void => {};
 
@@ -90,4 +91,5 @@ export const bunTransport: Transport = {
       return () => sock?.close();
     });
   },
+  resolve: lookupAll,
 };

@@ -7,6 +7,8 @@ import { tlsConnect, withTls } from "../tls/node-tls.ts";
 import { DenoSocket, withCode } from "./socket.ts";
 import { listenDeno } from "./listeners.ts";
 import { dial } from "../dial.ts";
+// Deno.resolveDns asks DNS servers only (no /etc/hosts); node:dns lookup is getaddrinfo.
+import { lookupAll } from "../node/resolve.ts";
 
 export const denoTransport: Transport = {
   async listen(opts: ListenOptions, onPlainSocket: (s: Socket) => void): Promise<Listener> {
@@ -25,4 +27,5 @@ export const denoTransport: Transport = {
       return () => ac.abort();
     });
   },
+  resolve: lookupAll,
 };

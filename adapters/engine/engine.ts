@@ -16,6 +16,8 @@ import { Sender, toBytes } from "./send-queue.ts";
 import { Connections } from "./connections.ts";
 import { Receiver } from "./receive.ts";
 import { Timer } from "./timers.ts";
+import { Names } from "./names.ts";
+import { NameCache } from "../resolve.ts";
 
 export class Engine implements Ctx, MessageOwner {
   readonly conns: (Conn | undefined)[] = [];
@@ -27,6 +29,8 @@ export class Engine implements Ctx, MessageOwner {
   readonly links: Connections;
   readonly receiver: Receiver;
   readonly timer: Timer;
+  /** Sends to host names (names.ts). */
+  readonly names: Names;
   closing = false;
   openSockets = 0;
   /** Called once when the last socket closed during shutdown. */
@@ -47,6 +51,11 @@ export class Engine implements Ctx, MessageOwner {
     this.links = new Connections(this);
     this.receiver = new Receiver(this);
     this.timer = new Timer(this);
+    // Host names: config.resolve, else the runtime's resolver; a lookup gets the connect
+    // timeout, min(2·timeout, 60) s (config.ts).
+    const resolve = config.resolve ?? transport.resolve?.bind(transport);
+    const cache = resolve ? new NameCache(resolve, config.resolveCacheTime * 1000, Math.min(2 * config.timeout, 60) * 1000) : null;
+    this.names = new Names(this, cache);
   }
 
   socketClosed(): void {

@@ -100,6 +100,8 @@ export class Remote {
   freed = false;
   /** The peer node's identity from its last handshake (hex). */
   peerIdentity: string | null = null;
+  /** The host name a send last reached it by (engine/names.ts), for stats; null: none. */
+  name: string | null = null;
   readonly tally: Tally;
   constructor(
     readonly idx: number,

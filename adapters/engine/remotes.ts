@@ -43,6 +43,12 @@ export class RemoteTable {
     return r;
   }
 
+  /** The live remote for (address, port), if there is one (makes none). */
+  find(address: string, port: number): Remote | undefined {
+    const hit = this.#byKey.get(`${address}|${port}`);
+    return hit && !hit.freed ? hit : undefined;
+  }
+
   /** The object for the core's remote `idx`, made on first sight (an incoming connection's
    * handshake names a remote the core made itself). */
   adopt(idx: number, address: string, port: number): Remote {

@@ -15,7 +15,7 @@ export function snapshot(ctx: Ctx, startedAt: number, connectionCount: number): 
     const live = { slotsInUse: held, queued: r.queued, unacked: ctx.core.x.remoteWaiting(r.idx), connections: r.conns.size };
     queued += live.queued;
     unacked += live.unacked;
-    perRemote.push({ address: r.address, port: r.port, identity: r.peerIdentity, ...r.tally.snapshot(live) });
+    perRemote.push({ address: r.address, port: r.port, ...(r.name !== null ? { name: r.name } : {}), identity: r.peerIdentity, ...r.tally.snapshot(live) });
   }
   for (const c of ctx.conns) if (c) slots += c.held;
   const totals = ctx.tally.snapshot({ slotsInUse: slots, queued, unacked, connections: connectionCount });

@@ -33,6 +33,8 @@ export interface Counters {
 export interface RemoteStats extends Counters {
   address: string;
   port: number;
+  /** The host name a send last reached this remote by (absent: none, only addresses). */
+  name?: string;
   /** The peer node's identity (hex) from its last handshake, or null before any. */
   identity: string | null;
 }

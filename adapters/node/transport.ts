@@ -6,6 +6,7 @@ import type { ListenOptions, Listener, Socket, TlsClientConfig, Transport } from
 import { tlsConnect, withTls } from "../tls/node-tls.ts";
 import { NodeSocket } from "./socket.ts";
 import { dial } from "../dial.ts";
+import { lookupAll } from "./resolve.ts";
 
 const noop = (): void => {};
 
@@ -49,4 +50,5 @@ export const nodeTransport: Transport = {
       return () => s.destroy();
     });
   },
+  resolve: lookupAll,
 };

@@ -7,8 +7,9 @@
 //     .join()                 -> announce this node to the explicit peers
 //     .close()                -> LEAVE to every member
 //
-// Members are keyed "address:port" (use IP addresses in `peers`, so that a named peer and
-// the same peer seen as a sender are one member). A learned member whose sends fail
+// Members are keyed "host:port"; a sender by Chirp.targetOf (the host name a send reached it
+// by, else its address), so that a named peer and the same peer seen as a sender are one
+// member. A learned member whose sends fail
 // `maxFailures` times in a row (default 3) is dropped; explicit peers stay (they may come
 // back) until remove().
 import { ChirpError, type Chirp, type Message, type Target } from "../../adapters/mod.ts";
@@ -64,7 +65,7 @@ export class Bus {
     if (h?.pattern !== PATTERN.BUS) return false;
     msg.release();
     if (sameId(msg.remoteIdentity, this.#node.identity)) return true; // from ourselves
-    const key = targetKey(msg.address, msg.port);
+    const key = this.#node.targetOf(msg);
     if (h.op === OP.BUS.LEAVE) {
       const m = this.#members.get(key);
       if (m && !m.explicit) {

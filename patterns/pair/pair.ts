@@ -9,7 +9,7 @@
 //     .send(data, { header }) -> DATA 0x10/3 to the peer (connects first if needed)
 //     .close()      -> BYE 0x10/5: the peer forgets us and may pair with someone else
 //
-// The peer is keyed "address:port" (use IP addresses). A learned peer is also forgotten when
+// The peer is keyed "host:port" (a sender by Chirp.targetOf, so a peer given by name matches). A learned peer is also forgotten when
 // `maxFailures` sends to it fail in a row (default 1: it went away), so another may pair.
 import { ChirpError, type Chirp, type Message, type Target } from "../../adapters/mod.ts";
 import { OP, PATTERN, decodeHeader, encodeHeader, targetKey, text } from "../header.ts";
@@ -77,7 +77,7 @@ export class Pair {
     const h = decodeHeader(msg.header);
     if (h?.pattern !== PATTERN.PAIR) return false;
     msg.release();
-    const from = targetKey(msg.address, msg.port);
+    const from = this.#node.targetOf(msg);
     switch (h.op) {
       case OP.PAIR.REFUSED: {
         // A refusal for a DATA message (connect() takes its own through the router).
@@ -141,7 +141,7 @@ export class Pair {
           if (h?.pattern !== PATTERN.PAIR || (h.op !== OP.PAIR.WELCOME && h.op !== OP.PAIR.REFUSED)) return false;
           msg.release();
           if (h.op === OP.PAIR.WELCOME) c.resolve(undefined, true);
-          else c.reject(new PairRefusedError(text(msg.data), targetKey(msg.address, msg.port)), true);
+          else c.reject(new PairRefusedError(text(msg.data), this.#node.targetOf(msg)), true);
           return true;
         },
         timeout,

@@ -71,7 +71,7 @@ export class Publisher {
   readonly handler: MessageHandler = (msg) => {
     const h = decodeHeader(msg.header);
     if (h?.pattern !== PATTERN.PUBSUB || (h.op !== OP.PUBSUB.SUBSCRIBE && h.op !== OP.PUBSUB.UNSUBSCRIBE)) return false;
-    const key = targetKey(msg.address, msg.port);
+    const key = this.#node.targetOf(msg);
     const id = hex(msg.remoteIdentity);
     const prefix = h.body.slice();
     msg.release();

@@ -8,8 +8,8 @@
 // One survey is one identity: the SURVEY 0x60/1 goes to every respondent with the same
 // identity and each RESPONSE 0x60/2 is a reply carrying it (protocol.md §2.5). Because the
 // surveyor knows its respondents, a survey also ends early once every respondent it reached
-// has answered (and the others' sends failed). Respondents are named by "address:port";
-// use IP addresses so that answers match the names (else the survey runs to its deadline).
+// has answered (and the others' sends failed). Respondents are named by "host:port"; an
+// answer is matched to the name a send reached its sender by (Chirp.targetOf).
 import { ChirpError, type Chirp, type Message, type Target } from "../../adapters/mod.ts";
 import { OP, PATTERN, decodeHeader, encodeHeader, targetKey } from "../header.ts";
 import { routerOf, type MessageHandler } from "../router.ts";
@@ -83,7 +83,7 @@ export class Surveyor {
         signal,
         take: (msg, _h, c) => {
           msg.release();
-          const from = targetKey(msg.address, msg.port);
+          const from = this.#node.targetOf(msg);
           result.responses.push({ from, message: msg });
           answered.add(from);
           if (state.get(from) === "sending") state.set(from, "reached");
