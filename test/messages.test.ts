@@ -36,6 +36,12 @@ test('config: encryption "always" without tls names config.tls', async () => {
   assert.not.match(e.message, /undefined/);
 });
 
+test('config: bindV4 "1.2.3.4" (not on this host) is VALUE_ERROR naming EADDRNOTAVAIL, not EADDRINUSE', async () => {
+  const e = await refusal({ bindV4: "1.2.3.4", bindV6: null });
+  assert.is(e.code, "VALUE_ERROR");
+  assert.match(e.message, /bindV4 "1\.2\.3\.4": no network interface of this host has that address \(EADDRNOTAVAIL\)/);
+});
+
 function chirpcat(...args: string[]) {
   const [cmd, pre] = scriptCommand("cli/chirpcat.ts");
   return spawnSync(cmd, [...pre, ...args], { encoding: "utf8", timeout: 60_000 });
