@@ -238,6 +238,7 @@ export class Chirp implements AsyncIterable<Message> {
     return this.#closing;
   }
 
+  /** `await using node = await Chirp.start(...)`: closes the node at the end of the block. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

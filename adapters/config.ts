@@ -23,6 +23,7 @@ export interface TlsConfig {
   dhParams?: string | Uint8Array;
 }
 
+/** The options of `Chirp.start` (README "Configuration"); every field is optional. */
 export interface ChirpConfig {
   /** Listening port and the port announced in the handshake (protocol.md §1.4). 1025..65535, or 0
    * to let the system pick a free one (read it back from `chirp.port`). Default 2998. */
@@ -82,29 +83,47 @@ export interface ChirpConfig {
   resolveCacheTime?: number;
 }
 
+/** A config after validation, every default filled in (`node.config`); fields as in ChirpConfig. */
 export interface ResolvedConfig {
+  /** The listening port asked for (0: any; `node.port` is the one bound). */
   port: number;
+  /** Send timeout in seconds. */
   timeout: number;
+  /** Idle time before a connection closes, in seconds, as given. */
   reuseTime: number;
   /** Effective R in seconds = max(reuseTime, 3·timeout). */
   effectiveReuse: number;
+  /** Synchronous mode: a send settles at the receiver's release. */
   synchronous: boolean;
+  /** Message slots per connection. */
   maxSlots: number;
+  /** Largest header + data accepted from a peer, in bytes. */
   maxMsgSize: number;
+  /** The core's read and write buffer size, in bytes. */
   bufferSize: number;
+  /** Connections open at once. */
   maxConnections: number;
+  /** Distinct peers known at once. */
   maxRemotes: number;
+  /** Sends waiting for one remote before more are refused (ENOMEM). */
   maxQueued: number;
+  /** IPv4 listen address, or null: none. */
   bindV4: string | null;
+  /** IPv6 listen address, or null: none. */
   bindV6: string | null;
+  /** Whether bindV6 was given (a default "::" is skipped quietly without IPv6). */
   bindV6Explicit: boolean;
+  /** Listen backlog. */
   backlog: number;
+  /** The node identity (16 bytes). */
   identity: Uint8Array;
+  /** Which connections use TLS. */
   encryption: EncryptionMode;
   /** The TLS material, split into key, certificate chain and trust anchors; null: none. */
   tls: TlsClientConfig | null;
   /** config.resolve, or null: the runtime's resolver. */
   resolve: ((host: string) => Promise<string[]>) | null;
+  /** Seconds a resolved name is cached. */
   resolveCacheTime: number;
 }
 

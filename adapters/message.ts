@@ -8,6 +8,7 @@ export interface MessageOwner {
 
 const decoder = new TextDecoder();
 
+/** A received message: its identity, sender, header and data; release() frees its slot. */
 export class Message {
   /** The sender's serial for this frame (protocol.md §2.3). */
   readonly serial: number;
@@ -37,6 +38,7 @@ export class Message {
   #idAt: number;
   #identity: Uint8Array | null = null;
 
+  /** Made by the engine for each received frame (applications do not construct messages). */
   constructor(
     owner: MessageOwner, conn: number, gen: number, slot: number, ids: Uint8Array, idAt: number,
     serial: number, type: number, header: Uint8Array, data: Uint8Array, address: string,
