@@ -209,7 +209,9 @@ export function resolveConfig(input: ChirpConfig = {}): ResolvedConfig {
     "maxConnections", "maxRemotes", "maxQueued", "bindV4", "bindV6", "backlog", "identity", "onMessage", "onError",
     "encryption", "tls", "resolve", "resolveCacheTime",
   ]);
-  for (const k of Object.keys(cfg)) if (!known.has(k)) bad(k, cfg[k], "not a known option");
+  for (const k of Object.keys(cfg)) {
+    if (!known.has(k)) throw new ChirpError("VALUE_ERROR", `config.${k} is not a known option (known: ${[...known].join(", ")})`);
+  }
   return {
     port, timeout, reuseTime, effectiveReuse, synchronous: sync, maxSlots, maxMsgSize, bufferSize,
     maxConnections, maxRemotes, maxQueued, bindV4: bindV4 as string | null, bindV6: bindV6 as string | null,
