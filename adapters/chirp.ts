@@ -163,15 +163,17 @@ export class Chirp implements AsyncIterable<Message> {
    * Sends `data` to `to`. Connects on first use and reuses the connection both ways. A host
    * name is resolved first (config.resolve, else the runtime's resolver; cached for
    * config.resolveCacheTime) and its addresses are tried in order until one connects.
-   * Resolves with the message identity: asynchronous mode once the frame was handed to the
-   * kernel, synchronous mode once the receiver released it (protocol.md §4.2). Rejects with a
-   * ChirpError: TIMEOUT, CANNOT_CONNECT (also: a name that does not resolve, within the
-   * connect timeout), PROTOCOL_ERROR, SHUTDOWN, ENOMEM, VALUE_ERROR.
+   * Resolves with the message identity: in asynchronous mode once the socket took the frame
+   * (handed to the kernel: not a delivery receipt), in synchronous mode once the receiver
+   * released it (protocol.md §4.2). Rejects with a ChirpError: TIMEOUT, CANNOT_CONNECT (also:
+   * a name that does not resolve, within the connect timeout), PROTOCOL_ERROR, SHUTDOWN (the
+   * node is closing), ENOMEM (queue at maxQueued), VALUE_ERROR (bad argument; header+data over
+   * maxSendSize), ABORTED (`options.signal`).
    */
   send(to: Target, data?: Uint8Array | string, options?: SendOptions): Promise<Uint8Array> {
     const engine = this.#engine;
     try {
-      if (engine.closing) throw new ChirpError("SHUTDOWN", "this node is closing");
+      if (engine.draining) throw new ChirpError("SHUTDOWN", "this node is closing");
       const byTarget = engine.remotes.byTarget;
       // Hot path: the same target string maps to the same live remote.
       if (typeof to === "string") {
@@ -214,13 +216,20 @@ export class Chirp implements AsyncIterable<Message> {
     };
   }
 
-  /** Closes the node (protocol.md §5.6): stops listening, fails queued and unfinished sends with
-   * SHUTDOWN, closes every connection; resolves when every socket is closed. Idempotent. */
-  close(): Promise<void> {
+  /** Closes the node (protocol.md §5.6). By default it first drains: new sends and replies are
+   * refused with SHUTDOWN at once, while queued sends, synchronous sends waiting for their ACK,
+   * replies and ACKs already accepted keep going (incoming connections are still served), for
+   * up to the send timeout (`timeout`); then it stops listening, fails what is left with
+   * SHUTDOWN and closes every connection. `{ drain: false }` skips the wait: everything not yet
+   * settled fails with SHUTDOWN at once. Resolves when every socket is closed. Idempotent (a
+   * later call returns the first call's promise). */
+  close(options: { drain?: boolean } = {}): Promise<void> {
     if (this.#closing) return this.#closing;
     const engine = this.#engine;
-    engine.closing = true;
+    engine.draining = true;
     this.#closing = (async () => {
+      if (options.drain !== false) await drain(engine, engine.config.timeout * 1000);
+      engine.closing = true;
       const listening = Promise.all(this.#listeners.map((l) => l.close().catch(() => {})));
       const err = new ChirpError("SHUTDOWN", "the node is closing");
       engine.names.close(err);
@@ -242,4 +251,19 @@ export class Chirp implements AsyncIterable<Message> {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** Whether the node still has work it accepted: queued sends, an ACK awaited, writes the
+ * socket has not taken (replies and ACKs included). Sends still waiting for a host name's
+ * lookup are not waited for: close fails them with SHUTDOWN at once (names.test.ts). */
+function busy(engine: Engine): boolean {
+  for (const r of engine.remotes.values()) if (r.queued > 0 || r.inflight) return true;
+  for (const c of engine.conns) if (c && !c.closed && (c.writesPending > 0 || c.batches.length > 0)) return true;
+  return false;
+}
+
+/** Waits until the node is not busy, at most `ms` (close's drain). */
+async function drain(engine: Engine, ms: number): Promise<void> {
+  const end = performance.now() + ms;
+  while (busy(engine) && performance.now() < end) await new Promise((r) => setTimeout(r, 2));
 }

@@ -41,6 +41,10 @@ export interface ChirpConfig {
   maxSlots?: number;
   /** Largest header+data accepted from a peer, in bytes: 1..4294967295, default 100 MiB. */
   maxMsgSize?: number;
+  /** Largest header+data this node sends, in bytes: 1..4294967295, default `maxMsgSize` (a
+   * node refuses, with VALUE_ERROR before sending, what it would not accept itself; raise it
+   * to send larger messages to peers configured for them). */
+  maxSendSize?: number;
   /** Read buffer size in bytes (protocol.md §3.3): 1024..16777216, default 65536. */
   bufferSize?: number;
   /** Most connections open at once (incoming and outgoing): 1..65535, default 1024. */
@@ -99,6 +103,8 @@ export interface ResolvedConfig {
   maxSlots: number;
   /** Largest header + data accepted from a peer, in bytes. */
   maxMsgSize: number;
+  /** Largest header + data a send may carry, in bytes. */
+  maxSendSize: number;
   /** The core's read and write buffer size, in bytes. */
   bufferSize: number;
   /** Connections open at once. */
@@ -182,6 +188,7 @@ export function resolveConfig(input: ChirpConfig = {}): ResolvedConfig {
     maxSlots = num(cfg, "maxSlots", 16, 1, 32, true);
   }
   const maxMsgSize = num(cfg, "maxMsgSize", 100 * 1024 * 1024, 1, 0xffffffff, true);
+  const maxSendSize = num(cfg, "maxSendSize", maxMsgSize, 1, 0xffffffff, true);
   const bufferSize = num(cfg, "bufferSize", 65536, 1024, 16 * 1024 * 1024, true);
   const maxConnections = num(cfg, "maxConnections", 1024, 1, 65535, true);
   const maxRemotes = num(cfg, "maxRemotes", 1024, 1, 65535, true);
@@ -205,7 +212,7 @@ export function resolveConfig(input: ChirpConfig = {}): ResolvedConfig {
     throw new ChirpError("VALUE_ERROR", 'config.encryption = "always" needs TLS material: set config.tls to { certChain } (key, certificate and CA in one PEM) or { key, cert, ca }');
   }
   const known = new Set([
-    "port", "timeout", "reuseTime", "synchronous", "maxSlots", "maxMsgSize", "bufferSize",
+    "port", "timeout", "reuseTime", "synchronous", "maxSlots", "maxMsgSize", "maxSendSize", "bufferSize",
     "maxConnections", "maxRemotes", "maxQueued", "bindV4", "bindV6", "backlog", "identity", "onMessage", "onError",
     "encryption", "tls", "resolve", "resolveCacheTime",
   ]);
@@ -213,7 +220,7 @@ export function resolveConfig(input: ChirpConfig = {}): ResolvedConfig {
     if (!known.has(k)) throw new ChirpError("VALUE_ERROR", `config.${k} is not a known option (known: ${[...known].join(", ")})`);
   }
   return {
-    port, timeout, reuseTime, effectiveReuse, synchronous: sync, maxSlots, maxMsgSize, bufferSize,
+    port, timeout, reuseTime, effectiveReuse, synchronous: sync, maxSlots, maxMsgSize, maxSendSize, bufferSize,
     maxConnections, maxRemotes, maxQueued, bindV4: bindV4 as string | null, bindV6: bindV6 as string | null,
     bindV6Explicit: cfg.bindV6 !== undefined, backlog, identity: parseIdentity(cfg.identity),
     encryption: encryption as EncryptionMode, tls, resolve: (cfg.resolve as ResolvedConfig["resolve"] | undefined) ?? null, resolveCacheTime,

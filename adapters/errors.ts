@@ -11,7 +11,8 @@ export type ChirpErrorCode =
   | "TIMEOUT"
   | "ENOMEM"
   | "SHUTDOWN"
-  | "CANNOT_CONNECT";
+  | "CANNOT_CONNECT"
+  | "ABORTED";
 
 /** libchirp's numeric ch_error_t for each code (protocol.md §4.4). */
 export const STATUS: Record<ChirpErrorCode, number> = {
@@ -24,6 +25,8 @@ export const STATUS: Record<ChirpErrorCode, number> = {
   ENOMEM: 10,
   SHUTDOWN: 11,
   CANNOT_CONNECT: 12,
+  /** Not libchirp's: a send cancelled by its AbortSignal (outside libchirp's 0..12). */
+  ABORTED: 100,
 };
 
 const CODE_BY_STATUS = new Map<number, ChirpErrorCode>(

@@ -10,7 +10,7 @@ import { configured, evBase, reuseMs } from "./globals";
 import { randUnit } from "./prng";
 import {
   C_ACTIVITY, C_GEN, C_HSDEADLINE, C_OUTGOING, C_REMOTE, C_STATE, C_WRITEDEADLINE, R_ACTIVITY,
-  R_CONN, R_DEBOUNCE, R_SENDDEADLINE, R_STATE, R_WAITCONN, R_WAITGEN, connHigh, connPtr,
+  R_CONN, R_DEBOUNCE, R_DIALING, R_SENDDEADLINE, R_STATE, R_WAITCONN, R_WAITGEN, connHigh, connPtr,
   connsInUse, remoteHigh, remotePtr, remotesInUse,
 } from "./records";
 import { ackWaiting, remoteDelayEnded, remoteInDelay } from "./state";
@@ -70,6 +70,9 @@ export function tick(now: f64): i32 {
     if (remoteInDelay(r) && load<f64>(r, R_DEBOUNCE) <= now) {
       if (ev >= end) return evFinish(ev);
       remoteDelayEnded(r, now);
+      // The host redials on EV_RETRY (sends wait for it): that is activity, so the GC run
+      // below in this same tick must not collect the remote with its queue (§5.5).
+      store<f64>(r, now, R_ACTIVITY);
       ev = evOther(ev, EV_RETRY, -1, 0, i, 0, 0, 0);
     }
   }
@@ -91,7 +94,8 @@ export function tick(now: f64): i32 {
     }
     for (; ri < remoteHigh; ri++) {
       const r = remotePtr(ri);
-      if (load<i32>(r, R_STATE) == REMOTE_FREE || ackWaiting(r)) continue;
+      // Not a remote with work pending: an ACK awaited, a dial in progress (§5.5).
+      if (load<i32>(r, R_STATE) == REMOTE_FREE || ackWaiting(r) || load<i32>(r, R_DIALING) >= 0) continue;
       if (now < load<f64>(r, R_DEBOUNCE)) continue;
       if (now - load<f64>(r, R_ACTIVITY) <= reuseMs) continue;
       if (ev >= end) return gcPause(ev, ci, ri);

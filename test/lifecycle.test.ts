@@ -108,14 +108,39 @@ test("a NOOP goes before a send after 0.75·R idle (protocol.md §4.6)", async (
   await b.close();
 });
 
-test("close fails queued sends with SHUTDOWN, later sends too, and resolves when sockets are closed", async () => {
+test("close() drains: in-flight and queued sends settle first, new sends are refused at once", async () => {
+  const held: Message[] = [];
+  const b = await node({ onMessage: (m) => held.push(m) });
+  const a = await node();
+  const outcome = (p: Promise<unknown>): Promise<string> => p.then(() => "ok", (e) => e.code);
+  const p1 = outcome(a.send(`127.0.0.1:${b.port}`, "in flight"));
+  const p2 = outcome(a.send(`127.0.0.1:${b.port}`, "queued"));
+  await until(() => held.length === 1);
+  let closed = false;
+  const closing = a.close().then(() => { closed = true; });
+  assert.is(await codeOf(a.send(`127.0.0.1:${b.port}`, "late")), "SHUTDOWN");
+  await sleep(50);
+  assert.not.ok(closed, "close waits for the unacknowledged send");
+  held[0].release(); // b still reads from a while a drains
+  await until(() => held.length === 2);
+  held[1].release();
+  await closing;
+  assert.is(await p1, "ok");
+  assert.is(await p2, "ok");
+  assert.is(a.connectionCount, 0);
+  await b.close();
+});
+
+// Was "close fails queued sends with SHUTDOWN": close() now drains (issue 14); failing at once is
+// close({ drain: false }).
+test("close({ drain: false }) fails queued sends with SHUTDOWN, later sends too, and resolves when sockets are closed", async () => {
   const held: Message[] = [];
   const b = await node({ onMessage: (m) => held.push(m) });
   const a = await node();
   const p1 = codeOf(a.send(`127.0.0.1:${b.port}`, "in flight"));
   const p2 = codeOf(a.send(`127.0.0.1:${b.port}`, "queued"));
   await until(() => held.length === 1);
-  await a.close();
+  await a.close({ drain: false });
   assert.is(await p1, "SHUTDOWN");
   assert.is(await p2, "SHUTDOWN");
   assert.is(await codeOf(a.send(`127.0.0.1:${b.port}`, "late")), "SHUTDOWN");

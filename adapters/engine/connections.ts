@@ -7,10 +7,24 @@ import { encryptionNeeded } from "../tls/policy.ts";
 import { normalizeAddress } from "../target.ts";
 import { toHex } from "../monitor/stats.ts";
 import { CONN, K, ST } from "../core/core.ts";
-import { Conn, settle, type Remote } from "./records.ts";
+import { Conn, settle, type Remote, type SendOp } from "./records.ts";
 import type { Ctx, LinksPart } from "./context.ts";
 
 const now = (): number => performance.now();
+
+/** The default maxMsgSize (protocol.md §3.5): a peer may refuse frames larger than this. */
+const DEFAULT_MAX_MSG = 100 * 1024 * 1024;
+
+/** A hint for a connection that failed under a frame larger than a default-sized node accepts:
+ * the peer drops the connection without telling why (§3.5), so say what was in flight. */
+function oversized(conn: Conn, r: Remote | null): string {
+  let big = 0;
+  for (const batch of conn.batches) for (const op of batch) if (!op.done) big = Math.max(big, op.header.length + op.data.length);
+  const f = r?.inflight;
+  if (f && !f.done) big = Math.max(big, f.header.length + f.data.length);
+  if (big <= DEFAULT_MAX_MSG) return "";
+  return ` while a ${big}-byte message was in flight: the peer's maxMsgSize may be smaller (default ${DEFAULT_MAX_MSG})`;
+}
 
 export class Connections implements LinksPart {
   constructor(readonly ctx: Ctx) {}
@@ -104,6 +118,7 @@ export class Connections implements LinksPart {
       if (gone) return;
       gone = true;
       ctx.openSockets--;
+      conn.socketGone = true;
       this.closeConn(conn, "PROTOCOL_ERROR", err ? `connection failed: ${err.message}` : "the peer closed the connection", !err);
       if (ctx.openSockets === 0) ctx.socketClosed();
     };
@@ -159,14 +174,28 @@ export class Connections implements LinksPart {
     if (ctx.conns[conn.idx] === conn) ctx.conns[conn.idx] = undefined;
     const r = conn.remote;
     const where = r ? `${r.address}:${r.port}` : `${conn.address}`;
-    const err = new ChirpError(code, `${why} (${where})`);
+    const err = new ChirpError(code, `${why}${code === "PROTOCOL_ERROR" ? oversized(conn, r) : ""} (${where})`);
     const sync = ctx.config.synchronous;
+    // The socket closed under frames it had not yet taken (their write callbacks are pending:
+    // the kernel never had them, so the peer cannot have read them). Typically the peer closed
+    // its idle connection (§5.5) as we wrote: those sends go back to the head of the queue for
+    // the redial, once each, instead of failing.
+    const retry = conn.socketGone && r !== null && !r.freed && !ctx.closing ? [] as SendOp[] : null;
     for (const batch of conn.batches) {
       for (const op of batch) {
-        if (!op.done && !(sync && op.written)) settle(op, err);
+        if (op.done || op.written) {
+          if (!op.done && !sync) settle(op, err);
+          continue;
+        }
+        if (retry && !op.retried) {
+          op.retried = true;
+          retry.push(op);
+          if (r!.inflight === op) r!.inflight = null;
+        } else settle(op, err);
       }
     }
     conn.batches = [];
+    if (retry && retry.length > 0) r!.queue.splice(r!.qHead, 0, ...retry);
     const clean = orderly || code === "SHUTDOWN";
     if (!clean) (r ? r.tally : ctx.tally).connectionError(code);
     if (ctx.events.has("close")) {

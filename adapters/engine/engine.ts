@@ -32,6 +32,8 @@ export class Engine implements Ctx, MessageOwner {
   /** Sends to host names (names.ts). */
   readonly names: Names;
   closing = false;
+  /** close() was called: new sends and replies are refused; accepted work goes on (drain). */
+  draining = false;
   openSockets = 0;
   /** Called once when the last socket closed during shutdown. */
   onAllSocketsClosed: (() => void) | null = null;
@@ -77,7 +79,7 @@ export class Engine implements Ctx, MessageOwner {
   /** MessageOwner: reply over the message's remote (its connection while it lives). */
   reply(msg: Message, data?: Uint8Array | string, options: { header?: Uint8Array | string } = {}): Promise<Uint8Array> {
     try {
-      if (this.closing) throw new ChirpError("SHUTDOWN", "this node is closing");
+      if (this.draining) throw new ChirpError("SHUTDOWN", "this node is closing");
       const r = this.remotes.get(msg.address, msg.port, performance.now());
       return this.sender.enqueue(r, toBytes(data, "data"), { header: options.header, identity: msg.identity });
     } catch (e) {

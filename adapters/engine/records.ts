@@ -13,12 +13,18 @@ export interface SendOptions {
   header?: Uint8Array | string;
   /** The message identity (16 bytes); default random. A reply reuses the request's. */
   identity?: Uint8Array;
+  /** Cancels the send: rejects at once with ABORTED (the signal's reason as `cause`). A send
+   * still queued is not written; one already written is not recalled (in synchronous mode
+   * its late ACK is ignored, and the next send to that remote still waits for it, §4.1). */
+  signal?: AbortSignal;
 }
 
 /** One send, from send() until its promise settles. */
 export class SendOp {
   written = false;
   acked = false;
+  /** Requeued once after its connection's socket closed before taking the frame. */
+  retried = false;
   done = false;
   /** Synchronous mode: when the frame went into a write (for the ACK round trip). */
   at = 0;
@@ -62,6 +68,8 @@ export class Conn {
   remote: Remote | null = null;
   /** The socket is closed (or closing): nothing more is written or read. */
   closed = false;
+  /** The socket closed or failed by itself (the peer, the network), not by our decision. */
+  socketGone = false;
   needDrain = false;
   /** Input held back while the core pauses the connection for a slot (protocol.md §3.2);
    * null while input goes straight to the core. */

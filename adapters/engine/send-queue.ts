@@ -6,6 +6,7 @@ import { ChirpError } from "../errors.ts";
 import { EMPTY, settle, SendOp, type Conn, type Remote, type SendOptions } from "./records.ts";
 import type { Ctx, SenderPart } from "./context.ts";
 import type { WriteBuffers } from "./write-buffers.ts";
+import { Turns } from "./turns.ts";
 
 /** Payloads up to this size are copied into the core's OUT area; larger ones are written
  * from their own buffers right after their 27-byte header (no copy). */
@@ -37,6 +38,10 @@ function executor(res: (id: Uint8Array) => void, rej: (e: Error) => void): void 
   newReject = rej;
 }
 
+function aborted(signal: AbortSignal): ChirpError {
+  return new ChirpError("ABORTED", "the send was aborted by its signal", { cause: signal.reason });
+}
+
 export function toBytes(v: Uint8Array | string | undefined, what: string): Uint8Array {
   if (v === undefined) return EMPTY;
   if (typeof v === "string") return encoder.encode(v);
@@ -57,6 +62,7 @@ function copySmall(dst: Uint8Array, src: Uint8Array, at: number): void {
 
 export class Sender implements SenderPart {
   #dirty = new Set<Remote>();
+  readonly #turns = new Turns();
   #pumpScheduled = false;
   /** Inline payloads must fit an empty OUT area beside queued ACKs and a NOOP (at most
    * 2·32 + 2 headers of 27 bytes): with a small bufferSize that is less than INLINE_MAX. */
@@ -74,6 +80,11 @@ export class Sender implements SenderPart {
     const header = options === undefined ? EMPTY : toBytes(options.header, "header");
     if (header.length > 0xffff) throw new ChirpError("VALUE_ERROR", `header is ${header.length} bytes; at most 65535`);
     if (data.length > 0xffffffff) throw new ChirpError("VALUE_ERROR", "data is larger than 4 GiB - 1");
+    if (header.length + data.length > config.maxSendSize) {
+      throw new ChirpError("VALUE_ERROR", `the message is ${header.length + data.length} bytes (header + data), over this node's maxSendSize of ${config.maxSendSize} (default: its maxMsgSize, ${config.maxMsgSize}); a peer with the same maxMsgSize would refuse it`);
+    }
+    const signal = options === undefined ? undefined : options.signal;
+    if (signal !== undefined && signal.aborted) throw aborted(signal);
     let ids: Uint8Array;
     let idAt = 0;
     if (options !== undefined && options.identity !== undefined) {
@@ -91,7 +102,14 @@ export class Sender implements SenderPart {
       idPos += 16;
     }
     const p = new Promise<Uint8Array>(executor);
-    remote.queue.push(new SendOp(remote, ids, idAt, header, data, newResolve, newReject));
+    const op = new SendOp(remote, ids, idAt, header, data, newResolve, newReject);
+    remote.queue.push(op);
+    if (signal !== undefined) {
+      // A settled op is skipped by the queue (writeQueue), and a late ACK settles nothing.
+      const onAbort = (): void => settle(op, aborted(signal));
+      signal.addEventListener("abort", onAbort, { once: true });
+      p.then(() => signal.removeEventListener("abort", onAbort), () => signal.removeEventListener("abort", onAbort));
+    }
     this.markDirty(remote);
     return p;
   }
@@ -233,24 +251,28 @@ export class Sender implements SenderPart {
   #written(conn: Conn, ops: SendOp[], err?: Error): void {
     if (conn.closed) return; // closeConn already failed what it carried
     conn.writesPending--;
-    const i = conn.batches.indexOf(ops);
-    if (i >= 0) conn.batches.splice(i, 1);
     if (err) {
+      // closeConn settles (or requeues) this batch with the others still pending.
+      conn.socketGone = true;
       this.ctx.links.closeConn(conn, "PROTOCOL_ERROR", `write failed: ${err.message}`);
-      for (const op of ops) settle(op, new ChirpError("PROTOCOL_ERROR", `write failed: ${err.message}`));
       return;
     }
+    const i = conn.batches.indexOf(ops);
+    if (i >= 0) conn.batches.splice(i, 1);
     this.ctx.core.x.writeDone(conn.idx, conn.writesPending === 0 ? 1 : 0, now());
     const n = ops.length;
     if (n === 0) return;
     const sync = this.ctx.config.synchronous;
     let bytes = 0;
+    let ready = 0;
     for (let i = 0; i < n; i++) {
       const op = ops[i];
       bytes += op.header.length + op.data.length;
       op.written = true;
-      if (!sync || op.acked) settle(op);
+      if (!sync || op.acked) ready++;
     }
+    if (ready === n) this.#turns.settleWritten(ops);
+    else if (ready > 0) this.#turns.settleWritten(ops.filter((op) => op.acked));
     const rt = ops[0].remote.tally;
     rt.messagesOut += n;
     rt.bytesOut += bytes;

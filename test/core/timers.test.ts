@@ -172,6 +172,37 @@ test("GC skips a remote waiting for an ACK or in its reconnect delay", () => {
   assert.not.ok(events(core).some((e) => e.kind === EV.GC_REMOTE));
 });
 
+test("GC skips a remote whose reconnect delay ends in the same tick, or that is dialling", () => {
+  // The slow-handler sequence (issue 14): the idle connection closes, a send wants a redial
+  // during the reconnect delay, and the host's next tick comes late, past the delay's end and a
+  // GC run at once. The retry counts as activity: the remote and its queue survive.
+  const { core, x, remote, conn } = readyOutgoing({ synchronous: false });
+  const t0 = 4 * R;
+  x.connClose(conn, t0);
+  assert.is(x.remoteDial(remote, t0), -ST.LATER);
+  const late = t0 + 3 * R;
+  x.tick(late);
+  let evs = events(core);
+  assert.ok(evs.some((e) => e.kind === EV.RETRY && e.remote === remote), "EV_RETRY");
+  assert.not.ok(evs.some((e) => e.kind === EV.GC_REMOTE), "not collected with its redial pending");
+  // The redial is in progress: a GC run during it (the connect timeout fires too) keeps it.
+  const c = x.remoteDial(remote, late);
+  assert.ok(c >= 0);
+  core.takeOut();
+  x.tick(late + 3 * R);
+  evs = events(core);
+  assert.not.ok(evs.some((e) => e.kind === EV.GC_REMOTE), "not collected while dialling");
+  assert.ok(evs.some((e) => e.kind === EV.TIMEOUT && e.conn === c));
+  // Once the dial is over and the remote idle, GC collects it as before.
+  x.connClose(c, late + 3 * R);
+  let collected = false;
+  for (let now = late + 4 * R; now < late + 12 * R && !collected; now += R / 4) {
+    x.tick(now);
+    collected = events(core).some((e) => e.kind === EV.GC_REMOTE && e.remote === remote);
+  }
+  assert.ok(collected);
+});
+
 test("tick with more expired timers than EV_CAP continues on the next call", () => {
   const core = mkCore({ maxConns: 3000 });
   const x = core.x;
