@@ -3,6 +3,8 @@
 // (transport.ts), and offers send, receive (onMessage or async iteration), stats, events and
 // close. The core makes every protocol decision (assembly/ABI.md); the engine keeps what
 // JavaScript must own: promises, queues, sockets and payload bytes.
+// `await using` needs Symbol.asyncDispose in the user's types too: the .d.ts brings that lib.
+/// <reference lib="esnext.disposable" preserve="true" />
 import { CoreSetup, type Core } from "./core/core.ts";
 import { ChirpError } from "./errors.ts";
 import { resolveConfig, type ChirpConfig, type ResolvedConfig } from "./config.ts";
@@ -11,6 +13,7 @@ import type { Socket, Transport } from "./transport.ts";
 import type { ChirpEvents, ChirpStats } from "./monitor/stats.ts";
 import { formatTarget, parseTarget, type Target } from "./target.ts";
 import { Engine } from "./engine/engine.ts";
+import type { EventListenOptions } from "./engine/events.ts";
 import { listen } from "./engine/listen.ts";
 import { toBytes } from "./engine/send-queue.ts";
 import type { SendOptions } from "./engine/records.ts";
@@ -132,9 +135,28 @@ export class Chirp implements AsyncIterable<Message> {
 
   /** Listens for connection events: "open" (handshake done), "close" (with the error code,
    * null when orderly) and "identity" (a peer restarted). Returns a function that stops
-   * listening. A listener that throws is reported to onError. */
-  on<K extends keyof ChirpEvents>(type: K, listener: (e: ChirpEvents[K]) => void): () => void {
-    return this.#engine.events.on(type, listener);
+   * listening. A listener that throws is reported to onError. `{ once: true }` removes it after
+   * one event, `{ signal }` when the signal aborts. */
+  on<K extends keyof ChirpEvents>(type: K, listener: (e: ChirpEvents[K]) => void, options?: EventListenOptions): () => void {
+    return this.#engine.events.on(type, listener, options);
+  }
+
+  /** The next event of this type: resolves with it; rejects with the signal's reason if
+   * `signal` aborts first. */
+  once<K extends keyof ChirpEvents>(type: K, options: { signal?: AbortSignal } = {}): Promise<ChirpEvents[K]> {
+    const { signal } = options;
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const onAbort = (): void => {
+        remove();
+        reject(signal!.reason);
+      };
+      const remove = this.#engine.events.on(type, (e) => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(e);
+      }, { once: true });
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
   }
 
   /**
@@ -225,6 +247,7 @@ export class Chirp implements AsyncIterable<Message> {
     return this.#closing;
   }
 
+  /** `await using node = await Chirp.start(...)`: closes the node at the end of the block. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

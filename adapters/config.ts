@@ -23,6 +23,7 @@ export interface TlsConfig {
   dhParams?: string | Uint8Array;
 }
 
+/** The options of `Chirp.start` (README "Configuration"); every field is optional. */
 export interface ChirpConfig {
   /** Listening port and the port announced in the handshake (protocol.md §1.4). 1025..65535, or 0
    * to let the system pick a free one (read it back from `chirp.port`). Default 2998. */
@@ -86,35 +87,60 @@ export interface ChirpConfig {
   resolveCacheTime?: number;
 }
 
+/** A config after validation, every default filled in (`node.config`); fields as in ChirpConfig. */
 export interface ResolvedConfig {
+  /** The listening port asked for (0: any; `node.port` is the one bound). */
   port: number;
+  /** Send timeout in seconds. */
   timeout: number;
+  /** Idle time before a connection closes, in seconds, as given. */
   reuseTime: number;
   /** Effective R in seconds = max(reuseTime, 3·timeout). */
   effectiveReuse: number;
+  /** Synchronous mode: a send settles at the receiver's release. */
   synchronous: boolean;
+  /** Message slots per connection. */
   maxSlots: number;
+  /** Largest header + data accepted from a peer, in bytes. */
   maxMsgSize: number;
+  /** Largest header + data a send may carry, in bytes. */
   maxSendSize: number;
+  /** The core's read and write buffer size, in bytes. */
   bufferSize: number;
+  /** Connections open at once. */
   maxConnections: number;
+  /** Distinct peers known at once. */
   maxRemotes: number;
+  /** Sends waiting for one remote before more are refused (ENOMEM). */
   maxQueued: number;
+  /** IPv4 listen address, or null: none. */
   bindV4: string | null;
+  /** IPv6 listen address, or null: none. */
   bindV6: string | null;
+  /** Whether bindV6 was given (a default "::" is skipped quietly without IPv6). */
   bindV6Explicit: boolean;
+  /** Listen backlog. */
   backlog: number;
+  /** The node identity (16 bytes). */
   identity: Uint8Array;
+  /** Which connections use TLS. */
   encryption: EncryptionMode;
   /** The TLS material, split into key, certificate chain and trust anchors; null: none. */
   tls: TlsClientConfig | null;
   /** config.resolve, or null: the runtime's resolver. */
   resolve: ((host: string) => Promise<string[]>) | null;
+  /** Seconds a resolved name is cached. */
   resolveCacheTime: number;
 }
 
+/** A value as the user wrote it: strings quoted, so that "5000" and 5000 look different. */
+function shown(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
+}
+
 function bad(field: string, value: unknown, range: string): never {
-  throw new ChirpError("VALUE_ERROR", `config.${field} = ${String(value)} is out of range: ${range}`);
+  const kind = typeof value === "string" ? " (a string)" : "";
+  throw new ChirpError("VALUE_ERROR", `config.${field} = ${shown(value)}${kind} is not accepted: expected ${range}`);
 }
 
 function num(
@@ -123,8 +149,10 @@ function num(
 ): number {
   const v = cfg[field];
   if (v === undefined) return dflt;
+  const range = `${integer ? "an integer" : "a number"} from ${min} to ${max}`;
+  if (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) bad(field, v, `${range} as a number: write ${Number(v)} without quotes`);
   if (typeof v !== "number" || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min || v > max) {
-    bad(field, v, `${integer ? "an integer" : "a number"} from ${min} to ${max}`);
+    bad(field, v, range);
   }
   return v;
 }
@@ -152,7 +180,10 @@ export function resolveConfig(input: ChirpConfig = {}): ResolvedConfig {
   if (typeof sync !== "boolean") bad("synchronous", sync, "true or false");
   let maxSlots: number;
   if (sync) {
-    maxSlots = num(cfg, "maxSlots", 1, 1, 1, true);
+    if (cfg.maxSlots !== undefined && cfg.maxSlots !== 1) {
+      bad("maxSlots", cfg.maxSlots, "1 in synchronous mode (the default: each message waits for its ACK, one at a time per connection); for up to 32 slots set synchronous: false");
+    }
+    maxSlots = 1;
   } else {
     maxSlots = num(cfg, "maxSlots", 16, 1, 32, true);
   }
@@ -178,14 +209,16 @@ export function resolveConfig(input: ChirpConfig = {}): ResolvedConfig {
   }
   const tls = parseTls(cfg.tls);
   if (encryption === "always" && tls === null) {
-    bad("tls", cfg.tls === undefined ? "undefined" : "{}", 'encryption "always" needs tls.certChain (or tls.key and tls.cert)');
+    throw new ChirpError("VALUE_ERROR", 'config.encryption = "always" needs TLS material: set config.tls to { certChain } (key, certificate and CA in one PEM) or { key, cert, ca }');
   }
   const known = new Set([
     "port", "timeout", "reuseTime", "synchronous", "maxSlots", "maxMsgSize", "maxSendSize", "bufferSize",
     "maxConnections", "maxRemotes", "maxQueued", "bindV4", "bindV6", "backlog", "identity", "onMessage", "onError",
     "encryption", "tls", "resolve", "resolveCacheTime",
   ]);
-  for (const k of Object.keys(cfg)) if (!known.has(k)) bad(k, cfg[k], "not a known option");
+  for (const k of Object.keys(cfg)) {
+    if (!known.has(k)) throw new ChirpError("VALUE_ERROR", `config.${k} is not a known option (known: ${[...known].join(", ")})`);
+  }
   return {
     port, timeout, reuseTime, effectiveReuse, synchronous: sync, maxSlots, maxMsgSize, maxSendSize, bufferSize,
     maxConnections, maxRemotes, maxQueued, bindV4: bindV4 as string | null, bindV6: bindV6 as string | null,

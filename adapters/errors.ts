@@ -38,10 +38,13 @@ export function codeOf(status: number): ChirpErrorCode {
   return CODE_BY_STATUS.get(status) ?? "FATAL";
 }
 
+/** Every failure of this package: `code` says why (README "Errors"), `status` is libchirp's number. */
 export class ChirpError extends Error {
+  /** The stable error code (libchirp's status name). */
   readonly code: ChirpErrorCode;
   /** libchirp's numeric status for `code`. */
   readonly status: number;
+  /** The message is prefixed with the code ("TIMEOUT: ..."). */
   constructor(code: ChirpErrorCode, message: string, options?: { cause?: unknown }) {
     super(`${code}: ${message}`, options);
     this.name = "ChirpError";

@@ -8,6 +8,7 @@ export interface MessageOwner {
 
 const decoder = new TextDecoder();
 
+/** A received message: its identity, sender, header and data; release() frees its slot. */
 export class Message {
   /** The sender's serial for this frame (protocol.md §2.3). */
   readonly serial: number;
@@ -37,6 +38,7 @@ export class Message {
   #idAt: number;
   #identity: Uint8Array | null = null;
 
+  /** Made by the engine for each received frame (applications do not construct messages). */
   constructor(
     owner: MessageOwner, conn: number, gen: number, slot: number, ids: Uint8Array, idAt: number,
     serial: number, type: number, header: Uint8Array, data: Uint8Array, address: string,
@@ -75,6 +77,17 @@ export class Message {
   /** The data as UTF-8 text. */
   text(): string {
     return decoder.decode(this.data);
+  }
+
+  /** The data parsed as JSON (UTF-8 text); throws a SyntaxError naming the sender when it is
+   * not JSON. */
+  json<T = unknown>(): T {
+    const text = this.text();
+    try {
+      return JSON.parse(text) as T;
+    } catch (e) {
+      throw new SyntaxError(`message from ${this.address}:${this.port} is not JSON (${(e as Error).message}): ${JSON.stringify(text.slice(0, 40))}`);
+    }
   }
 
   /** Frees the message's slot so the connection reads on; for a synchronous sender this

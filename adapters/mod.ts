@@ -8,4 +8,5 @@ export type { EncryptionMode } from "./tls/policy.ts";
 export type { Transport, Socket, Listener, ListenOptions, TlsClientConfig, TlsServerConfig, TransportError } from "./transport.ts";
 export { coreWasmBytes } from "./core/core.ts";
 export { renderPrometheus } from "./monitor/stats.ts";
+export type { EventListenOptions } from "./engine/events.ts";
 export type { ChirpStats, RemoteStats, Counters, ChirpEvents, OpenEvent, CloseEvent, IdentityEvent } from "./monitor/stats.ts";

@@ -24,7 +24,13 @@ let msgpack: MsgPack | undefined;
 
 /** Loads what a format needs (the MessagePack library); call once before formatting. */
 export async function loadFormat(format: MessageFormat): Promise<void> {
-  if (format === "msgpack" && !msgpack) msgpack = await import("@msgpack/msgpack");
+  if (format === "msgpack" && !msgpack) {
+    try {
+      msgpack = await import("@msgpack/msgpack");
+    } catch {
+      throw new UsageError("--format msgpack needs the optional package @msgpack/msgpack: npm install @msgpack/msgpack (it is not installed)");
+    }
+  }
 }
 
 const encoder = new TextEncoder();

@@ -76,6 +76,9 @@ function nodeConfig(ctx: Ctx): ChirpConfig {
   const files: [string, keyof typeof tls][] = [["tls-cert-chain", "certChain"], ["tls-key", "key"], ["tls-cert", "cert"], ["tls-ca", "ca"], ["tls-dh-params", "dhParams"]];
   for (const [opt, field] of files) if (typeof v[opt] === "string") tls[field] = readFile(v[opt] as string, `--${opt}`);
   if (Object.keys(tls).length > 0) cfg.tls = tls;
+  if (cfg.encryption === "always" && !tls.certChain && !(tls.key && tls.cert)) {
+    throw new UsageError("--encryption always needs TLS files: --tls-cert-chain FILE (key, certificate and CA in one PEM), or --tls-key FILE with --tls-cert FILE");
+  }
   if (v.verbose) cfg.onError = (e) => ctx.out.err(`error: ${(e as Error).message}`);
   return cfg;
 }

@@ -123,7 +123,7 @@ export function parse(argv: string[]): Parsed {
   try {
     r = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError((e as Error).message.split("\n")[0]);
+    throw new UsageError(parseError(e as Error & { code?: string }, argv));
   }
   const values = r.values as Parsed["values"];
   const [first, ...positionals] = r.positionals;
@@ -138,6 +138,37 @@ export function parse(argv: string[]): Parsed {
     }
   }
   return { command, values, positionals };
+}
+
+/** Edit distance (insert, delete, substitute) between two option names. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/** The option parser's error as a sentence a person can act on: an unknown option with the
+ * nearest known one, an option whose value looks like an option (e.g. --count -1). */
+function parseError(e: Error & { code?: string }, argv: string[]): string {
+  const quoted = /'([^']+)'/.exec(e.message)?.[1] ?? "";
+  if (e.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+    const given = quoted.replace(/^-+/, "").split("=")[0];
+    const near = OPTIONS.map((o) => ({ o, d: distance(given, o.name) })).sort((x, y) => x.d - y.d)[0];
+    const hint = near && near.d <= Math.max(2, Math.floor(given.length / 3)) ? `; did you mean --${near.o.name}?` : "";
+    return `unknown option ${quoted}${hint}`;
+  }
+  if (e.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+    const name = /--([a-z-]+)/.exec(e.message)?.[1];
+    const i = argv.findIndex((a) => a === `--${name}` || OPTIONS.some((o) => o.name === name && o.short && a === `-${o.short}`));
+    const next = i >= 0 ? argv[i + 1] : undefined;
+    if (next !== undefined && next.startsWith("-")) return `--${name} ${next}: "${next}" reads as an option, not as the value of --${name}; write --${name}=${next} for a value that starts with "-"`;
+    return `--${name} needs a value`;
+  }
+  return e.message.split("\n")[0];
 }
 
 const WIDTH = 100;
@@ -172,7 +203,7 @@ export function helpText(version: string): string {
   lines.push(`chirpcat ${version}: send, receive, serve and watch Chirp messages from the command line`);
   lines.push("");
   lines.push("Usage: chirpcat COMMAND [TARGET...] [OPTIONS]");
-  lines.push("       npx chirpcat ...   deno run -A cli/chirpcat.ts ...   bun cli/chirpcat.ts ...");
+  lines.push("       npx chirpcat ...   deno run -A node_modules/chirp-wasm/bin/chirpcat.js ...   bun node_modules/chirp-wasm/bin/chirpcat.js ...");
   lines.push("");
   lines.push("Commands:");
   const cw = Math.max(...COMMANDS.map((c) => `${c.name} ${c.args}`.length));

@@ -111,7 +111,7 @@ function tsFile() {
     }
   }
   o.push("}", "");
-  o.push("/** The module's exports (besides `memory`), by kind. */", "export interface CoreExports {", "  memory: WebAssembly.Memory;");
+  o.push("/** The module's exports (besides `memory`), by kind. */", "export interface CoreExports {", "  /** The instance's WebAssembly.Memory, typed by what is used (users' tsc without lib dom has no WebAssembly types). */", "  memory: { readonly buffer: ArrayBuffer };");
   for (const [kind, list] of exportKinds) {
     o.push(`  // ${kind}`);
     for (const [n, p, r, d] of list) {

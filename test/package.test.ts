@@ -5,7 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -26,6 +26,22 @@ while (replies.length === 0) await new Promise((r) => setTimeout(r, 5));
 await a.close();
 await b.close();
 console.log(JSON.stringify({ entryPoint, got, replies, wasm: coreWasmBytes().length }));
+`;
+
+// A typed program: the facade, await using, events with options, patterns, the monitor.
+const TYPED = `
+import { Chirp, ChirpError, type Message } from "chirp-wasm";
+import { request, responder } from "chirp-wasm/patterns";
+const node = await Chirp.start({ port: 0, onMessage: (m: Message) => { m.release(); const v: { n: number } = m.json(); console.log(v.n); } });
+const stop = new AbortController();
+node.on("open", (e) => console.log(e.address, e.port), { once: true, signal: stop.signal });
+const closed: Promise<{ code: string | null }> = node.once("close");
+void closed; void request; void responder;
+{
+  await using other = await Chirp.start({ port: 0 });
+  await other.send("127.0.0.1:" + node.port, "hi").catch((e: unknown) => { if (e instanceof ChirpError) console.log(e.code); });
+}
+await node.close();
 `;
 
 test("npm pack, install the tarball, import it and run its chirpcat on node, deno and bun", () => {
@@ -50,8 +66,8 @@ test("npm pack, install the tarball, import it and run its chirpcat on node, den
     assert.equal(r.replies, ["pong"]);
     assert.ok(r.wasm > 1000, "the raw wasm is embedded");
   }
-  // The chirpcat bin: `npx chirpcat` on Node, the installed launcher on Deno and Bun. A
-  // msgpack send to a refused port loads @msgpack/msgpack (a dependency) and exits 3.
+  // The chirpcat bin: `npx chirpcat` on Node, the installed launcher on Deno and Bun. A send
+  // to a refused port exits 3; --format msgpack without the optional package says to install it.
   const help = execFileSync(npx, ["--offline", "chirpcat", "--help"], { cwd: proj, encoding: "utf8", timeout: 60_000 });
   assert.match(help, /Usage: chirpcat COMMAND/);
   const bin = join(proj, "node_modules/chirp-wasm/bin/chirpcat.js");
@@ -61,10 +77,48 @@ test("npm pack, install the tarball, import it and run its chirpcat on node, den
     ["bun", join(repo, "node_modules/.bin/bun"), [bin]],
   ];
   for (const [rt, cmd, args] of cats) {
-    const r = spawnSync(cmd, [...args, "send", "127.0.0.1:1", "--format", "msgpack", "--data", '{"a":1}'], { cwd: proj, encoding: "utf8", timeout: 60_000 });
+    const r = spawnSync(cmd, [...args, "send", "127.0.0.1:1", "--format", "json", "--data", '{"a":1}'], { cwd: proj, encoding: "utf8", timeout: 60_000 });
     assert.is(r.status, 3, `${rt}: chirpcat exit code; stderr: ${r.stderr}`);
     assert.match(r.stderr, /CANNOT_CONNECT/, rt);
+    const mp = spawnSync(cmd, [...args, "send", "127.0.0.1:1", "--format", "msgpack", "--data", '{"a":1}'], { cwd: proj, encoding: "utf8", timeout: 60_000 });
+    assert.is(mp.status, 2, `${rt}: msgpack without @msgpack/msgpack; stderr: ${mp.stderr}`);
+    assert.match(mp.stderr, /npm install @msgpack\/msgpack/, rt);
+    const v = spawnSync(cmd, [...args, "--version"], { cwd: proj, encoding: "utf8", timeout: 60_000 });
+    assert.match(v.stdout, /^chirpcat \d+\.\d+\.\d+\n$/, `${rt}: --version`);
   }
+  // docs/patterns.md's examples, as a user pastes them (compiled to JavaScript: they import
+  // "chirp-wasm" and "chirp-wasm/patterns"), run from the scratch project on all three runtimes.
+  const doc = readFileSync(join(repo, "docs/patterns.md"), "utf8");
+  const examples = [...doc.matchAll(/<!-- example: examples\/patterns\/(\S+)\.ts -->\n```ts\n[\s\S]*?```\n\nIt prints:\n\n```text\n([\s\S]*?)```/g)];
+  assert.ok(examples.length >= 6, `docs/patterns.md has ${examples.length} examples`);
+  for (const [, base, output] of examples) {
+    const js = readFileSync(join(repo, "build/js/examples/patterns", `${base}.js`), "utf8");
+    assert.match(js, /from "chirp-wasm"/, `${base} imports chirp-wasm`);
+    writeFileSync(join(proj, `${base}.mjs`), js);
+    for (const [rt, cmd, args] of runners) {
+      const r = spawnSync(cmd, [...args.slice(0, -1), `${base}.mjs`], { cwd: proj, encoding: "utf8", timeout: 60_000 });
+      assert.is(r.status, 0, `${rt} ${base}.mjs: ${r.stderr}`);
+      assert.fixture(r.stdout, output, `${rt} ${base}.mjs prints what docs/patterns.md shows`);
+    }
+  }
+  // The files the README refers to are in the tarball.
+  for (const f of ["LICENSE", "CHANGELOG.md", "docs/protocol.md", "docs/patterns.md", "scripts/make-test-certs.sh"]) {
+    assert.ok(existsSync(join(proj, "node_modules/chirp-wasm", f)), `the tarball ships ${f}`);
+  }
+  // Types: a plain `tsc --init` project with lib es2022, without skipLibCheck, with @types/node
+  // (as the README's TypeScript set-up says), type-checks a program using the package.
+  execFileSync(process.execPath, [join(repo, "node_modules/typescript/bin/tsc"), "--init"], { cwd: proj, stdio: "pipe" });
+  const cfg = readFileSync(join(proj, "tsconfig.json"), "utf8");
+  assert.match(cfg, /"skipLibCheck": true,/, "tsc --init still writes skipLibCheck (this test removes it)");
+  writeFileSync(join(proj, "tsconfig.json"), cfg
+    .replace(/"skipLibCheck": true,/, '"lib": ["es2022"], "noEmit": true,')
+    .replace(/"target": "[a-z0-9]+"/, '"target": "es2022"')
+    .replace(/"types": \[\]/, '"types": ["node"]'));
+  mkdirSync(join(proj, "node_modules/@types"), { recursive: true });
+  symlinkSync(join(repo, "node_modules/@types/node"), join(proj, "node_modules/@types/node"));
+  writeFileSync(join(proj, "check.ts"), TYPED);
+  const tsc = spawnSync(process.execPath, [join(repo, "node_modules/typescript/bin/tsc"), "-p", "."], { cwd: proj, encoding: "utf8", timeout: 120_000 });
+  assert.is(tsc.status, 0, `tsc in a plain project:\n${tsc.stdout}${tsc.stderr}`);
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -149,7 +149,7 @@ test("invalid config is refused with VALUE_ERROR naming the field and range", as
     [{ timeout: 0 }, /config\.timeout = 0 .*0\.1 to 1200/],
     [{ reuseTime: 99999 }, /config\.reuseTime/],
     [{ synchronous: false, maxSlots: 33 }, /config\.maxSlots = 33 .*1 to 32/],
-    [{ maxSlots: 4 }, /config\.maxSlots = 4 .*1 to 1/],
+    [{ maxSlots: 4 }, /config\.maxSlots = 4 .*1 in synchronous mode.*synchronous: false/],
     [{ bufferSize: 10 }, /config\.bufferSize = 10 .*1024/],
     [{ identity: "xyz" }, /config\.identity/],
     [{ bindV4: "1.2.3" }, /config\.bindV4/],

@@ -15,6 +15,7 @@
 // close() uses socket.end(): the peer sees an orderly close (as with Node's destroy());
 // terminate() would reset the connection. Bun.listen has an ipv6Only option (IPV6_V6ONLY) but no
 // backlog option: ListenOptions.backlog is not applied (Bun uses its own default).
+/// <reference path="./bun-types.d.ts" />
 import type { Socket } from "../transport.ts";
 import { WriteQueue } from "../write-queue.ts";
 

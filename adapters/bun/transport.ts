@@ -4,6 +4,7 @@
 //
 // Bun.listen has an ipv6Only option (IPV6_V6ONLY) but no backlog option: ListenOptions.backlog
 // is not applied (Bun uses its own default).
+/// <reference path="./bun-types.d.ts" />
 import type { ListenOptions, Listener, Socket, TlsClientConfig, Transport } from "../transport.ts";
 import { tlsConnect, withTls } from "../tls/node-tls.ts";
 import { BunSocket } from "./socket.ts";

@@ -247,7 +247,8 @@ export class EventRecords {
 
 /** The module's exports (besides `memory`), by kind. */
 export interface CoreExports {
-  memory: WebAssembly.Memory;
+  /** The instance's WebAssembly.Memory, typed by what is used (users' tsc without lib dom has no WebAssembly types). */
+  memory: { readonly buffer: ArrayBuffer };
   // setup
   /** the config record (write it before configure) */
   configPtr(): number;

@@ -58,6 +58,10 @@ export async function listen(
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === "EADDRINUSE") throw new ChirpError("EADDRINUSE", `port ${cfg.port} is already in use`, { cause: e });
+    if (code === "EADDRNOTAVAIL" || /os error 99\b|address not available|cannot assign requested address/i.test((e as Error)?.message ?? "")) {
+      const at = [cfg.bindV4 && `bindV4 "${cfg.bindV4}"`, cfg.bindV6 && `bindV6 "${cfg.bindV6}"`].filter(Boolean).join(" or ");
+      throw new ChirpError("VALUE_ERROR", `cannot listen on ${at}: no network interface of this host has that address (EADDRNOTAVAIL); use one of its addresses, "0.0.0.0" / "::" for all, or null`, { cause: e });
+    }
     if (e instanceof ChirpError) throw e;
     throw new ChirpError("EADDRINUSE", `cannot listen on port ${cfg.port}: ${(e as Error).message}`, { cause: e });
   }

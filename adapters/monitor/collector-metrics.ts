@@ -20,7 +20,7 @@ function withNode(line: string, node: string): string {
 }
 
 /** Renders the collector's view of all nodes. */
-export function renderCollectorMetrics(c: Collector, now = Date.now()): string {
+export function renderCollectorMetrics(c: Collector, now: number = Date.now()): string {
   const p = c.prefix;
   const families = new Map<string, Family>();
   const family = (name: string, head: string[] = []): Family => {

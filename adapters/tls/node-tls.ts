@@ -67,9 +67,10 @@ function reason(e: Error, sock?: tls.TLSSocket): string {
   if (PLAINTEXT_CODES.has(code)) return PEER_PLAINTEXT;
   const authErr = (sock as { authorizationError?: unknown } | undefined)?.authorizationError;
   if (authErr) {
-    // Deno's client-certificate verifier (rustls/webpki) cannot take X.509 v1 certificates.
+    // Deno's client-certificate verifier (rustls/webpki) reports an X.509 v1 certificate with the
+    // same code as one from an untrusted CA: name both causes, blame neither.
     const v1 = detectRuntime() === "deno" && authErr === "UNABLE_TO_VERIFY_LEAF_SIGNATURE"
-      ? "; note: Deno refuses X.509 v1 client certificates (such as libchirp's example cert): give that peer a v3 certificate"
+      ? ": it is not signed by a CA among our trust anchors (tls.ca / the certChain), or, on Deno, it is an X.509 v1 certificate (such as libchirp's example cert), which Deno cannot verify as a client certificate: then give that peer a v3 certificate"
       : "";
     return `the peer's certificate was refused (${String(authErr)}${v1})`;
   }

@@ -1,7 +1,7 @@
 // Bus: A knows B and C; B and C learn A from its message. Everyone sends to every member
 // it knows.
-import { Chirp } from "../../adapters/index.ts";
-import { bus } from "../../patterns/mod.ts";
+import { Chirp } from "chirp-wasm";
+import { bus } from "chirp-wasm/patterns";
 
 const [a, b, c] = await Promise.all([0, 1, 2].map(() => Chirp.start({ port: 0 })));
 const log: string[] = [];

@@ -1,6 +1,6 @@
 // Pair: exactly one peer. B pairs with A; C is refused with a clear error.
-import { Chirp } from "../../adapters/index.ts";
-import { pair } from "../../patterns/mod.ts";
+import { Chirp } from "chirp-wasm";
+import { pair } from "chirp-wasm/patterns";
 
 const [a, b, c] = await Promise.all([0, 1, 2].map(() => Chirp.start({ port: 0 })));
 const atA = `127.0.0.1:${a.port}`;

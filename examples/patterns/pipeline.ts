@@ -1,7 +1,7 @@
 // Push/pull: a pusher spreads numbers over three workers by free capacity; a fourth worker
 // does not exist, so it is dropped and its item moves on.
-import { Chirp } from "../../adapters/index.ts";
-import { puller, pusher } from "../../patterns/mod.ts";
+import { Chirp } from "chirp-wasm";
+import { puller, pusher } from "chirp-wasm/patterns";
 
 const workers = await Promise.all([1, 2, 3].map(() => Chirp.start({
   port: 0,

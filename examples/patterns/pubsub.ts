@@ -1,6 +1,6 @@
 // Pub/sub: a subscriber asks a publisher for topics starting with "weather.".
-import { Chirp } from "../../adapters/index.ts";
-import { publisher, subscriber } from "../../patterns/mod.ts";
+import { Chirp } from "chirp-wasm";
+import { publisher, subscriber } from "chirp-wasm/patterns";
 
 const pubNode = await Chirp.start({ port: 0 });
 const pub = publisher(pubNode);

@@ -1,6 +1,6 @@
 // Request/reply: a responder node answers, a requester node asks.
-import { Chirp } from "../../adapters/index.ts";
-import { request, responder } from "../../patterns/mod.ts";
+import { Chirp } from "chirp-wasm";
+import { request, responder } from "chirp-wasm/patterns";
 
 // The responder: the handler's (possibly async) return value is the reply. It releases each
 // request before replying, as a synchronous peer needs (protocol.md §10.2).

@@ -1,7 +1,7 @@
 // Survey: ask three respondents, collect the answers until the deadline (or until all
 // answered); one of them stays silent.
-import { Chirp } from "../../adapters/index.ts";
-import { respondent, surveyor } from "../../patterns/mod.ts";
+import { Chirp } from "chirp-wasm";
+import { respondent, surveyor } from "chirp-wasm/patterns";
 
 const names = ["ant", "bee", "cat"];
 const nodes = await Promise.all(names.map((name) => Chirp.start({

@@ -15,6 +15,7 @@
 import { ChirpError, type Chirp, type Message, type Target } from "../../adapters/mod.ts";
 import { OP, PATTERN, decodeHeader, encodeHeader, targetKey } from "../header.ts";
 import { routerOf, sameId, type MessageHandler } from "../router.ts";
+import { Inbox, deliver } from "../inbox.ts";
 
 export interface BusReport {
   delivered: number;
@@ -44,14 +45,18 @@ export class Bus {
   readonly #node: Chirp;
   readonly #members = new Map<string, Member>();
   readonly #onMessage: (msg: Message, header: Uint8Array) => void;
+  readonly #inbox = new Inbox<{ msg: Message; header: Uint8Array }>();
+  readonly #iterate: () => AsyncIterator<{ msg: Message; header: Uint8Array }>;
   readonly #maxFailures: number;
   readonly #onMembership?: (member: string, joined: boolean) => void;
   readonly #remove: () => void;
   #closed = false;
 
-  constructor(node: Chirp, onMessage: (msg: Message, header: Uint8Array) => void, options: BusOptions = {}) {
+  constructor(node: Chirp, onMessage: ((msg: Message, header: Uint8Array) => void) | undefined, options: BusOptions = {}) {
     this.#node = node;
-    this.#onMessage = onMessage;
+    const d = deliver("bus", onMessage, this.#inbox, (msg, header) => ({ msg, header }));
+    this.#onMessage = d.fn;
+    this.#iterate = d.iterate;
     this.#maxFailures = options.maxFailures ?? 3;
     this.#onMembership = options.onMembership;
     if (!(this.#maxFailures >= 1)) throw new ChirpError("VALUE_ERROR", "bus: maxFailures must be >= 1");
@@ -114,12 +119,18 @@ export class Bus {
     return this.#fan(OP.BUS.JOIN);
   }
 
+  /** Without a callback: every message in order, until close(). */
+  [Symbol.asyncIterator](): AsyncIterator<{ msg: Message; header: Uint8Array }> {
+    return this.#iterate();
+  }
+
   /** Tells every member this node leaves, and stops taking bus messages. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#fan(OP.BUS.LEAVE);
     this.#remove();
+    this.#inbox.end();
   }
 
   async #fan(op: number, data?: Uint8Array | string, appHeader?: Uint8Array | string): Promise<BusReport> {
@@ -144,6 +155,6 @@ export class Bus {
 }
 
 /** A bus member on `node`; `onMessage(msg, applicationHeader)` gets every bus DATA message. */
-export function bus(node: Chirp, onMessage: (msg: Message, header: Uint8Array) => void, options: BusOptions = {}): Bus {
-  return new Bus(node, onMessage, options);
+export function bus(node: Chirp, onMessage?: ((msg: Message, header: Uint8Array) => void) | null, options: BusOptions = {}): Bus {
+  return new Bus(node, onMessage ?? undefined, options);
 }

@@ -15,6 +15,7 @@ import { ChirpError, type Chirp, type Message, type Target } from "../../adapter
 import { OP, PATTERN, decodeHeader, encodeHeader, targetKey, text } from "../header.ts";
 import { routerOf, type MessageHandler, type Router } from "../router.ts";
 import { Call } from "../call.ts";
+import { Inbox, deliver } from "../inbox.ts";
 
 /** A pair peer refused us: it is paired with another node. `code` is "REFUSED". */
 export class PairRefusedError extends Error {
@@ -46,6 +47,8 @@ export class Pair {
   readonly #node: Chirp;
   readonly #router: Router;
   readonly #onMessage: (msg: Message, header: Uint8Array) => void;
+  readonly #inbox = new Inbox<{ msg: Message; header: Uint8Array }>();
+  readonly #iterate: () => AsyncIterator<{ msg: Message; header: Uint8Array }>;
   readonly #options: PairOptions;
   readonly #configured: boolean;
   readonly #remove: () => void;
@@ -57,10 +60,12 @@ export class Pair {
   /** Messages from other nodes that were refused. */
   refusedCount = 0;
 
-  constructor(node: Chirp, onMessage: (msg: Message, header: Uint8Array) => void, options: PairOptions = {}) {
+  constructor(node: Chirp, onMessage: ((msg: Message, header: Uint8Array) => void) | undefined, options: PairOptions = {}) {
     this.#node = node;
     this.#router = routerOf(node);
-    this.#onMessage = onMessage;
+    const d = deliver("pair", onMessage, this.#inbox, (msg, header) => ({ msg, header }));
+    this.#onMessage = d.fn;
+    this.#iterate = d.iterate;
     this.#options = options;
     this.#configured = options.peer !== undefined;
     this.#peer = options.peer !== undefined ? { key: keyOf(options.peer), to: options.peer } : null;
@@ -184,10 +189,16 @@ export class Pair {
     }
   }
 
+  /** Without a callback: every message in order, until close(). */
+  [Symbol.asyncIterator](): AsyncIterator<{ msg: Message; header: Uint8Array }> {
+    return this.#iterate();
+  }
+
   /** Says BYE to the peer (best effort) and stops taking pair messages. */
   async close(): Promise<void> {
     const peer = this.#peer;
     this.#remove();
+    this.#inbox.end();
     if (peer && this.#welcomed) await this.#node.send(peer.to, undefined, { header: encodeHeader(PATTERN.PAIR, OP.PAIR.BYE) }).catch(() => {});
     this.#welcomed = false;
     if (!this.#configured) this.#peer = null;
@@ -195,6 +206,6 @@ export class Pair {
 }
 
 /** A pair endpoint on `node`; `onMessage(msg, applicationHeader)` gets the peer's DATA. */
-export function pair(node: Chirp, onMessage: (msg: Message, header: Uint8Array) => void, options: PairOptions = {}): Pair {
-  return new Pair(node, onMessage, options);
+export function pair(node: Chirp, onMessage?: ((msg: Message, header: Uint8Array) => void) | null, options: PairOptions = {}): Pair {
+  return new Pair(node, onMessage ?? undefined, options);
 }

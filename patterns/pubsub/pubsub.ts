@@ -19,6 +19,7 @@ import { ChirpError, type Chirp, type Message, type Target } from "../../adapter
 import { OP, PATTERN, bytes, decodeHeader, encodeHeader, hex, startsWith, targetKey, text } from "../header.ts";
 import { routerOf, type MessageHandler, type Router } from "../router.ts";
 import { call } from "../call.ts";
+import { Inbox, deliver } from "../inbox.ts";
 
 export interface PublishReport {
   /** Subscribers the message went to (send resolved). */
@@ -151,6 +152,8 @@ export class Subscriber {
   readonly #node: Chirp;
   readonly #router: Router;
   readonly #onMessage: (topic: string, msg: Message) => void;
+  readonly #inbox = new Inbox<{ topic: string; msg: Message }>();
+  readonly #iterate: () => AsyncIterator<{ topic: string; msg: Message }>;
   readonly #timeout: number;
   /** Prefixes per publisher, as given (a key per target string). */
   readonly #subs = new Map<string, { to: Target; prefixes: Map<string, Uint8Array> }>();
@@ -158,10 +161,12 @@ export class Subscriber {
   /** Messages dropped because no local subscription matched their topic. */
   filtered = 0;
 
-  constructor(node: Chirp, onMessage: (topic: string, msg: Message) => void, options: SubscriberOptions = {}, router: Router = routerOf(node)) {
+  constructor(node: Chirp, onMessage: ((topic: string, msg: Message) => void) | undefined, options: SubscriberOptions = {}, router: Router = routerOf(node)) {
     this.#node = node;
     this.#router = router;
-    this.#onMessage = onMessage;
+    const d = deliver("subscriber", onMessage, this.#inbox, (topic, msg) => ({ topic, msg }));
+    this.#onMessage = d.fn;
+    this.#iterate = d.iterate;
     this.#timeout = options.timeout ?? node.config.timeout;
     this.#remove = router.use(this.handler);
   }
@@ -217,12 +222,18 @@ export class Subscriber {
     await this.#control(publisher, OP.PUBSUB.UNSUBSCRIBE, p);
   }
 
+  /** Without a callback: every message in order, until close(). */
+  [Symbol.asyncIterator](): AsyncIterator<{ topic: string; msg: Message }> {
+    return this.#iterate();
+  }
+
   /** Unsubscribes everything (best effort) and stops taking messages. */
   async close(): Promise<void> {
     const all = [...this.#subs.values()].flatMap((s) => [...s.prefixes.values()].map((p) => [s.to, p] as const));
     this.#subs.clear();
     await Promise.allSettled(all.map(([to, p]) => this.#control(to, OP.PUBSUB.UNSUBSCRIBE, p)));
     this.#remove();
+    this.#inbox.end();
   }
 
   #control(to: Target, op: number, prefix: Uint8Array): Promise<void> {
@@ -245,6 +256,6 @@ export class Subscriber {
 }
 
 /** A subscriber on `node`; `onMessage(topic, msg)` gets every matching message (released). */
-export function subscriber(node: Chirp, onMessage: (topic: string, msg: Message) => void, options: SubscriberOptions = {}): Subscriber {
-  return new Subscriber(node, onMessage, options);
+export function subscriber(node: Chirp, onMessage?: ((topic: string, msg: Message) => void) | null, options: SubscriberOptions = {}): Subscriber {
+  return new Subscriber(node, onMessage ?? undefined, options);
 }
