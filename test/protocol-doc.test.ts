@@ -6,6 +6,7 @@ import * as assert from "uvu/assert";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { concat, hex as toHex } from "./support/wire.ts";
 
 /** The repository root: the nearest ancestor with package.json and assembly/ (this file runs
  * from test/ on Deno and Bun, from build/js/test/ on Node). */
@@ -130,16 +131,6 @@ function docVectors(): Map<string, Uint8Array> {
   return out;
 }
 
-const toHex = (b: Uint8Array): string => Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
-const concat = (parts: Uint8Array[]): Uint8Array => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};
 
 /** Each corpus file built from §2.7 vectors (scripts/make-corpus.mjs), as the doc names them. */
 const CORPUS_FROM_VECTORS: Record<string, string[]> = {
@@ -181,7 +172,7 @@ test("§2.7 vectors in the doc are the bytes of test/corpus/v27-*.bin and hs-*.b
   const v27 = readdirSync(dir).filter((f) => f.startsWith("v27-") && f.endsWith(".bin")).sort();
   assert.equal(v27, Object.keys(CORPUS_FROM_VECTORS).filter((f) => f.startsWith("v27-")).sort());
   for (const [file, names] of Object.entries(CORPUS_FROM_VECTORS)) {
-    const want = concat(names.map((n) => v.get(n)!));
+    const want = concat(...names.map((n) => v.get(n)!));
     const got = new Uint8Array(readFileSync(join(dir, file)));
     assert.is(toHex(got), toHex(want), `${file} = ${names.join(" + ")}`);
   }
