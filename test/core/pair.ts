@@ -71,6 +71,19 @@ export function accept(core: Core, now = 0, address = PEER): number {
   return core.x.connAccept(now);
 }
 
+/** For remote `remote`: an outgoing connection c1 (dialled) and then an incoming one c2 from the
+ * same peer, handshaken at `dialAt` and `acceptAt`; c2 ends up the remote's current connection
+ * (§5.4). */
+export function dialAndAccept(core: Core, remote: number, dialAt = 0, acceptAt = dialAt): { c1: number; c2: number } {
+  const c1 = core.x.remoteDial(remote, dialAt);
+  core.takeOut();
+  feedOnce(core, c1, HS_PEER, dialAt);
+  const c2 = accept(core, acceptAt);
+  core.takeOut();
+  feedOnce(core, c2, HS_PEER, acceptAt);
+  return { c1, c2 };
+}
+
 export interface Msg { conn: number; slot: number; gen: number; type: number; serial: number; id: Uint8Array; hdr: Uint8Array; data: Uint8Array; remote: number }
 
 /**

@@ -5,7 +5,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { EV, ST } from "../../adapters/core/core.ts";
 import { EMPTY, HS_PEER, ID_A, ID_B, MIB100, ackFrame, ascii, concat, fill16, frame, toHex } from "./wire.ts";
-import { Pair, Side, accept, feedOnce, kinds, mkCore, openRemote, readyIncoming, readyOutgoing } from "./pair.ts";
+import { Pair, Side, accept, dialAndAccept, feedOnce, kinds, mkCore, openRemote, readyIncoming, readyOutgoing } from "./pair.ts";
 
 // ── pair harness ─────────────────────────────────────────────────────────────────────────────
 
@@ -258,12 +258,7 @@ function twoConnections() {
   const core = mkCore({ synchronous: true });
   const x = core.x;
   const remote = openRemote(core, 2997);
-  const c1 = x.remoteDial(remote, 0);
-  core.takeOut();
-  feedOnce(core, c1, HS_PEER, 0);
-  const c2 = accept(core, 1);
-  core.takeOut();
-  feedOnce(core, c2, HS_PEER, 1);
+  const { c1, c2 } = dialAndAccept(core, remote, 0, 1);
   return { core, x, remote, c1, c2 };
 }
 

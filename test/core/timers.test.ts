@@ -5,7 +5,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { EV, REMOTE, ST } from "../../adapters/core/core.ts";
 import { EMPTY, HS_PEER, ascii, concat, fill16, frame, noopFrame } from "./wire.ts";
-import { Pair, R, Side, T, accept, events, feedOnce, kinds, mkCore, openRemote, readyIncoming, readyOutgoing } from "./pair.ts";
+import { Pair, R, Side, T, accept, dialAndAccept, events, feedOnce, kinds, mkCore, openRemote, readyIncoming, readyOutgoing } from "./pair.ts";
 
 test("§10.6 incoming handshake timeout fires via tick, once", () => {
   const core = mkCore({ timeoutMs: 1000 });
@@ -137,12 +137,7 @@ test("GC: idle remote collected after R..2R; old connection collected, current k
 
   // Old vs current connection: c1 dialled, c2 the peer's connection to us (current).
   const r2 = openRemote(core, 2997, 10000);
-  const c1 = x.remoteDial(r2, 10000);
-  core.takeOut();
-  feedOnce(core, c1, HS_PEER, 10000);
-  const c2 = accept(core, 10000);
-  core.takeOut();
-  feedOnce(core, c2, HS_PEER, 10000);
+  const { c1, c2 } = dialAndAccept(core, r2, 10000);
   assert.is(x.remoteConn(r2), c2);
   const gcConns: number[] = [];
   for (let now = 10000; now < 10000 + 4 * R; now += 100) {
