@@ -20,6 +20,7 @@ export const codes = {
     ["NOT_READY", 19, "the connection has not received the peer's handshake"],
     ["LATER", 20, "remoteDial: a dial is in progress or the reconnect delay runs; EV_HANDSHAKE or EV_RETRY follows"],
     ["NO_MEMORY", 21, "configure: the memory cannot grow to the layout (or it would exceed 2 GiB)"],
+    ["RETIRED", 22, "send: the connection was idle for more than 0.75·R, so the peer may be collecting it (protocol.md §4.6); it is no longer the remote's current one: dial (remoteDial) and send on the new connection"],
   ],
   /** The peer's fault (event codes): the host closes the connection. `chirp` is the user-facing
    * error code (adapters/errors.ts, protocol.md §4.4). */

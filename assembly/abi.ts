@@ -12,6 +12,7 @@ export const E_WAIT: i32 = 18; // synchronous mode: the remote's message waits f
 export const E_NOT_READY: i32 = 19; // the connection has not received the peer's handshake
 export const E_LATER: i32 = 20; // remoteDial: a dial is in progress or the reconnect delay runs; EV_HANDSHAKE or EV_RETRY follows
 export const E_NO_MEMORY: i32 = 21; // configure: the memory cannot grow to the layout (or it would exceed 2 GiB)
+export const E_RETIRED: i32 = 22; // send: the connection was idle for more than 0.75·R, so the peer may be collecting it (protocol.md §4.6); it is no longer the remote's current one: dial (remoteDial) and send on the new connection
 // status codes: the peer's fault (event codes)
 export const E_BAD_FRAME: i32 = 32; // invalid frame: ACK/NOOP with a payload or with REQ_ACK (protocol.md §2.2)
 export const E_TOO_BIG: i32 = 33; // frame larger than maxMsgSize (header_len + data_len, 64-bit sum, protocol.md §3.5)

@@ -32,7 +32,8 @@ export let timeoutMs: f64 = 0;
 /** R = max(REUSE_TIME, 3·T) (protocol.md §5.5). */
 export let reuseMs: f64 = 0;
 export let connectTimeoutMs: f64 = 0;
-export let noopIdleMs: f64 = 0;
+/** A current connection idle for longer than this is retired at the next send (§4.6). */
+export let retireIdleMs: f64 = 0;
 export let ownPort: i32 = 0;
 export let ackCap: i32 = 0;
 
@@ -99,7 +100,7 @@ export function configure(): i32 {
   timeoutMs = tMs;
   reuseMs = max<f64>(reuse, 3 * tMs);
   connectTimeoutMs = min<f64>(2 * tMs, 60000);
-  noopIdleMs = 0.75 * reuseMs;
+  retireIdleMs = 0.75 * reuseMs;
   ownPort = port;
   ackCap = acks;
   inBase = <usize>inB;

@@ -46,10 +46,9 @@ export const R_PORT: usize = 28; //     i32 the peer's port
 export const R_ACTIVITY: usize = 32; // f64
 export const R_SENDDEADLINE: usize = 40; // f64 send (ACK) timer (Infinity = off)
 export const R_DEBOUNCE: usize = 48; // f64 reconnect allowed from this time (protocol.md §4.5)
-export const R_NOOPSENT: usize = 56; // f64 last NOOP probe encoded (at most one per idle period)
-export const R_WAITID: usize = 64; //   16 bytes identity of the ACK-waiting message
-export const R_ADDR: usize = 80; //     16 bytes peer address
-export const REMOTE_SIZE: usize = 96;
+export const R_WAITID: usize = 56; //   16 bytes identity of the ACK-waiting message
+export const R_ADDR: usize = 72; //     16 bytes peer address
+export const REMOTE_SIZE: usize = 88;
 
 export let connsInUse: i32 = 0;
 export let remotesInUse: i32 = 0;

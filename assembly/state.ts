@@ -18,7 +18,8 @@
 //   DIAL: an outgoing connection opened (R_DIALING); WANT: remoteDial during the reconnect
 //   delay (§4.5); DELAY_END: tick, EV_RETRY; UP: a connection of it completed its handshake and
 //   is now current (§5.4: the last one wins); DIAL_LOST: the dialled connection closed before
-//   its handshake; DOWN: the current connection closed (no promotion of an older one, §5.4).
+//   its handshake; DOWN: the current connection closed (no promotion of an older one, §5.4) or
+//   was retired at a send after 0.75·R idle (§4.6).
 //
 // ACK (R_ACK)       SEND     ACK    ABANDON
 //   NONE            WAITING  -      -
@@ -30,7 +31,7 @@ import { connectTimeoutMs, timeoutMs } from "./globals";
 import { rand32 } from "./prng";
 import {
   C_ACTIVITY, C_ADDR, C_FIXED, C_GEN, C_HSDEADLINE, C_OUTGOING, C_PORT, C_REMOTE, C_SERIAL,
-  C_STATE, C_WRITEDEADLINE, R_ACK, R_ACTIVITY, R_ADDR, R_CONN, R_DEBOUNCE, R_DIALING, R_NOOPSENT,
+  C_STATE, C_WRITEDEADLINE, R_ACK, R_ACTIVITY, R_ADDR, R_CONN, R_DEBOUNCE, R_DIALING,
   R_PORT, R_SENDDEADLINE, R_SERIAL, R_STATE, R_WAITCONN, R_WAITGEN, R_WAITID, REMOTE_SIZE,
   connHigh, connPtr, copy16, findRemote, freeRemote, liveRemote, noteConnFreed, noteConnUsed,
   noteRemoteFreed, noteRemoteUsed, remotePtr,
@@ -188,6 +189,17 @@ export function connClosed(conn: i32, now: f64): i32 {
   return flags;
 }
 
+/**
+ * DOWN without a close: the remote's current connection is retired (send after 0.75·R idle,
+ * §4.6). It stays open for what the peer still sends on it and for its queued ACKs, as an old
+ * connection that GC closes once idle (§5.4, §5.5); no reconnect delay starts, so the host
+ * dials at once.
+ */
+export function connRetired(r: usize): void {
+  store<i32>(r, -1, R_CONN);
+  remoteTo(r, load<i32>(r, R_DIALING) >= 0 ? RE_DOWN_DIALING : RE_DOWN);
+}
+
 // ── remotes ───────────────────────────────────────────────────────────────────────────────
 
 /** OPEN: a free record becomes the remote for (address, port), serials from a random start
@@ -205,7 +217,6 @@ export function remoteOpened(remote: i32, addr: usize, port: i32, now: f64): voi
   store<f64>(r, now, R_ACTIVITY);
   store<f64>(r, Infinity, R_SENDDEADLINE);
   store<f64>(r, -Infinity, R_DEBOUNCE);
-  store<f64>(r, -Infinity, R_NOOPSENT);
   noteRemoteUsed(remote, now);
 }
 

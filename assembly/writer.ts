@@ -1,17 +1,18 @@
-// The writer: encodes the handshake, ACK/NOOP control frames and data frame headers into the
-// OUT area (protocol.md §1.4, §2.1, §2.3, §2.6, §4.1, §4.6), and owns OUT's fill (outLen, outConn).
+// The writer: encodes the handshake, ACK control frames and data frame headers into the OUT
+// area (protocol.md §1.4, §2.1, §2.3, §2.6, §4.1), retires idle connections at a send (§4.6),
+// and owns OUT's fill (outLen, outConn).
 // OUT holds bytes for one connection at a time: the host takes them (outReset) before a
 // command for another connection; such a command before that is a host bug (-E_STATE).
 import {
-  A_IDENTITY, CF_IDENTITY, CONN_HANDSHAKE, CONN_READY, E_ARG, E_NOT_READY, E_SPACE, E_STALE, E_STATE, E_WAIT,
-  FRAME_HEADER_SIZE, HEADER_LEN_MAX, TYPE_ACK, TYPE_NOOP, TYPE_REQ_ACK,
+  A_IDENTITY, CF_IDENTITY, CONN_HANDSHAKE, CONN_READY, E_ARG, E_NOT_READY, E_RETIRED, E_SPACE, E_STALE,
+  E_STATE, E_WAIT, FRAME_HEADER_SIZE, HEADER_LEN_MAX, TYPE_ACK, TYPE_REQ_ACK,
 } from "./abi";
-import { ARGS, CONFIG, ackCap, ackOffset, noopIdleMs, outBase, outCap, ownPort, synchronous } from "./globals";
+import { ARGS, CONFIG, ackCap, ackOffset, outBase, outCap, ownPort, retireIdleMs, synchronous } from "./globals";
 import {
-  C_ACKCOUNT, C_ACKHEAD, C_GEN, C_REMOTE, C_SERIAL, C_STATE, R_ACTIVITY, R_NOOPSENT, R_SERIAL,
+  C_ACKCOUNT, C_ACKHEAD, C_GEN, C_REMOTE, C_SERIAL, C_STATE, R_ACTIVITY, R_CONN, R_SERIAL,
   copy16, liveConn, remotePtr, zero16,
 } from "./records";
-import { ackWaiting, ackWaits } from "./state";
+import { ackWaiting, ackWaits, connRetired } from "./state";
 
 const HDR_LEN: i32 = FRAME_HEADER_SIZE;
 
@@ -99,11 +100,14 @@ export function flush(conn: i32): i32 {
 }
 
 /**
- * send(conn, hl, dl, inline, now): ACKs, then a NOOP probe if the remote was idle for more
- * than 0.75·R (§4.6), then the 27-byte header with the identity of the args record. Returns
- * the OUT offset where the payload (header bytes, then data bytes) goes: inside OUT if
- * `inline`, else = outLen() (the host writes it after OUT). Nothing is written unless
- * everything fits.
+ * send(conn, hl, dl, inline, now): ACKs, then the 27-byte header with the identity of the args
+ * record. Returns the OUT offset where the payload (header bytes, then data bytes) goes:
+ * inside OUT if `inline`, else = outLen() (the host writes it after OUT). Nothing is written
+ * unless everything fits. -E_RETIRED if the remote was idle for more than 0.75·R: the peer's
+ * garbage collection may be closing this connection right now (it collects after R idle,
+ * §5.5), so the connection stops being the remote's current one and the message goes over a
+ * new one (§4.6; libchirp sends a NOOP probe first and loses the message if the probe
+ * does not take the failure).
  */
 export function send(conn: i32, hl: u32, dl: u32, inline: i32, now: f64): i32 {
   const c = liveConn(conn);
@@ -118,20 +122,17 @@ export function send(conn: i32, hl: u32, dl: u32, inline: i32, now: f64): i32 {
   const r = remotePtr(remote);
   // One unacknowledged message per remote in synchronous mode (§4.1, §10.2).
   if (synchronous && ackWaiting(r)) return -E_WAIT;
+  if (now - load<f64>(r, R_ACTIVITY) > retireIdleMs && load<i32>(r, R_CONN) == conn) {
+    connRetired(r);
+    return -E_RETIRED;
+  }
   const acks = load<i32>(c, C_ACKCOUNT);
-  const seen = max<f64>(load<f64>(r, R_ACTIVITY), load<f64>(r, R_NOOPSENT));
-  const noop = now - seen > noopIdleMs;
-  let need = <u64>(HDR_LEN * (acks + (noop ? 2 : 1)));
+  let need = <u64>(HDR_LEN * (acks + 1));
   if (inline != 0) need += <u64>hl + <u64>dl;
   if (<u64>outLen + need > <u64>outCap) return -E_SPACE;
 
   putAcks(c, acks);
   let at = outLen + acks * HDR_LEN;
-  if (noop) {
-    putHeader(outBase + <usize>at, 0, nextSerial(c), 0, 0, TYPE_NOOP);
-    store<f64>(r, now, R_NOOPSENT);
-    at += HDR_LEN;
-  }
   const id = ARGS + A_IDENTITY;
   putHeader(outBase + <usize>at, id, nextSerial(c), dl, hl, synchronous ? TYPE_REQ_ACK : 0);
   at += HDR_LEN;

@@ -1,5 +1,6 @@
 // Connection life cycle: reuse, idle garbage collection, reconnect, simultaneous dials,
-// NOOP probes, shutdown, and the core's fixed memory (protocol.md §4.5, §4.6, §5).
+// retiring idle connections, shutdown, and the core's fixed memory (protocol.md §4.5, §4.6, §5).
+import * as net from "node:net";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { Message } from "../adapters/index.ts";
@@ -81,31 +82,42 @@ test("simultaneous connects from both sides: every message arrives, both ways", 
   }
 });
 
-test("a NOOP goes before a send after 0.75·R idle (protocol.md §4.6)", async () => {
-  // The raw peer dials b and announces port 1; b's sends to 127.0.0.1:1 use that socket.
+test("a send after 0.75·R idle goes over a new connection, not the one the peer may be collecting (protocol.md §4.6)", async () => {
+  // A raw peer that listens (answering each dial with its handshake) and dials b itself,
+  // announcing its listening port; b's sends to it use that connection while it is fresh.
+  const accepted: RawPeer[] = [];
+  const srv = net.createServer((s) => {
+    const p = new RawPeer(s);
+    accepted.push(p);
+    s.write(handshake(port));
+  });
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const port = (srv.address() as net.AddressInfo).port;
   const b = await node({ synchronous: false, timeout: 0.2, reuseTime: 1.2, onMessage: (m) => m.release() });
   const peer = await RawPeer.connect(b.port);
-  peer.write(handshake(1));
+  peer.write(handshake(port));
   peer.write(frame({ data: text("hello") }));
   await sleep(100);
-  // b -> peer (remote 127.0.0.1:1, connected through this socket): no NOOP yet.
-  await b.send("127.0.0.1:1", "early");
-  await peer.until(() => peer.frames().length === 1, 2000, "first frame");
-  assert.is(peer.frames()[0].type, 0);
+  await b.send(`127.0.0.1:${port}`, "early");
+  await peer.until(() => peer.frames().length === 1, 2000, "first frame on the peer's connection");
+  assert.is(accepted.length, 0, "no dial while the connection is fresh");
   // Idle past 0.75·R = 0.9 s, but not past R = 1.2 s (GC).
   await sleep(1000);
-  await b.send("127.0.0.1:1", "late");
-  await peer.until(() => peer.frames().length === 3, 2000, "NOOP + frame");
-  const fr = peer.frames();
-  assert.is(fr[1].type, 4, "a NOOP first");
-  assert.equal(fr[1].identity, new Uint8Array(16));
-  assert.is(fr[2].type, 0);
-  assert.is(new TextDecoder().decode(fr[2].data), "late");
-  // Serials: +1 per frame including the NOOP (protocol.md §2.3).
-  assert.is(fr[1].serial, (fr[0].serial + 1) >>> 0);
-  assert.is(fr[2].serial, (fr[1].serial + 1) >>> 0);
+  await b.send(`127.0.0.1:${port}`, "late");
+  await until(() => accepted.length === 1 && accepted[0].frames().length === 1, 2000, "the send over a new connection");
+  const fr = accepted[0].frames()[0];
+  assert.is(fr.type, 0);
+  assert.is(new TextDecoder().decode(fr.data), "late");
+  assert.is(peer.frames().length, 1, "nothing more on the idle connection (no NOOP either)");
+  assert.not.ok(peer.closed, "the idle connection is left to garbage collection, not closed at once");
+  // The next send uses the new connection.
+  await b.send(`127.0.0.1:${port}`, "again");
+  await until(() => accepted[0].frames().length === 2, 2000, "the second send");
+  assert.is(accepted.length, 1);
   peer.close();
+  for (const p of accepted) p.close();
   await b.close();
+  await new Promise<void>((r) => srv.close(() => r()));
 });
 
 test("close() drains: in-flight and queued sends settle first, new sends are refused at once", async () => {

@@ -21,6 +21,8 @@ export const ST = {
   LATER: 20,
   /** condition: configure: the memory cannot grow to the layout (or it would exceed 2 GiB) */
   NO_MEMORY: 21,
+  /** condition: send: the connection was idle for more than 0.75·R, so the peer may be collecting it (protocol.md §4.6); it is no longer the remote's current one: dial (remoteDial) and send on the new connection */
+  RETIRED: 22,
   /** peer: invalid frame: ACK/NOOP with a payload or with REQ_ACK (protocol.md §2.2) */
   BAD_FRAME: 32,
   /** peer: frame larger than maxMsgSize (header_len + data_len, 64-bit sum, protocol.md §3.5) */

@@ -64,8 +64,8 @@ export class Sender implements SenderPart {
   #dirty = new Set<Remote>();
   readonly #turns = new Turns();
   #pumpScheduled = false;
-  /** Inline payloads must fit an empty OUT area beside queued ACKs and a NOOP (at most
-   * 2·32 + 2 headers of 27 bytes): with a small bufferSize that is less than INLINE_MAX. */
+  /** Inline payloads must fit an empty OUT area beside queued ACKs (at most 2·32 + 1
+   * headers of 27 bytes): with a small bufferSize that is less than INLINE_MAX. */
   readonly #inlineMax: number;
   constructor(readonly ctx: Ctx, readonly buffers: WriteBuffers) {
     this.#inlineMax = Math.min(INLINE_MAX, ctx.core.outCap - 2048);
@@ -154,6 +154,7 @@ export class Sender implements SenderPart {
     let ops: SendOp[] = [];
     let bufs: Uint8Array[] = [];
     let batchBytes = 0;
+    let retired = false;
     const take = (): void => {
       const b = this.buffers.takeOut();
       bufs.push(b.buffer);
@@ -190,6 +191,10 @@ export class Sender implements SenderPart {
         if (!write()) break;
         continue;
       }
+      if (at === -ST.RETIRED) {
+        retired = true; // idle for 0.75·R: the peer may be collecting it (protocol.md §4.6)
+        break;
+      }
       if (at < 0) break; // WAIT: a sync message waits for its ACK; NOT_READY: no handshake yet
       r.qHead++;
       if (inline) {
@@ -215,9 +220,10 @@ export class Sender implements SenderPart {
       r.queue = r.queue.slice(r.qHead);
       r.qHead = 0;
     }
+    if (retired) this.#pump(r); // no current connection now: dial a new one
   }
 
-  /** Control frames (ACKs, NOOP) for a connection, written on their own (protocol.md §4.1). */
+  /** Control frames (ACKs) for a connection, written on their own (protocol.md §4.1). */
   flushControl(conn: Conn): void {
     if (conn.closed || !conn.sock) return;
     const x = this.ctx.core.x;

@@ -18,6 +18,7 @@ enum chirp_status {
   CHIRP_NOT_READY = 19, /* condition: the connection has not received the peer's handshake */
   CHIRP_LATER = 20, /* condition: remoteDial: a dial is in progress or the reconnect delay runs; EV_HANDSHAKE or EV_RETRY follows */
   CHIRP_NO_MEMORY = 21, /* condition: configure: the memory cannot grow to the layout (or it would exceed 2 GiB) */
+  CHIRP_RETIRED = 22, /* condition: send: the connection was idle for more than 0.75·R, so the peer may be collecting it (protocol.md §4.6); it is no longer the remote's current one: dial (remoteDial) and send on the new connection */
   CHIRP_BAD_FRAME = 32, /* peer: invalid frame: ACK/NOOP with a payload or with REQ_ACK (protocol.md §2.2) */
   CHIRP_TOO_BIG = 33, /* peer: frame larger than maxMsgSize (header_len + data_len, 64-bit sum, protocol.md §3.5) */
   CHIRP_CONNECT_TIMEOUT = 34, /* peer: outgoing: no handshake from the peer within min(2·T, 60 s) (protocol.md §1.4) */

@@ -998,17 +998,17 @@ static void sec_encode(void) {
   check(used == 27 && NEV == 0 && I(W(connState)(X, (uint32_t)conn)) == CHIRP_CONN_READY,
         "§2.7 NOOP vector: consumed, no event (a NOOP only counts as activity, §5.5)");
 
-  /* Idle > 0.75·R: a NOOP (zero identity) goes before the next data frame, each +1. */
+  /* Idle > 0.75·R: the send retires the connection instead of writing on it (§4.6). */
   double later = 50 + 0.75 * R + 1;
   off = side_send(&s, AA, "HDR", 3, "hello", 5, later);
-  CHECK_EQ(off, 54, "send after 0.75·R idle: a NOOP, the header, then the payload at offset");
-  n = take_out(c, out, sizeof out);
-  memset(want, 0, 27);
-  be32(want + 16, s0 + 2);
-  want[26] = 4;
-  check(n == 62 && !memcmp(out, want, 27), "our NOOP = 00×16, serial s0+2, lengths 0, type 04: %s", tohex(out, 27));
-  check(n == 62 && rd_be32(out + 27 + 16) == s0 + 3 && out[27 + 26] == 1, "then the data frame, serial s0+3, type 01");
-  CHECK_EQ(W(remoteSerial)(X, (uint32_t)r), (uint32_t)(s0 + 3), "remoteSerial: +1 per frame (data, ACK, NOOP, data)");
+  CHECK_EQ(off, -CHIRP_RETIRED, "send after 0.75·R idle: RETIRED");
+  CHECK_EQ(I(W(outLen)(X)), 0, "nothing written on the retired connection");
+  CHECK_EQ(I(W(remoteConn)(X, (uint32_t)r)), -1, "the remote has no current connection");
+  CHECK_EQ(I(W(connState)(X, (uint32_t)conn)), CHIRP_CONN_READY, "the retired connection stays open");
+  CHECK_EQ(W(remoteSerial)(X, (uint32_t)r), (uint32_t)(s0 + 1), "no serial used (data, ACK)");
+  int fresh = I(W(remoteDial)(X, (uint32_t)r, later));
+  check(fresh >= 0 && fresh != conn, "remoteDial at once after the retire: %d", fresh);
+  take_out(c, NULL, 0);
   check_memory(c, "A");
   free(s.pending);
   core_free(c);

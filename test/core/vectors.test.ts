@@ -1,6 +1,6 @@
 // The core's ABI basics and the protocol.md §2.7 byte vectors (build/chirp.wasm through
 // adapters/core/core.ts): exports and imports, the config record, memory, the handshake, data,
-// reply, ACK and NOOP vectors encoded and decoded, serials +1 per frame.
+// reply, ACK and NOOP vectors encoded and decoded, serials +1 per frame, the idle retire (§4.6).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { CONFIG, Core, CoreSetup, EV, EVENT, ST, coreWasmBytes, encodeAddress } from "../../adapters/core/core.ts";
@@ -133,7 +133,7 @@ test("§2.7 fuzz-seed handshake decodes to port 2997 and its identity; the core 
   assert.is.not(openRemote(c2, 2998, 5), evs[0].remote);
 });
 
-test("§2.7 data frame, reply, ACK and NOOP vectors; serials +1 across data, ACK and NOOP", () => {
+test("§2.7 data frame, reply, ACK and NOOP vectors; serials +1 across data and ACK; idle retire (§4.6)", () => {
   const { core, x, remote, conn } = readyOutgoing({ synchronous: true });
   const side = new Side(core, conn, false);
   side.remote = remote;
@@ -186,15 +186,18 @@ test("§2.7 data frame, reply, ACK and NOOP vectors; serials +1 across data, ACK
   assert.is(side.evs.length, n0);
   assert.is(side.pending.length, 0);
 
-  // Idle > 0.75·R: a NOOP (zero identity) goes before the next data frame, each +1.
+  // Idle > 0.75·R: the send retires the connection instead of writing on it (§4.6): nothing
+  // in OUT, the remote has no current connection, the connection stays open, and a new dial
+  // is allowed at once (no reconnect delay).
   const later = 50 + 0.75 * R + 1;
-  const off2 = side.send(AA, ascii("HDR"), ascii("hello"), later);
-  assert.is(off2, 27 + 27);
-  const out = core.takeOut();
-  assert.is(out.length, 27 + 35);
-  assert.is(toHex(out.subarray(0, 27)), "00".repeat(16) + (s0 + 2 >>> 0).toString(16).padStart(8, "0") + "00000000000004");
-  assert.is(new DataView(out.buffer).getUint32(27 + 16), (s0 + 3) >>> 0);
-  assert.is(x.remoteSerial(remote) >>> 0, (s0 + 3) >>> 0);
+  core.mem.set(AA, core.idPtr);
+  assert.is(x.send(conn, 3, 5, 1, later), -ST.RETIRED);
+  assert.is(x.outLen(), 0, "nothing written on the retired connection");
+  assert.is(x.remoteConn(remote), -1, "no current connection");
+  assert.is(x.connState(conn), 2, "the retired connection stays open (READY)");
+  assert.is(x.remoteSerial(remote) >>> 0, (s0 + 1) >>> 0, "no serial used");
+  const fresh = x.remoteDial(remote, later);
+  assert.ok(fresh >= 0 && fresh !== conn, `a new dial at once: ${fresh}`);
 });
 
 test("§2.7 REQ_ACK vector decodes field by field", () => {
