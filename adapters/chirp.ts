@@ -163,9 +163,11 @@ export class Chirp implements AsyncIterable<Message> {
    * Sends `data` to `to`. Connects on first use and reuses the connection both ways. A host
    * name is resolved first (config.resolve, else the runtime's resolver; cached for
    * config.resolveCacheTime) and its addresses are tried in order until one connects.
-   * Resolves with the message identity: in asynchronous mode once the socket took the frame
-   * (handed to the kernel: not a delivery receipt), in synchronous mode once the receiver
-   * released it (protocol.md §4.2). Rejects with a ChirpError: TIMEOUT, CANNOT_CONNECT (also:
+   * Resolves with the message identity: in synchronous mode once the receiver released it; in
+   * asynchronous mode, up to 16 KiB to a connected peer, once accepted (copied) into its bounded
+   * queue (under 256 KiB of unwritten frames; written in the same event-loop turn; a later failure goes to onError
+   * and the stats' sendErrors), else once the socket took the frame (handed to the kernel: not
+   * a delivery receipt). protocol.md §4.2. Rejects with a ChirpError: TIMEOUT, CANNOT_CONNECT (also:
    * a name that does not resolve, within the connect timeout), PROTOCOL_ERROR, SHUTDOWN (the
    * node is closing), ENOMEM (queue at maxQueued), VALUE_ERROR (bad argument; header+data over
    * maxSendSize), ABORTED (`options.signal`).

@@ -221,6 +221,7 @@ export class Connections implements LinksPart {
     for (let i = r.qHead; i < r.queue.length; i++) settle(r.queue[i], err);
     r.queue = [];
     r.qHead = 0;
+    r.acceptedBytes = 0;
   }
 
   /** Forget a remote: fail its queue, close its connections (protocol.md §5.5, §5.6). */

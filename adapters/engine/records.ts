@@ -26,6 +26,9 @@ export class SendOp {
   /** Requeued once after its connection's socket closed before taking the frame. */
   retried = false;
   done = false;
+  /** Asynchronous mode: its promise resolved when the node accepted it into the remote's
+   * bounded queue (send-queue.ts ACCEPT_BYTES); a later failure goes to the remote's onLost. */
+  accepted = false;
   /** Synchronous mode: when the frame went into a write (for the ACK round trip). */
   at = 0;
   constructor(
@@ -43,14 +46,16 @@ export class SendOp {
   }
 }
 
-/** Settles a send once: resolves with its identity, or rejects (counted by code). */
+/** Settles a send once: resolves with its identity, or rejects (counted by code). A send
+ * accepted earlier has resolved already: its failure is counted and reported (onLost). */
 export function settle(op: SendOp, err?: Error): void {
   if (op.done) return;
   op.done = true;
   if (err) {
     op.remote.tally.sendError((err as ChirpError).code ?? "FATAL");
-    op.reject(err);
-  } else op.resolve(op.identity);
+    if (op.accepted) op.remote.onLost?.(op, err);
+    else op.reject(err);
+  } else if (!op.accepted) op.resolve(op.identity);
 }
 
 /** A message whose bytes span reads (EV_BEGIN .. EV_END), assembled here. */
@@ -104,6 +109,10 @@ export class Remote {
   qHead = 0;
   /** Synchronous mode: the send whose ACK the core waits for (its promise settles on EV_ACK). */
   inflight: SendOp | null = null;
+  /** Asynchronous mode: bytes (frames) of accepted sends not yet handed to a socket. */
+  acceptedBytes = 0;
+  /** Reports an accepted send that failed after its promise resolved (send-queue.ts). */
+  onLost: ((op: SendOp, err: Error) => void) | null = null;
   conns = new Set<Conn>();
   freed = false;
   /** The peer node's identity from its last handshake (hex). */

@@ -14,6 +14,14 @@ const INLINE_MAX = 16 * 1024;
 /** A write batch is cut at about this many bytes so that one burst does not build one huge
  * buffer. */
 const BATCH_BYTES = 256 * 1024;
+/** Asynchronous mode: a send (up to 16 KiB, copied) to a remote with a ready connection
+ * resolves at once, accepted into the remote's queue, while the remote holds fewer accepted, unwritten bytes than this
+ * (like zeromq's high-water mark); past it a send resolves when written, so an `await send()`
+ * loop waits there (backpressure as a pending promise) and memory stays bounded. A send that
+ * fails after it resolved is counted and reported to onError (issue 14, README "Errors"). */
+const ACCEPT_BYTES = 256 * 1024;
+/** Frame bytes a 27-byte header adds to a message. */
+const FRAME = 27;
 
 const now = (): number => performance.now();
 const encoder = new TextEncoder();
@@ -64,6 +72,15 @@ export class Sender implements SenderPart {
   #dirty = new Set<Remote>();
   readonly #turns = new Turns();
   #pumpScheduled = false;
+  /** Sends accepted so far, the count the last pump pass saw, and frame bytes accepted since
+   * the last pump: while an `await send()` loop keeps adding accepted sends, the pump lets it
+   * run and writes them in one batch (#pumpDirty). */
+  #accepted = 0;
+  #acceptedSeen = 0;
+  #acceptedBytes = 0;
+  /** Accepted sends that failed after they resolved, per remote, reported once per turn. */
+  #lost = new Map<Remote, { n: number; err: Error }>();
+  readonly #onLost = (op: SendOp, err: Error): void => this.#reportLost(op, err);
   /** Inline payloads must fit an empty OUT area beside queued ACKs (at most 2·32 + 1
    * headers of 27 bytes): with a small bufferSize that is less than INLINE_MAX. */
   readonly #inlineMax: number;
@@ -101,6 +118,21 @@ export class Sender implements SenderPart {
       idAt = idPos;
       idPos += 16;
     }
+    if (signal === undefined && !config.synchronous && header.length + data.length <= this.#inlineMax &&
+      remote.acceptedBytes < ACCEPT_BYTES && this.#connected(remote) && this.#turns.mayAccept()) {
+      // Resolved before it is written: the caller may reuse its buffers at once, so copy them
+      // (at most inlineMax bytes; larger payloads resolve when written, uncopied).
+      const op = new SendOp(remote, ids, idAt, header.length ? header.slice() : header, data.slice(), newResolve, newReject);
+      op.accepted = true;
+      const bytes = FRAME + header.length + data.length;
+      remote.acceptedBytes += bytes;
+      remote.onLost = this.#onLost;
+      this.#accepted++;
+      this.#acceptedBytes += bytes;
+      remote.queue.push(op);
+      this.markDirty(remote);
+      return Promise.resolve(op.identity);
+    }
     const p = new Promise<Uint8Array>(executor);
     const op = new SendOp(remote, ids, idAt, header, data, newResolve, newReject);
     remote.queue.push(op);
@@ -114,6 +146,29 @@ export class Sender implements SenderPart {
     return p;
   }
 
+  /** An accepted send failed after its promise resolved: counted (tally, by code) in settle;
+   * reported here to onError, one error per remote and turn with the count. */
+  #reportLost(op: SendOp, err: Error): void {
+    const r = op.remote;
+    const seen = this.#lost.get(r);
+    if (seen) {
+      seen.n++;
+      return;
+    }
+    if (this.#lost.size === 0) microtask(() => this.#flushLost());
+    this.#lost.set(r, { n: 1, err });
+  }
+
+  #flushLost(): void {
+    const lost = this.#lost;
+    this.#lost = new Map();
+    for (const [r, { n, err }] of lost) {
+      const code = (err as ChirpError).code ?? "FATAL";
+      const what = n === 1 ? "1 asynchronous send" : `${n} asynchronous sends`;
+      this.ctx.onError(new ChirpError(code, `${what} to ${r.address}:${r.port} resolved when accepted but ${n === 1 ? "was" : "were"} not delivered: ${err.message}`, { cause: err }));
+    }
+  }
+
   markDirty(r: Remote): void {
     this.#dirty.add(r);
     if (!this.#pumpScheduled) {
@@ -122,7 +177,24 @@ export class Sender implements SenderPart {
     }
   }
 
+  /** Whether the remote has a current connection that takes writes now. */
+  #connected(r: Remote): boolean {
+    const ci = this.ctx.core.x.remoteConn(r.idx);
+    if (ci < 0) return false;
+    const conn = this.ctx.conns[ci];
+    return conn !== undefined && !conn.needDrain && !conn.closed;
+  }
+
   #pumpDirty(): void {
+    if (this.#accepted !== this.#acceptedSeen && this.#acceptedBytes < BATCH_BYTES) {
+      // Sends were accepted since the last pass: the code that made them may make more in
+      // its next microtask (an await loop); pass once more, and write when it stops.
+      this.#acceptedSeen = this.#accepted;
+      microtask(() => this.#pumpDirty());
+      return;
+    }
+    this.#acceptedSeen = this.#accepted;
+    this.#acceptedBytes = 0;
     this.#pumpScheduled = false;
     const dirty = this.#dirty;
     this.#dirty = new Set();
@@ -197,6 +269,7 @@ export class Sender implements SenderPart {
       }
       if (at < 0) break; // WAIT: a sync message waits for its ACK; NOT_READY: no handshake yet
       r.qHead++;
+      if (op.accepted) r.acceptedBytes -= FRAME + hl + dl;
       if (inline) {
         const p = core.outPtr + at; // where the core put the payload
         if (hl) copySmall(core.mem, op.header, p);
