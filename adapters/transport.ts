@@ -9,8 +9,10 @@ export interface Socket {
    * handed to the kernel, or with the error that stopped them. Returns false when the
    * runtime's write buffer is full: wait for `onDrain` before writing much more. */
   write(chunks: Uint8Array[], done: (err?: Error) => void): boolean;
-  /** Stop / restart delivering data (slots full, protocol.md §3.2: TCP pushes back). */
+  /** Stop delivering data (slots full, protocol.md §3.2: TCP pushes back); bytes already
+   * read may still arrive in the current onData call. */
   pause(): void;
+  /** Deliver data again after `pause()` (a slot was released). */
   resume(): void;
   /** Close at once (no half-close, protocol.md §5.7). `onClose` follows. */
   close(): void;
@@ -22,9 +24,12 @@ export interface Socket {
   onDrain: () => void;
 }
 
+/** A listening TCP socket, as `Transport.listen` resolves it. */
 export interface Listener {
   /** The bound port (useful with port 0). */
   readonly port: number;
+  /** Stop accepting connections. Sockets already handed to onSocket stay open (the engine
+   * closes them itself); the promise may wait for them (Node's server.close does). */
   close(): Promise<void>;
 }
 
@@ -40,6 +45,8 @@ export interface TlsClientConfig {
   dhParams?: string;
 }
 
+/** TLS material and rules for the listening side: the client material plus the handshake
+ * timeout and the report of failed handshakes. */
 export interface TlsServerConfig extends TlsClientConfig {
   /** An incoming TLS handshake not finished after this many ms is abandoned (TIMEOUT). */
   handshakeTimeoutMs: number;
@@ -51,9 +58,13 @@ export interface TlsServerConfig extends TlsClientConfig {
 /** Errors a transport produces may carry the ChirpError code the engine should use. */
 export type TransportError = Error & { chirpCode?: "TLS_ERROR" | "TIMEOUT" };
 
+/** What `Transport.listen` binds and how it treats accepted connections. */
 export interface ListenOptions {
+  /** The address to bind (an IP address text, "0.0.0.0" / "::" for every interface). */
   host: string;
+  /** The TCP port to bind; 0 lets the system pick one (then read `Listener.port`). */
   port: number;
+  /** The kernel's queue length for connections not yet accepted (listen(2) backlog). */
   backlog: number;
   /** For IPv6 listeners: do not also accept IPv4 (libchirp's IPV6_V6ONLY, protocol.md §1.1). */
   ipv6Only: boolean;
@@ -65,6 +76,9 @@ export interface ListenOptions {
   encryptFrom?: (peerAddress: string) => boolean;
 }
 
+/** A runtime's sockets (node/, deno/, bun/ transport.ts; `setDefaultTransport` registers
+ * one): listening, dialling and optional name resolution. Implement it to run Chirp over
+ * another socket API. */
 export interface Transport {
   /** Listen; every accepted socket goes to onSocket. Rejects with the runtime's error (the
    * engine maps address-in-use to EADDRINUSE). */

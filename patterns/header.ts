@@ -65,7 +65,9 @@ export const PATTERN = {
   BUS: 0x70,
   REPORT: 0x80,
 } as const;
+/** A pattern's name as a key of PATTERN and OP ("PAIR", "PUBSUB", ..., "REPORT"). */
 export type PatternName = keyof typeof PATTERN;
+/** A pattern id, the value of header byte 1 (0x10 PAIR ... 0x80 REPORT). */
 export type PatternId = (typeof PATTERN)[PatternName];
 
 /** Op codes (header byte 2), per pattern. */
@@ -88,8 +90,12 @@ const MAX_OP = new Map<number, number>(
 
 /** A decoded pattern header. `body` is a view into the message's header bytes. */
 export interface PatternHeader {
+  /** Header byte 1: which pattern the message belongs to. */
   pattern: PatternId;
+  /** Header byte 2: the op code, one of `OP[pattern's name]` (1 and up). */
   op: number;
+  /** Header bytes 3 and on: the op-specific body (a topic, the application header), maybe
+   * empty. */
   body: Uint8Array;
 }
 
@@ -158,9 +164,11 @@ export function targetKey(address: string, port: number): string {
 /** An error a remote handler reported (reqrep ERROR, pipeline FAILED): the peer received the
  * message and its handler threw. `code` is "REMOTE_ERROR"; the message is the peer's text. */
 export class RemoteError extends Error {
+  /** Always "REMOTE_ERROR" (compare it like ChirpError's codes). */
   readonly code = "REMOTE_ERROR";
   /** Who reported it ("address:port"). */
   readonly from: string;
+  /** `message`: the peer's error text; `from`: the peer's "address:port". */
   constructor(message: string, from: string) {
     super(`REMOTE_ERROR: ${from}: ${message}`);
     this.name = "RemoteError";

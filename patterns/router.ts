@@ -23,6 +23,9 @@ const LINGER_MS = 60_000;
 /** At most this many finished identities are remembered (oldest forgotten first). */
 const LINGER_MAX = 16_384;
 
+/** Delivers one node's incoming messages to the patterns running on it: answers to the
+ * waiter of their identity, the rest to the handlers in order, what nobody takes to
+ * `fallback`. One per node (`routerOf`, `attach`). */
 export class Router {
   /** What happens to a message nobody took. Default: release it and count it. */
   fallback: (msg: Message) => void;
@@ -36,6 +39,8 @@ export class Router {
   #waiters = new Map<string, (msg: Message) => boolean>();
   #finished = new Map<string, number>();
 
+  /** `handlers`: tried in this order for each message that no waiter took (more with `use`).
+   * `options.fallback`: replaces the default fallback (release and count in `unhandled`). */
   constructor(handlers: MessageHandler[] = [], options: { fallback?: (msg: Message) => void } = {}) {
     this.#handlers = handlers.slice();
     this.fallback = options.fallback ?? ((msg) => {

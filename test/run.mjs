@@ -32,6 +32,7 @@ const files = [...collect("test", false), ...collect("test/core", true), ...coll
 const ONCE = {
   "core/": "the pure protocol core (build/chirp.wasm): no runtime API involved",
   "c-host.test.ts": "the core in a C host (wasm2c): runtime-independent",
+  "api-docs.test.ts": "runs deno doc on the sources itself (the lint and the HTML reference)",
   "package.test.ts": "imports the package on Node, Deno and Bun itself",
   "interop.test.ts": "starts peers on Node, Deno and Bun itself",
   "patterns/cross-runtime.test.ts": "starts pattern peers on Node, Deno and Bun itself",

@@ -8,6 +8,7 @@ import { Tally } from "../monitor/stats.ts";
 
 export const EMPTY = new Uint8Array(0);
 
+/** The options of `Chirp.send`: an upper-layer header, the message identity, cancellation. */
 export interface SendOptions {
   /** Upper-layer header bytes (at most 65535). */
   header?: Uint8Array | string;

@@ -16,8 +16,13 @@ export interface CollectorHttp {
 
 /** What GET /stats answers. */
 export interface CollectorStats {
+  /** The collector itself: its node's identity (hex), its Chirp port, when the document was
+   * made (Date.now()), its uptime in ms, reports taken and invalid ones (`counts()`), and how
+   * many nodes are up and down. */
   collector: { identity: string; port: number; time: number; uptimeMs: number; reports: number; invalid: number; up: number; down: number };
+  /** Every node seen (`Collector.nodes()`), with history only for /stats?history=1. */
   nodes: NodeView[];
+  /** Recent events, oldest first (`Collector.events()`). */
   events: CollectorEvent[];
 }
 

@@ -7,12 +7,16 @@ import type { Chirp } from "../chirp.ts";
 import { ChirpError } from "../errors.ts";
 import { renderPrometheus } from "./stats.ts";
 
+/** The HTTP server `serveMetrics` started. */
 export interface MetricsServer {
   /** The port the HTTP server listens on. */
   readonly port: number;
+  /** Stops the HTTP server and drops its open connections; the node itself keeps running.
+   * Resolves once the server is closed. */
   close(): Promise<void>;
 }
 
+/** Where `serveMetrics` listens and how it names the Prometheus metrics. */
 export interface MetricsOptions {
   /** Default 0: the system picks a free port. */
   port?: number;

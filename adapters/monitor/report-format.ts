@@ -32,6 +32,8 @@ export interface OwnTraffic {
 
 /** One report (the JSON in the message's data). */
 export interface Report {
+  /** The schema's version, `REPORT_VERSION`; `decodeReport` refuses any other (the
+   * collector counts such a report invalid). */
   v: 1;
   /** 1 for the first report of this node, +1 each interval (dropped ones included). */
   seq: number;
@@ -39,11 +41,16 @@ export interface Report {
   every: number;
   /** A name the node was given (the collector shows it and keys nodes by it), or null. */
   name: string | null;
+  /** The JavaScript runtime the node runs on: "node", "deno" or "bun" (another
+   * implementation names its own). */
   runtime: string;
+  /** That runtime's version ("20.19.0"; empty when unknown). */
   runtimeVersion: string;
   /** chirp-wasm's version (another implementation puts its own, e.g. "libchirp 1.2.1"). */
   version: string;
+  /** The reporting process's id. */
   pid: number;
+  /** The host name of the machine the node runs on (os.hostname()). */
   hostname: string;
   /** Milliseconds since the process started (the node's own uptime is stats.uptimeMs). */
   processUptimeMs: number;
@@ -51,12 +58,14 @@ export interface Report {
   stats: ChirpStats;
   /** Per-remote rows left out (the reporter sends the busiest, default 64). */
   perRemoteOmitted?: number;
+  /** The reporter's own reports, counted apart (see OwnTraffic). */
   own: OwnTraffic;
 }
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** A report as the message data: the JSON text, UTF-8 (send it with `REPORT_HEADER`). */
 export function encodeReport(r: Report): Uint8Array {
   return encoder.encode(JSON.stringify(r));
 }

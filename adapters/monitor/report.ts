@@ -14,6 +14,7 @@ import { parseTarget } from "../target.ts";
 import type { ChirpStats, Counters, RemoteStats } from "./stats.ts";
 import { PACKAGE_VERSION, REPORT_HEADER, encodeReport, type OwnTraffic } from "./report-format.ts";
 
+/** Where `startReporting` sends the node's reports, how often, and under which name. */
 export interface ReportOptions {
   /** The collector's Chirp address, "host:port" ("[v6]:port"). */
   to: string;
@@ -30,8 +31,11 @@ export interface ReportOptions {
   onError?: (e: unknown) => void;
 }
 
+/** A running reporter, as `startReporting` returns it. */
 export interface Reporter {
+  /** The collector's address, as given in `ReportOptions.to`. */
   readonly to: string;
+  /** Seconds between two reports (`ReportOptions.every`, default 1). */
   readonly every: number;
   /** The reporter's own traffic so far (a copy). */
   own(): OwnTraffic;

@@ -10,7 +10,9 @@ export interface Counters {
   /** Messages written to a socket (asynchronous mode: sent; synchronous mode: also counted
    * before their ACK). */
   messagesOut: number;
+  /** Payload bytes (header + data) of the messages counted in `messagesIn`. */
   bytesIn: number;
+  /** Payload bytes (header + data) of the messages counted in `messagesOut`. */
   bytesOut: number;
   /** Rejected sends, by error code. */
   sendErrors: Partial<Record<ChirpErrorCode, number>>;
@@ -31,7 +33,10 @@ export interface Counters {
 
 /** One remote (a peer node, by address and listening port). */
 export interface RemoteStats extends Counters {
+  /** The remote's IP address text ("127.0.0.1", "::1"). */
   address: string;
+  /** The remote's listening port: the dialled one, or the one an incoming connection's
+   * handshake announced (protocol.md §1.4, §5.1). */
   port: number;
   /** The host name a send last reached this remote by (absent: none, only addresses). */
   name?: string;
@@ -43,23 +48,32 @@ export interface RemoteStats extends Counters {
 export interface ChirpStats extends Counters {
   /** When the snapshot was taken (Date.now()). */
   time: number;
+  /** Milliseconds since the node started (`new Chirp(...)`), from a monotonic clock. */
   uptimeMs: number;
   /** This node's identity (hex). */
   identity: string;
+  /** The port the node listens on (the bound one when configured as 0). */
   port: number;
+  /** The node's mode: true when each message waits for the receiver's ACK (config
+   * `synchronous`, protocol.md §4.1). */
   synchronous: boolean;
   /** Remotes the node knows (with a queue, a connection or recent traffic). */
   remotes: number;
+  /** Bytes of WebAssembly memory the protocol core holds; fixed once the node started. */
   coreMemoryBytes: number;
+  /** One entry per known remote (as counted in `remotes`). */
   perRemote: RemoteStats[];
 }
 
 /** A connection finished its handshake. */
 export interface OpenEvent {
+  /** The event's kind, as given to `Chirp.on`. */
   type: "open";
+  /** The peer's IP address text. */
   address: string;
   /** The peer's listening port. */
   port: number;
+  /** True when this node dialled the connection, false when it accepted it. */
   outgoing: boolean;
   /** The peer node's identity (hex). */
   identity: string;
@@ -67,28 +81,43 @@ export interface OpenEvent {
 
 /** A connection closed (also a dial that failed: `opened` is false). */
 export interface CloseEvent {
+  /** The event's kind, as given to `Chirp.on`. */
   type: "close";
+  /** The peer's IP address text (for a dial, the dialled address). */
   address: string;
+  /** The peer's listening port (0 for an incoming connection closed before its handshake). */
   port: number;
+  /** True when this node dialled the connection, false when it accepted it. */
   outgoing: boolean;
+  /** Whether the connection had finished its handshake (an "open" event was emitted). */
   opened: boolean;
   /** The error code, or null for an orderly close (peer closed, idle, shutdown). */
   code: ChirpErrorCode | null;
+  /** Why it closed, as text for people (an error message, or what the orderly close was). */
   reason: string;
 }
 
 /** A peer's node identity changed: it restarted. */
 export interface IdentityEvent {
+  /** The event's kind, as given to `Chirp.on`. */
   type: "identity";
+  /** The peer's IP address text. */
   address: string;
+  /** The peer's listening port. */
   port: number;
+  /** The identity (hex) its earlier handshake carried. */
   previous: string;
+  /** The identity (hex) its latest handshake carried. */
   current: string;
 }
 
+/** The connection events `Chirp.on` and `Chirp.once` take, by name, with what each delivers. */
 export interface ChirpEvents {
+  /** A connection finished its handshake. */
   open: OpenEvent;
+  /** A connection closed, or a dial failed. */
   close: CloseEvent;
+  /** A peer came back with another node identity (it restarted). */
   identity: IdentityEvent;
 }
 

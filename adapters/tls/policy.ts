@@ -2,6 +2,9 @@
 // recognition of TLS records where plaintext chirp bytes were expected (an encryption
 // mismatch, protocol.md §1.5). No runtime APIs here: the TLS itself lives in the transports.
 
+/** When a connection is TLS-encrypted (config `encryption`, protocol.md §1.2): "auto" (default)
+ * encrypts every connection except those whose address is exactly 127.0.0.1 or ::1, "always"
+ * encrypts those too, "never" encrypts none. */
 export type EncryptionMode = "auto" | "always" | "never";
 
 /** libchirp's rule (protocol.md §1.2): encrypt unless disabled, or the address text (the dialled

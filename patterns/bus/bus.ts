@@ -17,9 +17,13 @@ import { OP, PATTERN, decodeHeader, encodeHeader, targetKey } from "../header.ts
 import { routerOf, sameId, type MessageHandler } from "../router.ts";
 import { Inbox, deliver } from "../inbox.ts";
 
+/** What one bus send (or join/close announcement) did, member by member. */
 export interface BusReport {
+  /** Members the message went to (their send resolved). */
   delivered: number;
+  /** Members whose send failed ("host:port"), with the send's error. */
   failed: { member: string; error: unknown }[];
+  /** Learned members dropped by this send (their `maxFailures`-th failure in a row). */
   dropped: string[];
 }
 
@@ -30,6 +34,7 @@ interface Member {
   failures: number;
 }
 
+/** A bus member's explicit peers, when it drops learned members, its membership callback. */
 export interface BusOptions {
   /** Members known from the start. */
   peers?: Target[];
@@ -41,6 +46,8 @@ export interface BusOptions {
 
 const keyOf = (t: Target): string => (typeof t === "string" ? t : targetKey(t.address, t.port));
 
+/** One member of a bus: sends to every member it knows, takes what they send (by callback or
+ * `for await`) and learns members from their messages (see the file comment; `bus()`). */
 export class Bus {
   readonly #node: Chirp;
   readonly #members = new Map<string, Member>();
@@ -52,6 +59,8 @@ export class Bus {
   readonly #remove: () => void;
   #closed = false;
 
+  /** `onMessage(msg, applicationHeader)` gets each DATA message (already released); without it,
+   * read them with `for await`. Throws VALUE_ERROR for maxFailures below 1. */
   constructor(node: Chirp, onMessage: ((msg: Message, header: Uint8Array) => void) | undefined, options: BusOptions = {}) {
     this.#node = node;
     const d = deliver("bus", onMessage, this.#inbox, (msg, header) => ({ msg, header }));

@@ -19,8 +19,11 @@ import { Inbox, deliver } from "../inbox.ts";
 
 /** A pair peer refused us: it is paired with another node. `code` is "REFUSED". */
 export class PairRefusedError extends Error {
+  /** Always "REFUSED" (compare it like ChirpError's codes). */
   readonly code = "REFUSED";
+  /** The node that refused us ("host:port"). */
   readonly from: string;
+  /** `reason`: the refusing node's text (REFUSED's data); `from`: that node. */
   constructor(reason: string, from: string) {
     super(`REFUSED: ${from}: ${reason}`);
     this.name = "PairRefusedError";
@@ -28,6 +31,7 @@ export class PairRefusedError extends Error {
   }
 }
 
+/** A pair's fixed peer (or none: the first to reach it), its timeouts and callbacks. */
 export interface PairOptions {
   /** The one peer this node talks to. Without it, the first node to reach us is the peer. */
   peer?: Target;
@@ -43,6 +47,8 @@ export interface PairOptions {
 
 const keyOf = (t: Target): string => (typeof t === "string" ? t : targetKey(t.address, t.port));
 
+/** One end of a pair: talks to exactly one peer and refuses every other node, taking the
+ * peer's messages by callback or `for await` (see the file comment; made by `pair()`). */
 export class Pair {
   readonly #node: Chirp;
   readonly #router: Router;
@@ -60,6 +66,8 @@ export class Pair {
   /** Messages from other nodes that were refused. */
   refusedCount = 0;
 
+  /** `onMessage(msg, applicationHeader)` gets each DATA message from the peer (already
+   * released); without it, read them with `for await`. */
   constructor(node: Chirp, onMessage: ((msg: Message, header: Uint8Array) => void) | undefined, options: PairOptions = {}) {
     this.#node = node;
     this.#router = routerOf(node);

@@ -27,13 +27,17 @@ import { OP, PATTERN, RemoteError, decodeHeader, targetKey, text } from "../head
 import { routerOf, type MessageHandler } from "../router.ts";
 import { Call, answer, run, type Deadline, type ReplyValue } from "../call.ts";
 
+/** A worker with its own capacity (a plain Target takes the pusher's `slots`). */
 export interface WorkerSpec {
+  /** The worker node's address; it runs `puller(...)`. */
   target: Target;
   /** Items in flight at once on this worker (default: the pusher's `slots`). */
   slots?: number;
 }
 
+/** How a pusher spreads items: its workers, their capacity, when to retry and drop. */
 export interface PusherOptions {
+  /** The workers to start with (default none: add them with `add`). */
   workers?: (Target | WorkerSpec)[];
   /** Default slots per worker; default the node's config.maxSlots. */
   slots?: number;
@@ -53,6 +57,7 @@ export interface PusherOptions {
   onDrop?: (worker: WorkerStats, err: unknown) => void;
 }
 
+/** A finished item, as `push()` resolves it and `onResult` gets it. */
 export interface PushResult {
   /** The worker that did the item ("address:port" as given). */
   worker: string;
@@ -64,13 +69,21 @@ export interface PushResult {
   data: Uint8Array;
 }
 
+/** One worker's counters (`Pusher.workers`, `onDrop`). */
 export interface WorkerStats {
+  /** The worker's key: its target as given ("host:port"; "[v6]:port" for a Target object). */
   target: string;
+  /** Items it may have in flight at once. */
   slots: number;
+  /** Items sent to it and not yet finished (result received or send settled). */
   inFlight: number;
+  /** Items it finished successfully. */
   done: number;
+  /** Failed attempts on it in all (send errors and result timeouts, not handler errors). */
   failures: number;
+  /** Failed attempts since its last success; it is dropped at `maxFailures`. */
   consecutiveFailures: number;
+  /** Whether it was dropped (by failures or `remove`): it gets no more items. */
   dropped: boolean;
 }
 
@@ -92,6 +105,8 @@ const EMPTY = new Uint8Array(0);
 /** Queued items looked at per placement (see #pump). */
 const LOOKAHEAD = 16;
 
+/** Spreads work items over workers by free capacity, retries failed attempts on other
+ * workers and drops workers that keep failing (see the file comment; made by `pusher()`). */
 export class Pusher {
   readonly #node: Chirp;
   readonly #workers: Worker[] = [];
@@ -111,6 +126,7 @@ export class Pusher {
   #closed = false;
   #idle: (() => void)[] = [];
 
+  /** Throws VALUE_ERROR for slots, maxFailures or maxAttempts below 1 or a timeout <= 0. */
   constructor(node: Chirp, options: PusherOptions = {}) {
     this.#node = node;
     this.#slots = options.slots ?? node.config.maxSlots;
@@ -357,6 +373,7 @@ export function pusher(node: Chirp, options: PusherOptions = {}): Pusher {
   return new Pusher(node, options);
 }
 
+/** What `puller()` takes besides pipeline work, and where its errors go. */
 export interface PullerOptions {
   /** Also take messages without a pattern header (plain libchirp senders), as one-way
    * work, default true. */

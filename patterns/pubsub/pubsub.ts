@@ -21,6 +21,7 @@ import { routerOf, type MessageHandler, type Router } from "../router.ts";
 import { call } from "../call.ts";
 import { Inbox, deliver } from "../inbox.ts";
 
+/** What one `publish()` did: to how many subscribers it went, which failed, who was dropped. */
 export interface PublishReport {
   /** Subscribers the message went to (send resolved). */
   delivered: number;
@@ -30,6 +31,7 @@ export interface PublishReport {
   dropped: string[];
 }
 
+/** One subscriber as the publisher records it (`Publisher.subscribers`). */
 export interface SubscriberInfo {
   /** "address:port" of the subscriber. */
   target: string;
@@ -44,6 +46,7 @@ interface Sub {
   failures: number;
 }
 
+/** When a publisher drops a subscriber, and the callbacks for drops and (un)subscriptions. */
 export interface PublisherOptions {
   /** Consecutive failed sends after which a subscriber is dropped (default 1). */
   maxFailures?: number;
@@ -53,6 +56,8 @@ export interface PublisherOptions {
   onSubscription?: (subscriber: string, prefix: Uint8Array, subscribed: boolean) => void;
 }
 
+/** Sends each published message to every subscriber with a matching topic prefix and keeps
+ * the subscriptions (see the file comment; made by `publisher()`). */
 export class Publisher {
   readonly #node: Chirp;
   readonly #subs = new Map<string, Sub>();
@@ -60,6 +65,8 @@ export class Publisher {
   readonly #options: PublisherOptions;
   readonly #remove: () => void;
 
+  /** Registers on `router` (default: the node's, `routerOf(node)`). Throws VALUE_ERROR for
+   * maxFailures below 1. */
   constructor(node: Chirp, options: PublisherOptions = {}, router: Router = routerOf(node)) {
     this.#node = node;
     this.#options = options;
@@ -143,11 +150,14 @@ export function publisher(node: Chirp, options: PublisherOptions = {}): Publishe
   return new Publisher(node, options);
 }
 
+/** How long a subscriber waits for a publisher to acknowledge (un)subscribing. */
 export interface SubscriberOptions {
   /** Seconds to wait for the publisher's ACK (default: the node's config.timeout). */
   timeout?: number;
 }
 
+/** Subscribes to topic prefixes at publishers and takes what they publish, by callback or
+ * `for await` (see the file comment; made by `subscriber()`). */
 export class Subscriber {
   readonly #node: Chirp;
   readonly #router: Router;
@@ -161,6 +171,8 @@ export class Subscriber {
   /** Messages dropped because no local subscription matched their topic. */
   filtered = 0;
 
+  /** `onMessage(topic, msg)` gets each matching message (already released); without it, read
+   * them with `for await`. Registers on `router` (default: the node's, `routerOf(node)`). */
   constructor(node: Chirp, onMessage: ((topic: string, msg: Message) => void) | undefined, options: SubscriberOptions = {}, router: Router = routerOf(node)) {
     this.#node = node;
     this.#router = router;

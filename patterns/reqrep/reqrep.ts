@@ -13,6 +13,7 @@ import { OP, PATTERN, RemoteError, decodeHeader, targetKey, text } from "../head
 import type { MessageHandler } from "../router.ts";
 import { answer, call, run, type ReplyValue } from "../call.ts";
 
+/** How `request()` sends and waits: application header, deadline, cancellation, release. */
 export interface RequestOptions {
   /** Application header, carried after the pattern prefix (header bytes 3..). */
   header?: Uint8Array | string;
@@ -65,6 +66,7 @@ export function request(node: Chirp, to: Target, data?: Uint8Array | string, opt
 
 export { replyParts, type ReplyValue } from "../call.ts";
 
+/** What `responder()` answers besides pattern requests, and where its send failures go. */
 export interface ResponderOptions {
   /** Also answer messages that carry no pattern header (plain libchirp senders), default
    * true. Their application header (second handler argument) is the whole header. */

@@ -15,6 +15,7 @@ import { OP, PATTERN, decodeHeader, encodeHeader, targetKey } from "../header.ts
 import { routerOf, type MessageHandler } from "../router.ts";
 import { Call, replyParts, run, type ReplyValue } from "../call.ts";
 
+/** What one survey collected by its end: the answers, the failed sends, the silent ones. */
 export interface SurveyResult {
   /** Answers in arrival order (each released). */
   responses: { from: string; message: Message }[];
@@ -24,6 +25,7 @@ export interface SurveyResult {
   missing: string[];
 }
 
+/** One survey's application header, deadline and cancellation. */
 export interface SurveyOptions {
   /** Application header, after the pattern prefix. */
   header?: Uint8Array | string;
@@ -33,11 +35,15 @@ export interface SurveyOptions {
   signal?: AbortSignal;
 }
 
+/** Asks its respondents the same question and collects their answers until a deadline
+ * (see the file comment; made by `surveyor()`). */
 export class Surveyor {
   readonly #node: Chirp;
   readonly #respondents = new Map<string, Target>();
   readonly #timeout: number;
 
+  /** `options.respondents`: the nodes to ask (more with `add`); `options.timeout`: the default
+   * deadline of a survey in seconds (default: the node's config.timeout). */
   constructor(node: Chirp, options: { respondents?: Target[]; timeout?: number } = {}) {
     this.#node = node;
     this.#timeout = options.timeout ?? node.config.timeout;
@@ -45,14 +51,17 @@ export class Surveyor {
     routerOf(node);
   }
 
+  /** Asks `respondent` too from the next survey on (a second add of the same one is a no-op). */
   add(respondent: Target): void {
     this.#respondents.set(typeof respondent === "string" ? respondent : targetKey(respondent.address, respondent.port), respondent);
   }
 
+  /** Stops asking `respondent` from the next survey on. */
   remove(respondent: Target): void {
     this.#respondents.delete(typeof respondent === "string" ? respondent : targetKey(respondent.address, respondent.port));
   }
 
+  /** The respondents asked, by name ("host:port", as given), in the order added. */
   get respondents(): string[] {
     return [...this.#respondents.keys()];
   }
