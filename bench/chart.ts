@@ -1,6 +1,6 @@
 // The SVG chart of bench/throughput.ts's results (hand-written SVG, no dependency): three
-// grouped bar charts of the medians per runtime (16 B one-way msg/s with the 1 M msg/s target
-// line, 16 B round trips/s and 1 KiB MB/s with each runtime's target marked at 90 % / 60 % of
+// grouped bar charts of the medians per runtime (16 B one-way msg/s, await loop and windows,
+// with the 1 M msg/s target line and the sender's longest timer gap, 16 B round trips/s and 1 KiB MB/s with each runtime's target marked at 90 % / 60 % of
 // its raw baseline; Chirp's bars labelled with their ratios), and the soak's RSS over the run.
 // Its text and bar-panel helpers also draw bench/compare.ts's chart.
 import type { Results } from "./throughput-results.ts";
@@ -8,7 +8,7 @@ import type { Results } from "./throughput-results.ts";
 const W = 1040;
 export const PANEL_W = 500;
 export const PANEL_H = 300;
-export const COLORS = { raw: "#9e9e9e", zeromq: "#e69138", chirp: "#3d85c6" } as const;
+export const COLORS = { raw: "#9e9e9e", zeromq: "#e69138", "chirp-await": "#9fc5e8", chirp: "#3d85c6" } as const;
 const RT_COLORS: Record<string, string> = { node: "#3d85c6", deno: "#6aa84f", bun: "#a64d79" };
 const TARGET = "#cc0000";
 
@@ -150,6 +150,8 @@ export function chartSvg(res: Results): string {
             if (g.chirpVsRaw !== null) labels.push(`${g.chirpVsRaw.toFixed(2)}× raw`);
             if (g.chirpVsZeromq !== null) labels.push(`${g.chirpVsZeromq.toFixed(2)}× zmq`);
           }
+          if (r.kind === "chirp-await" && g.awaitVsZeromq != null) labels.push(`${g.awaitVsZeromq.toFixed(2)}× zmq`);
+          if (r.timerGapMs?.length) labels.push(`gap ${Math.max(...r.timerGapMs).toFixed(0)} ms`);
           return { kind: r.kind, value: value(r), labels };
         }),
       };
@@ -163,7 +165,7 @@ export function chartSvg(res: Results): string {
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
     text(W / 2, 24, "Chirp throughput: medians per runtime, one connection, two processes", `text-anchor="middle" font-size="16" font-weight="bold"`),
     text(W / 2, 42, `${m.cpuModel}, ${m.cpuCount} CPUs, ${res.pinning}; median of ${res.options.runs} runs; load average ${res.loadAverage.start[0].toFixed(1)} at start; ${res.date.slice(0, 10)}; ${Object.entries(m.runtimes).map(([k, v]) => `${k} ${v}`).join(", ")}`, `text-anchor="middle" font-size="11" fill="#555"`),
-    ...(["raw", "zeromq", "chirp"] as const).map((k, i) => `<rect x="${300 + i * 150}" y="${legendY}" width="12" height="12" fill="${COLORS[k]}"/>` + text(300 + i * 150 + 16, legendY + 10, k === "raw" ? "raw sockets (baseline)" : k === "zeromq" ? "zeromq.js (Node)" : "Chirp", `font-size="11"`)),
+    ...(["raw", "zeromq", "chirp-await", "chirp"] as const).map((k, i) => `<rect x="${160 + i * 150}" y="${legendY}" width="12" height="12" fill="${COLORS[k]}"/>` + text(160 + i * 150 + 16, legendY + 10, k === "raw" ? "raw sockets (baseline)" : k === "zeromq" ? "zeromq.js (Node)" : k === "chirp-await" ? "Chirp await loop" : "Chirp (windows)", `font-size="11"`)),
     `<line x1="770" y1="${legendY + 6}" x2="796" y2="${legendY + 6}" stroke="${TARGET}" stroke-width="2" stroke-dasharray="4 2"/>` + text(800, legendY + 10, "target", `font-size="11" fill="${TARGET}"`),
     barPanel(10, 80, "16 B one-way (Chirp async)", "msg/s", cluster(0, (r) => r.median), `target: ${short(t.asyncMsgPerSec)} msg/s`, t.asyncMsgPerSec, true),
     barPanel(10 + PANEL_W + 20, 80, "16 B round trips (Chirp sync)", "round trips/s", cluster(1, (r) => r.median, (raw) => raw * t.syncVsRaw), `target: ${t.syncVsRaw * 100} % of raw`),

@@ -1,13 +1,15 @@
 // The shape of bench/throughput.ts's results (bench/results/throughput.json): rows of runs
-// per group and runtime, the soak's memory samples, the targets of issue #5. Read by
+// per group and runtime, the soak's memory samples, the targets of issues #5 and #14. Read by
 // bench/chart.ts (the SVG) and bench/compare.ts.
 import type { RuntimeName } from "../adapters/runtime.ts";
 import type { MachineInfo } from "./harness.ts";
 
-/** Targets of issue #5. */
-export const TARGETS = { asyncMsgPerSec: 1_000_000, syncVsRaw: 0.9, kibVsRaw: 0.6 };
+/** Targets of issue #5 (async, sync, 1 KiB) and #14 (the await loop: ≥ 1.5× zeromq.js's on
+ * Node, ≥ 300 k msg/s elsewhere; timer gaps under 50 ms). */
+export const TARGETS = { asyncMsgPerSec: 1_000_000, syncVsRaw: 0.9, kibVsRaw: 0.6, awaitVsZeromq: 1.5, awaitMsgPerSec: 300_000, timerGapMs: 50 };
 
-export type Kind = "raw" | "chirp" | "zeromq";
+/** "chirp-await": a plain `for (…) await node.send()` loop; "chirp": sends in windows (--window). */
+export type Kind = "raw" | "chirp" | "chirp-await" | "zeromq";
 export type Mode = "async" | "sync";
 
 export interface Row {
@@ -21,6 +23,9 @@ export interface Row {
   median: number;
   /** Payload MB/s (10^6 bytes) of the median, one-way rows. */
   mbPerSec: number | null;
+  /** Chirp async rows: the longest gap between ticks of a 10 ms interval in the sender during
+   * each run (ms; target under 50: the event loop keeps turning). */
+  timerGapMs?: number[];
 }
 
 export interface Group {
@@ -34,6 +39,8 @@ export interface Group {
   /** Chirp's median over each baseline's median. */
   chirpVsRaw: number | null;
   chirpVsZeromq: number | null;
+  /** The await loop's median over zeromq.js's await loop (16 B one-way). */
+  awaitVsZeromq?: number | null;
   zeromqVsRaw: number | null;
 }
 

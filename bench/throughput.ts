@@ -6,7 +6,11 @@
 //   16 B one-way    raw sockets: the transport Chirp uses (adapters/*-net.ts), without Chirp,
 //                   carrying the same 43-byte frames (27-byte header + 16 B) batched into
 //                   64 KiB writes; the receiver parses the frame lengths. Chirp async:
-//                   messages/s received and released by the handler. zeromq PUSH/PULL (Node).
+//                   messages/s received and released by the handler, from a plain
+//                   `for (…) await node.send()` loop and from sends in windows (--window).
+//                   zeromq PUSH/PULL (Node; its sender is an `await sock.send()` loop). Each
+//                   Chirp async run also reports the longest gap of a 10 ms interval in the
+//                   sender (the "gap ms" column, issue 14).
 //   16 B round trip raw request/ACK (a frame out, a 27-byte ACK back, one at a time); Chirp
 //                   sync (each send waits for the receiver's release); zeromq REQ/REP (Node).
 //   1 KiB one-way   the same three with 1024-byte payloads (raw: 1051-byte frames batched).
@@ -197,18 +201,44 @@ async function zmqReceiver(mode: string, count: number): Promise<void> {
 
 // ------------------------------------------------------------------ senders (child process)
 
-async function chirpSender(mode: string, count: number, payloadBytes: number, memEvery: number, port: number): Promise<void> {
+/** The longest gap between ticks of a 10 ms interval while it runs (ms): how long the
+ * sender's event loop was held (issue 14). */
+function timerGaps(): { stop(): number } {
+  let last = performance.now();
+  let max = 0;
+  const tick = setInterval(() => {
+    const t = performance.now();
+    if (t - last > max) max = t - last;
+    last = t;
+  }, 10);
+  return {
+    stop(): number {
+      clearInterval(tick);
+      return Math.max(max, performance.now() - last);
+    },
+  };
+}
+
+/** Chirp sender; `window` 1 is the plain `for (…) await node.send()` loop. Reports the
+ * longest timer gap with its "sent" line. */
+async function chirpSender(mode: string, count: number, payloadBytes: number, memEvery: number, port: number, window = WINDOW): Promise<void> {
   const node = await Chirp.start({ port: 0, bindV6: null, synchronous: mode === "sync" });
   const payload = new Uint8Array(payloadBytes).fill(0x61);
   const to = `127.0.0.1:${port}`;
   if (memEvery > 0) memLine(0, node);
+  const gaps = timerGaps();
   const t0 = performance.now();
-  await sendLoop(() => node.send(to, payload), mode === "sync", count, WINDOW, (n) => {
-    if (memEvery > 0 && n % memEvery === 0 && n !== count) memLine(n, node);
-  });
+  if (window === 1 && mode !== "sync") {
+    for (let i = 0; i < count; i++) await node.send(to, payload); // what users write first
+  } else {
+    await sendLoop(() => node.send(to, payload), mode === "sync", count, window, (n) => {
+      if (memEvery > 0 && n % memEvery === 0 && n !== count) memLine(n, node);
+    });
+  }
   const ms = performance.now() - t0;
+  const gap = gaps.stop();
   if (memEvery > 0) memLine(count, node);
-  report(`sent ${count} ${ms}`);
+  report(`sent ${count} ${ms} ${gap}`);
   await node.close();
 }
 
@@ -287,14 +317,18 @@ async function zmqSender(mode: string, count: number, payloadBytes: number, port
 const LABEL: Record<Kind, Record<Mode, string>> = {
   raw: { async: "raw sockets, 64 KiB batched writes", sync: "raw request/ACK round trips" },
   zeromq: { async: "zeromq PUSH/PULL", sync: "zeromq REQ/REP round trips" },
-  chirp: { async: "chirp async (released by handler)", sync: "chirp sync (send waits for ACK)" },
+  chirp: { async: "chirp async, sends in windows", sync: "chirp sync (send waits for ACK)" },
+  "chirp-await": { async: "chirp async, await send() loop", sync: "" },
 };
 
-/** One run: msg/s measured by the receiver. */
-async function measure(rt: RuntimeName, kind: Kind, mode: Mode, count: number, payload: number): Promise<number> {
-  const recvArgs = [`recv-${kind}`, mode, String(count), String(payload), "0"];
-  const { done } = await runPair(SCRIPT, rt, recvArgs, (port) => [`send-${kind}`, mode, String(count), String(payload), "0", String(port)]);
-  return Number(done[1]) / (Number(done[2]) / 1000);
+/** One run: msg/s measured by the receiver, and the sender's longest timer gap (Chirp). */
+async function measure(rt: RuntimeName, kind: Kind, mode: Mode, count: number, payload: number): Promise<{ rate: number; gap: number | null }> {
+  const recv = kind === "chirp-await" ? "chirp" : kind;
+  const recvArgs = [`recv-${recv}`, mode, String(count), String(payload), "0"];
+  const { done, send } = await runPair(SCRIPT, rt, recvArgs, (port) => [`send-${kind}`, mode, String(count), String(payload), "0", String(port)]);
+  const sent = send.find((l) => l.startsWith("sent "))?.split(" ");
+  const gap = kind.startsWith("chirp") && sent?.[3] !== undefined ? Number(sent[3]) : null;
+  return { rate: Number(done[1]) / (Number(done[2]) / 1000), gap };
 }
 
 function memSide(lines: string[]): MemSide {
@@ -335,17 +369,27 @@ const mib = (b: number): string => (b / 1048576).toFixed(1);
 
 function printRuntime(rt: RuntimeName, version: string, groups: Group[], runs: number): void {
   console.log(`\n${rt} ${version}: one connection, two processes${hasTaskset ? " (sender on CPU 0, receiver on CPU 1)" : " (not pinned: no taskset)"}, median of ${runs} run${runs === 1 ? "" : "s"}`);
-  console.log(`${"".padEnd(38)} ${"msg/s".padStart(11)} ${"MB/s".padStart(8)} ${"spread".padStart(7)} ${"vs raw".padStart(7)} ${"vs zmq".padStart(7)}   target`);
+  console.log(`${"".padEnd(38)} ${"msg/s".padStart(11)} ${"MB/s".padStart(8)} ${"spread".padStart(7)} ${"vs raw".padStart(7)} ${"vs zmq".padStart(7)} ${"gap ms".padStart(7)}   target`);
   for (const g of groups) {
     console.log(g.title);
     for (const r of g.rows) {
       const spread = r.runs.length > 1 ? `${Math.round(((Math.max(...r.runs) - Math.min(...r.runs)) / r.median) * 100)}%` : "";
-      const vsRaw = r.kind === "chirp" ? g.chirpVsRaw : r.kind === "zeromq" ? g.zeromqVsRaw : null;
-      const vsZmq = r.kind === "chirp" ? g.chirpVsZeromq : null;
-      const target = r.kind === "chirp" ? `${g.target}: ${g.pass === null ? "n/a" : g.pass ? "yes" : "NO"}` : "";
-      console.log(`  ${r.label.padEnd(36)} ${fmt(r.median).padStart(11)} ${(r.mbPerSec === null ? "" : r.mbPerSec.toFixed(1)).padStart(8)} ${spread.padStart(7)} ${(vsRaw === null ? "" : vsRaw.toFixed(2)).padStart(7)} ${(vsZmq === null ? "" : vsZmq.toFixed(2)).padStart(7)}   ${target}`);
+      const vsRaw = r.kind === "chirp" ? g.chirpVsRaw : r.kind === "zeromq" ? g.zeromqVsRaw : r.kind === "chirp-await" && r.median && g.rows.find((x) => x.kind === "raw") ? r.median / g.rows.find((x) => x.kind === "raw")!.median : null;
+      const vsZmq = r.kind === "chirp" ? g.chirpVsZeromq : r.kind === "chirp-await" ? g.awaitVsZeromq ?? null : null;
+      // The longest timer gap of the runs (the sender's event loop held that long at most).
+      const gap = r.timerGapMs?.length ? Math.max(...r.timerGapMs) : null;
+      const target = r.kind === "chirp" ? `${g.target}: ${g.pass === null ? "n/a" : g.pass ? "yes" : "NO"}` : r.kind === "chirp-await" ? awaitTarget(rt, r.median, vsZmq) : "";
+      const gapCell = gap === null ? "" : `${gap.toFixed(0)}${gap < TARGETS.timerGapMs ? "" : "!"}`;
+      console.log(`  ${r.label.padEnd(36)} ${fmt(r.median).padStart(11)} ${(r.mbPerSec === null ? "" : r.mbPerSec.toFixed(1)).padStart(8)} ${spread.padStart(7)} ${(vsRaw === null ? "" : vsRaw.toFixed(2)).padStart(7)} ${(vsZmq === null ? "" : vsZmq.toFixed(2)).padStart(7)} ${gapCell.padStart(7)}   ${target}`);
     }
   }
+  console.log(`  (gap ms: the longest gap between ticks of a 10 ms interval in the sender, over the runs; target < ${TARGETS.timerGapMs}, "!" above)`);
+}
+
+/** The await loop's target (issue 14): ≥ 1.5× zeromq.js's await loop on Node, ≥ 300 k elsewhere. */
+function awaitTarget(rt: RuntimeName, median: number, vsZmq: number | null): string {
+  if (rt === "node" && vsZmq !== null) return `>= ${TARGETS.awaitVsZeromq} x zeromq: ${vsZmq >= TARGETS.awaitVsZeromq ? "yes" : "NO"}`;
+  return `>= ${fmt(TARGETS.awaitMsgPerSec)} msg/s: ${median >= TARGETS.awaitMsgPerSec ? "yes" : "NO"}`;
 }
 
 function printSoak(soaks: Soak[]): void {
@@ -395,16 +439,23 @@ async function main(): Promise<void> {
       ["16 B round trips", "sync", 16, syncCount],
       ["1 KiB one-way (raw: 1051-byte frames)", "async", 1024, kibCount],
     ] as const) {
-      const kinds = (withZmq ? ["raw", "zeromq", "chirp"] : ["raw", "chirp"]) as Kind[];
+      const awaitRow = mode === "async" && payload === 16;
+      const kinds = [...(withZmq ? ["raw", "zeromq"] : ["raw"]), ...(awaitRow ? ["chirp-await"] : []), "chirp"] as Kind[];
       const countOf = (kind: Kind): number => (kind === "raw" && mode === "async" ? count * RAW_FACTOR[payload] : count);
       // Rounds of one run per kind, so that a noisy moment hits Chirp and its baselines alike.
       const xs = new Map<Kind, number[]>(kinds.map((k) => [k, []]));
+      const gaps = new Map<Kind, number[]>(kinds.map((k) => [k, []]));
       for (let r = 0; r < runs; r++) {
-        for (const kind of kinds) xs.get(kind)!.push(await measure(rt, kind, mode, countOf(kind), payload));
+        for (const kind of kinds) {
+          const { rate, gap } = await measure(rt, kind, mode, countOf(kind), payload);
+          xs.get(kind)!.push(rate);
+          if (gap !== null) gaps.get(kind)!.push(Math.round(gap * 10) / 10);
+        }
       }
       const rows: Row[] = kinds.map((kind) => {
         const m = median(xs.get(kind)!);
-        return { kind, mode, payload, label: LABEL[kind][mode], count: countOf(kind), runs: xs.get(kind)!.map(Math.round), median: Math.round(m), mbPerSec: mode === "async" ? (m * payload) / 1e6 : null };
+        const g = mode === "async" && gaps.get(kind)!.length ? { timerGapMs: gaps.get(kind)! } : {};
+        return { kind, mode, payload, label: LABEL[kind][mode], count: countOf(kind), runs: xs.get(kind)!.map(Math.round), median: Math.round(m), mbPerSec: mode === "async" ? (m * payload) / 1e6 : null, ...g };
       });
       const med = (k: Kind): number | undefined => rows.find((r) => r.kind === k)?.median;
       const chirpVsRaw = ratio(med("chirp"), med("raw"));
@@ -413,7 +464,8 @@ async function main(): Promise<void> {
         : payload === 16
           ? [`>= ${fmt(TARGETS.asyncMsgPerSec)} msg/s`, med("chirp")! >= TARGETS.asyncMsgPerSec]
           : [`>= ${TARGETS.kibVsRaw.toFixed(2)} x raw MB/s`, chirpVsRaw !== null && chirpVsRaw >= TARGETS.kibVsRaw];
-      groups.push({ title, mode, payload, target, pass, rows, chirpVsRaw, chirpVsZeromq: ratio(med("chirp"), med("zeromq")), zeromqVsRaw: ratio(med("zeromq"), med("raw")) });
+      const awaitVsZeromq = awaitRow ? ratio(med("chirp-await"), med("zeromq")) : null;
+      groups.push({ title, mode, payload, target, pass, rows, chirpVsRaw, chirpVsZeromq: ratio(med("chirp"), med("zeromq")), ...(awaitRow ? { awaitVsZeromq } : {}), zeromqVsRaw: ratio(med("zeromq"), med("raw")) });
     }
     const version = machine.runtimes[rt] ?? "";
     results.push({ runtime: rt, version, groups });
@@ -447,6 +499,7 @@ if (role === "recv-chirp") await chirpReceiver(mode, n, every);
 else if (role === "recv-raw") rawReceiver(mode, n);
 else if (role === "recv-zeromq") await zmqReceiver(mode, n);
 else if (role === "send-chirp") await chirpSender(mode, n, bytes, every, p);
+else if (role === "send-chirp-await") await chirpSender(mode, n, bytes, every, p, 1);
 else if (role === "send-raw") await rawSender(mode, n, bytes, p);
 else if (role === "send-zeromq") await zmqSender(mode, n, bytes, p);
 else await main();
