@@ -42,6 +42,8 @@ export class Chirp implements AsyncIterable<Message> {
   readonly #listeners: { close(): Promise<void> }[];
   readonly #started = performance.now();
   #closing: Promise<void> | null = null;
+  /** Removes the abort listener of config.signal (at close). */
+  #unlisten: (() => void) | null = null;
 
   private constructor(engine: Engine, listeners: { close(): Promise<void> }[]) {
     this.#engine = engine;
@@ -54,6 +56,9 @@ export class Chirp implements AsyncIterable<Message> {
   /** Validates the config, listens (IPv4 and IPv6) and returns the running node. */
   static async start(config: ChirpConfig = {}, transport?: Transport): Promise<Chirp> {
     const cfg = resolveConfig(config);
+    const signal = config.signal;
+    const aborted = (): ChirpError => new ChirpError("ABORTED", "Chirp.start was aborted by its signal", { cause: signal?.reason });
+    if (signal?.aborted) throw aborted();
     const t = transport ?? registeredTransport;
     if (!t) throw new ChirpError("FATAL", "no socket transport registered: import Chirp from the package entry for your runtime");
     const onError = config.onError ?? (() => {});
@@ -81,14 +86,22 @@ export class Chirp implements AsyncIterable<Message> {
     const { listeners, port } = await listen(cfg, t, onSocket, onError, setup.x.connectTimeout());
     let core: Core;
     try {
+      if (signal?.aborted) throw aborted(); // while it bound its ports
       core = setup.setPort(port).configure();
     } catch (e) {
+      for (const s of early) s.close();
       await Promise.all(listeners.map((l) => l.close()));
+      if (e instanceof ChirpError && e.code === "ABORTED") throw e;
       throw new ChirpError("ENOMEM", `cannot set up the protocol core: ${(e as Error).message}`, { cause: e });
     }
     engine = new Engine(core, Object.freeze({ ...cfg, port }), t, port, cfg.identity.slice(), config.onMessage, onError);
     const node = new Chirp(engine, listeners);
     for (const s of early) engine.links.accept(s);
+    if (signal) {
+      const onAbort = (): void => void node.close();
+      signal.addEventListener("abort", onAbort, { once: true });
+      node.#unlisten = () => signal.removeEventListener("abort", onAbort);
+    }
     return node;
   }
 
@@ -227,6 +240,7 @@ export class Chirp implements AsyncIterable<Message> {
    * later call returns the first call's promise). */
   close(options: { drain?: boolean } = {}): Promise<void> {
     if (this.#closing) return this.#closing;
+    this.#unlisten?.();
     const engine = this.#engine;
     engine.draining = true;
     this.#closing = (async () => {

@@ -68,8 +68,11 @@ export interface ChirpConfig {
    * iteration (`for await (const msg of chirp)`), each holding its slot until released. */
   onMessage?: (msg: Message) => void;
   /** Called with errors that concern no particular send (a peer's bad frame, a failed
-   * accept). Default: ignored. */
+   * accept, asynchronous sends that failed after they resolved). Default: ignored. */
   onError?: (err: Error) => void;
+  /** Stops the node: aborted before `Chirp.start` resolves, start rejects with ABORTED and
+   * nothing stays listening; aborted later, the node closes as `close()` does (draining). */
+  signal?: AbortSignal;
   /** When connections use TLS (protocol.md §1.2). "auto" (default, libchirp's rule): every
    * connection whose peer address text is not exactly "127.0.0.1" or "::1" (for outgoing
    * connections the dialled address, for incoming ones the peer's source address).
@@ -203,6 +206,10 @@ export function resolveConfig(input: ChirpConfig = {}): ResolvedConfig {
   for (const f of ["onMessage", "onError", "resolve"]) {
     if (cfg[f] !== undefined && typeof cfg[f] !== "function") bad(f, cfg[f], "a function");
   }
+  const signal = cfg.signal as AbortSignal | undefined;
+  if (signal !== undefined && (typeof signal !== "object" || signal === null || typeof signal.aborted !== "boolean" || typeof signal.addEventListener !== "function")) {
+    bad("signal", signal, "an AbortSignal");
+  }
   const encryption = cfg.encryption ?? "auto";
   if (encryption !== "auto" && encryption !== "always" && encryption !== "never") {
     bad("encryption", encryption, '"auto", "always" or "never"');
@@ -214,7 +221,7 @@ export function resolveConfig(input: ChirpConfig = {}): ResolvedConfig {
   const known = new Set([
     "port", "timeout", "reuseTime", "synchronous", "maxSlots", "maxMsgSize", "maxSendSize", "bufferSize",
     "maxConnections", "maxRemotes", "maxQueued", "bindV4", "bindV6", "backlog", "identity", "onMessage", "onError",
-    "encryption", "tls", "resolve", "resolveCacheTime",
+    "encryption", "tls", "resolve", "resolveCacheTime", "signal",
   ]);
   for (const k of Object.keys(cfg)) {
     if (!known.has(k)) throw new ChirpError("VALUE_ERROR", `config.${k} is not a known option (known: ${[...known].join(", ")})`);

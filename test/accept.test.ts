@@ -72,10 +72,11 @@ test("accepted sends that cannot be written are counted and reported to onError"
   await a.send(to(b), "connect"); // no connection yet: resolves when written
   const ps: Promise<unknown>[] = [];
   for (let i = 0; i < 10; i++) ps.push(a.send(to(b), `m${i}`));
+  // In the same synchronous run, so still unwritten (the pump writes them in a microtask
+  // later): close without draining.
+  const closing = a.close({ drain: false });
   const states = await Promise.all(ps.map((p) => p.then(() => "resolved", () => "rejected")));
   assert.equal(states, Array(10).fill("resolved"), "accepted: resolved at once");
-  // Still unwritten (the pump runs at the end of this turn): close without draining.
-  const closing = a.close({ drain: false });
   await closing;
   await until(() => errors.length > 0, 2000, "the onError report");
   assert.is(errors.length, 1, errors.map(String).join("\n"));
