@@ -18,6 +18,8 @@ export interface SenderPart {
   markDirty(r: Remote): void;
   /** Writes the connection's queued control frames (ACKs) now. */
   flushControl(conn: Conn): void;
+  /** Writes them after a few microtasks unless a send to the peer carried them first. */
+  flushControlSoon(conn: Conn): void;
   write(conn: Conn, chunks: Uint8Array[], ops: SendOp[], bufs?: Uint8Array[]): boolean;
 }
 

@@ -211,9 +211,9 @@ export class Receiver implements ReceiverPart {
       rc = x.release(ci, gen, slot);
     }
     if (rc <= 0) return;
-    // The ACK goes out at once: a synchronous sender has one message in flight, so there is
-    // nothing to batch it with, and its round trip waits for this write.
-    if (rc & K.RELEASE_ACK_QUEUED) ctx.sender.flushControl(conn);
+    // The ACK goes out within a few microtasks: a send to the peer made meanwhile (a
+    // responder's reply, a requester's next request) carries it in the same write.
+    if (rc & K.RELEASE_ACK_QUEUED) ctx.sender.flushControlSoon(conn);
     // The core paused this connection for a slot and the input is held back here: feed it
     // again. (A release during dispatch needs nothing: #feed goes on parsing by itself.)
     if ((rc & K.RELEASE_RESUME) && conn.pending !== null) queueMicrotask(() => this.#resume(conn));

@@ -97,6 +97,8 @@ export class Conn {
   mismatch = false;
   /** Received messages not yet released. */
   held = 0;
+  /** An ACK flush is scheduled (send-queue.ts flushControlSoon). */
+  ackSoon = false;
   constructor(
     readonly idx: number,
     readonly gen: number,
