@@ -8,6 +8,7 @@ import { normalizeAddress } from "../target.ts";
 import { toHex } from "../monitor/stats.ts";
 import { CONN, K, ST } from "../core/core.ts";
 import { Conn, settle, type Remote, type SendOp } from "./records.ts";
+import { dropPartial } from "./messages.ts";
 import type { Ctx, LinksPart } from "./context.ts";
 
 const now = (): number => performance.now();
@@ -109,7 +110,18 @@ export class Connections implements LinksPart {
     conn.sock = sock;
     ctx.openSockets++;
     let gone = false;
-    sock.onData = (bytes) => ctx.receiver.onData(conn, bytes);
+    sock.onData = (bytes) => {
+      try {
+        ctx.receiver.onData(conn, bytes);
+      } catch (e) {
+        // Nothing one connection does may throw into the runtime's socket handler (and out of
+        // the process): this connection closes, the others carry on.
+        const oom = e instanceof RangeError;
+        const why = oom ? `out of memory while reading: ${e.message}` : `internal: ${(e as Error)?.message ?? String(e)}`;
+        this.closeConn(conn, oom ? "ENOMEM" : "FATAL", why);
+        ctx.onError(new ChirpError(oom ? "ENOMEM" : "FATAL", `connection from ${conn.address}:${conn.peerPort} closed: ${why}`, { cause: e }));
+      }
+    };
     sock.onDrain = () => {
       conn.needDrain = false;
       if (conn.remote) ctx.sender.markDirty(conn.remote);
@@ -119,9 +131,28 @@ export class Connections implements LinksPart {
       gone = true;
       ctx.openSockets--;
       conn.socketGone = true;
-      this.closeConn(conn, "PROTOCOL_ERROR", err ? `connection failed: ${err.message}` : "the peer closed the connection", !err);
+      if (!conn.closed) this.#lost(conn, err);
       if (ctx.openSockets === 0) ctx.socketClosed();
     };
+  }
+
+  /** The socket closed or failed under us: why, in the words a user can act on. */
+  #lost(conn: Conn, err?: Error): void {
+    const ctx = this.ctx;
+    const state = ctx.core.x.connState(conn.idx);
+    const pm = conn.partial;
+    if (conn.outgoing && state === CONN.HANDSHAKE && conn.sock) {
+      // The TCP connection was accepted and dropped before the peer's handshake: a Chirp node
+      // does that when it is at maxConnections (there is no error frame, protocol.md §1.5).
+      this.closeConn(conn, "PROTOCOL_ERROR", `the peer closed the connection during the handshake: it may be at its connection limit${err ? ` (${err.message})` : ""}`);
+    } else if (pm) {
+      // Mid-message: the message is lost, which an orderly close never does (protocol.md §5.7).
+      const why = `the peer closed the connection in the middle of a message (${pm.got} of its ${pm.total} bytes received)`;
+      this.closeConn(conn, "PROTOCOL_ERROR", err ? `${why}: ${err.message}` : why);
+      if (!conn.outgoing) ctx.onError(new ChirpError("PROTOCOL_ERROR", `connection from ${conn.address}:${conn.peerPort} closed: ${why}`));
+    } else {
+      this.closeConn(conn, "PROTOCOL_ERROR", err ? `connection failed: ${err.message}` : "the peer closed the connection", !err);
+    }
   }
 
   /** A handshake completed: events "open" and, for a changed peer identity, "identity". */
@@ -162,6 +193,7 @@ export class Connections implements LinksPart {
     if (conn.closed) return;
     const ctx = this.ctx;
     conn.closed = true;
+    dropPartial(conn, ctx.inFlight);
     conn.cancelDial?.();
     conn.cancelDial = null;
     conn.sock?.close();

@@ -10,6 +10,7 @@ import type { Tally } from "../monitor/stats.ts";
 import type { Events } from "./events.ts";
 import type { RemoteTable } from "./remotes.ts";
 import type { Conn, Remote, SendOp, SendOptions } from "./records.ts";
+import type { InFlight } from "./messages.ts";
 
 /** send-queue.ts: queues sends and writes them as the protocol allows. */
 export interface SenderPart {
@@ -57,6 +58,8 @@ export interface Ctx {
   readonly remotes: RemoteTable;
   /** The node's total counters. */
   readonly tally: Tally;
+  /** Memory of messages being received, against config.maxInFlightBytes. */
+  readonly inFlight: InFlight;
   readonly events: Events;
   /** The Message owner (releases and replies go through it). */
   readonly owner: MessageOwner;

@@ -6,7 +6,7 @@ import { ChirpError } from "../errors.ts";
 import { looksLikeTls, PEER_TLS, plaintextTail } from "../tls/policy.ts";
 import type { Message } from "../message.ts";
 import { settle, type Conn } from "./records.ts";
-import { MessageCopier } from "./messages.ts";
+import { InFlightRefused, MessageCopier } from "./messages.ts";
 import type { Ctx, ReceiverPart } from "./context.ts";
 
 const now = (): number => performance.now();
@@ -84,7 +84,7 @@ export class Receiver implements ReceiverPart {
     const core = ctx.core;
     const n = core.x.evCount();
     const out: Message[] = [];
-    const copier = new MessageCopier(core, ctx.owner, n);
+    const copier = new MessageCopier(core, ctx.owner, n, ctx.inFlight);
     for (let i = 0; i < n; i++) {
       const kind = core.evKind(i);
       const conn = ctx.conns[core.evConn(i)];
@@ -100,7 +100,15 @@ export class Receiver implements ReceiverPart {
           if (conn) copier.begin(i, conn);
           break;
         case EV.CHUNK:
-          if (conn) copier.chunk(i, conn);
+          if (!conn) break;
+          try {
+            copier.chunk(i, conn);
+          } catch (e) {
+            if (!(e instanceof InFlightRefused)) throw e;
+            // No memory for this message: only its connection pays (protocol.md §3.3).
+            ctx.links.closeConn(conn, "ENOMEM", e.message);
+            ctx.onError(e);
+          }
           break;
         case EV.END: {
           const msg = conn ? copier.end(conn) : null;

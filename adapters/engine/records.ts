@@ -53,14 +53,19 @@ export function settle(op: SendOp, err?: Error): void {
   } else op.resolve(op.identity);
 }
 
-/** A message whose bytes span reads (EV_BEGIN .. EV_END), assembled here. */
+/** A message whose bytes span reads (EV_BEGIN .. EV_END), assembled here (messages.ts). */
 interface PartialMessage {
   slot: number;
   identity: Uint8Array;
   serial: number;
   type: number;
-  header: Uint8Array;
-  data: Uint8Array;
+  headerLen: number;
+  /** header_len + data_len as announced. */
+  total: number;
+  /** header‖data received so far, at their offsets; grows as bytes arrive (at most `total`). */
+  buf: Uint8Array;
+  /** Bytes received so far. */
+  got: number;
 }
 
 export class Conn {

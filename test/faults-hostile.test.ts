@@ -1,0 +1,99 @@
+// Hostile and churning peers (issue 15): a frame header that announces a huge message costs
+// nothing until its bytes arrive, and memory for messages in flight is bounded (protocol.md
+// §3.3); a node under an address-space limit survives the announcement attack and keeps
+// serving. Every refused or closed connection is reported with its reason.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import type { Message } from "../adapters/index.ts";
+import { node, to } from "./support/nodes.ts";
+import { until } from "./support/wait.ts";
+import { RawPeer } from "./support/raw-peer.ts";
+import { Child, type Json } from "./support/process.ts";
+import { runtime } from "./support/runtime.ts";
+import { handshake, frame } from "./support/wire.ts";
+
+const MiB = 1024 * 1024;
+
+/** An address-space limit (KiB) each runtime starts under with about 1.5 GiB to spare, so
+ * that 50 announced 100 MiB frames (5 GiB) cannot all be allocated: Node's V8 reserves about
+ * 10 GiB for the wasm memory's guard regions, Deno about 42 GiB in all, Bun (JavaScriptCore,
+ * bounds-checked wasm) about 0.5 GiB. Measured: the smallest limits that start the peer
+ * fixture were 11.6, 44 and 0.5 million KiB. */
+const ULIMIT_KIB = { node: 13_000_000, deno: 46_000_000, bun: 2_000_000 }[runtime];
+
+test("50 frame headers announcing 100 MiB each, under ulimit -v: the node survives, serves, reports", async () => {
+  const victim = await Child.start("test/fixtures/peer.ts", [JSON.stringify({ synchronous: false })], { ulimitKiB: ULIMIT_KIB });
+  const attackers: RawPeer[] = [];
+  try {
+    for (let i = 0; i < 50; i++) {
+      const p = await RawPeer.connect(victim.port);
+      p.write(handshake(20000 + i));
+      // header_len 0, data_len 100 MiB (exactly the default maxMsgSize), then one byte of it.
+      p.write(frame({ dataLen: 100 * MiB, data: new Uint8Array(1) }));
+      attackers.push(p);
+    }
+    // A good peer is still served.
+    const good = await node({ synchronous: false });
+    await good.send(to(victim), "still here");
+    await victim.waitFor((e) => e.ev === "recv", 10_000, "the good peer's message");
+    await good.close();
+    // The attackers go: each half-received message is reported, with its reason.
+    for (const p of attackers) p.close();
+    const errs = (): Json[] => victim.events.filter((e) => e.ev === "err");
+    await victim.until(() => errs().length >= 50, 10_000, "50 onError reports");
+    for (const e of errs()) {
+      assert.is(e.code, "PROTOCOL_ERROR");
+      assert.match(String(e.msg), /closed the connection in the middle of a message \(1 of its 104857600 bytes received\)/);
+    }
+    assert.is(victim.exited, false, `the victim exited: ${victim.errTail()}`);
+  } finally {
+    for (const p of attackers) p.close();
+    await victim.stop();
+  }
+  assert.is(victim.exitCode, 0, victim.errTail());
+});
+
+test("maxInFlightBytes: a message that does not fit closes its connection with ENOMEM; others carry on", async () => {
+  const errors: Error[] = [];
+  const got: Message[] = [];
+  const b = await node({ synchronous: false, maxInFlightBytes: 256 * 1024, bufferSize: 16 * 1024, onMessage: (m) => { got.push(m); m.release(); }, onError: (e) => errors.push(e) });
+  const closes: { code: string | null; reason: string }[] = [];
+  b.on("close", (e) => closes.push(e));
+  const hog = await RawPeer.connect(b.port);
+  hog.write(handshake(3000));
+  // 300 KiB announced, 200 KiB sent: within the budget so far.
+  hog.write(frame({ dataLen: 300 * 1024, data: new Uint8Array(200 * 1024) }));
+  await until(() => b.stats().connections === 1);
+  // Another peer's large message still fits beside it? No: 200 KiB + this one's exceed 256 KiB.
+  const a = await node({ synchronous: false });
+  await a.send(to(b), "small"); // whole in one read: needs no budget
+  await until(() => got.length === 1);
+  hog.write(new Uint8Array(100 * 1024));
+  await hog.until(() => hog.closed, 5000, "the hog to be closed");
+  await until(() => errors.length === 1);
+  assert.is((errors[0] as { code?: string }).code, "ENOMEM");
+  assert.match(errors[0].message, /does not fit in maxInFlightBytes \(262144 bytes/);
+  assert.ok(closes.some((c) => c.code === "ENOMEM"), JSON.stringify(closes));
+  // The budget came back: a message as big as the hog's goes through now.
+  await a.send(to(b), new Uint8Array(240 * 1024));
+  await until(() => got.length === 2);
+  assert.is(got[1].data.length, 240 * 1024);
+  assert.is(b.stats().connectionErrors.ENOMEM, 1);
+  await a.close();
+  await b.close();
+});
+
+test("a message that spans many reads arrives whole, byte for byte", async () => {
+  const got: Message[] = [];
+  const b = await node({ bufferSize: 1024, onMessage: (m) => { got.push(m); m.release(); } });
+  const a = await node();
+  const data = crypto.getRandomValues(new Uint8Array(65536)).map((x, i) => x ^ i);
+  const header = new Uint8Array(3000).fill(9);
+  await a.send(to(b), data.slice(), { header });
+  assert.equal(got[0].data, data);
+  assert.equal(got[0].header, header);
+  await a.close();
+  await b.close();
+});
+
+test.run();
