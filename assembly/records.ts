@@ -49,7 +49,8 @@ export const R_DEBOUNCE: usize = 48; // f64 reconnect allowed from this time (pr
 export const R_NOOPSENT: usize = 56; // f64 last NOOP probe encoded (at most one per idle period)
 export const R_WAITID: usize = 64; //   16 bytes identity of the ACK-waiting message
 export const R_ADDR: usize = 80; //     16 bytes peer address
-export const REMOTE_SIZE: usize = 96;
+export const R_KEEP: usize = 96; //     i32 bit 0: the host has work for it (remoteKeep); bit 1: scratch of evictRemote
+export const REMOTE_SIZE: usize = 104;
 
 export let connsInUse: i32 = 0;
 export let remotesInUse: i32 = 0;

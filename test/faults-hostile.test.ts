@@ -96,4 +96,84 @@ test("a message that spans many reads arrives whole, byte for byte", async () =>
   await b.close();
 });
 
+/** A short-lived peer by hand: handshake announcing `port`, one REQ_ACK message, its ACK
+ * awaited, close. Resolves true if the ACK came. */
+async function oneSyncMessage(target: number, port: number): Promise<boolean> {
+  const p = await RawPeer.connect(target);
+  const id = crypto.getRandomValues(new Uint8Array(16));
+  p.write(handshake(port));
+  p.write(frame({ type: 1, identity: id, data: new Uint8Array([1, 2, 3]) }));
+  const acked = (): boolean => p.frames().some((f) => f.type === 2 && f.identity.every((b, i) => b === id[i]));
+  await until(() => acked() || p.closed, 5000, "the ACK or a close").catch(() => {});
+  const ok = acked();
+  p.close();
+  return ok;
+}
+
+test("churn: 5,000 short-lived peers in sequence, one sync message each, all succeed with default limits", async () => {
+  const errors: Error[] = [];
+  const b = await node({ onMessage: (m) => m.release(), onError: (e) => errors.push(e) });
+  let ok = 0;
+  for (let i = 0; i < 5000; i++) if (await oneSyncMessage(b.port, 10000 + i)) ok++;
+  assert.is(ok, 5000, `${5000 - ok} failed; first errors: ${errors.slice(0, 3).map((e) => e.message).join(" | ")}`);
+  assert.ok(b.stats().remotes <= 1024, `remotes ${b.stats().remotes}`);
+  await b.close();
+});
+
+test("a garbage storm (2,000 junk connections), then a legitimate peer gets in at once", async () => {
+  const errors: Error[] = [];
+  const b = await node({ onMessage: (m) => m.release(), onError: (e) => errors.push(e) });
+  for (let batch = 0; batch < 20; batch++) {
+    await Promise.all(Array.from({ length: 100 }, async () => {
+      const p = await RawPeer.connect(b.port);
+      p.write(crypto.getRandomValues(new Uint8Array(218)));
+      await until(() => p.closed || p.buf.length >= 18, 2000, "b's handshake").catch(() => {});
+      p.close();
+    }));
+  }
+  await until(() => b.connectionCount === 0, 10_000, "the junk connections to close");
+  const a = await node();
+  await a.send(to(b), "legitimate"); // first try: no retry, no wait for idle collection
+  assert.ok(errors.length > 0, "the junk was reported");
+  await a.close();
+  await b.close();
+});
+
+test("a handshake announcing port 0 is a protocol error (reported); it takes no remote", async () => {
+  const errors: Error[] = [];
+  const b = await node({ onError: (e) => errors.push(e) });
+  const p = await RawPeer.connect(b.port);
+  p.write(handshake(0));
+  await p.until(() => p.closed, 3000, "b to close it");
+  await until(() => errors.length === 1);
+  assert.is((errors[0] as { code?: string }).code, "PROTOCOL_ERROR");
+  assert.match(errors[0].message, /bad handshake: the peer announced port 0/);
+  assert.is(b.stats().remotes, 0);
+  assert.is(b.stats().connectionErrors.PROTOCOL_ERROR, 1);
+  await b.close();
+});
+
+test("maxRemotes: an idle remote is evicted (oldest first); remotes with queued sends or connections are not", async () => {
+  const errors: Error[] = [];
+  const b = await node({ maxRemotes: 3, onMessage: (m) => m.release(), onError: (e) => errors.push(e) });
+  // Two peers that stay connected hold their remotes.
+  const live = [await RawPeer.connect(b.port), await RawPeer.connect(b.port)];
+  live[0].write(handshake(5001));
+  live[1].write(handshake(5002));
+  await until(() => b.stats().remotes === 2);
+  // Short-lived peers take turns in the third record.
+  for (let i = 0; i < 5; i++) assert.ok(await oneSyncMessage(b.port, 6000 + i), `peer ${i}`);
+  await until(() => b.stats().remotes === 3);
+  // With a send queued to the idle one (it dials a port that never answers... it is kept) and two
+  // connected, a new peer finds no room: refused and reported, not silent.
+  const dead = b.send("127.0.0.1:6004", "queued").catch((e) => e);
+  const q = b.send("127.0.0.1:1", "x").catch((e) => e); // a fourth remote: no room
+  assert.is(((await q) as { code?: string }).code, "ENOMEM");
+  assert.match(((await q) as Error).message, /too many remotes \(maxRemotes 3, each with a connection or work pending\)/);
+  live[0].close();
+  live[1].close();
+  await dead;
+  await b.close();
+});
+
 test.run();

@@ -227,7 +227,10 @@ export class Connections implements LinksPart {
       }
     }
     conn.batches = [];
-    if (retry && retry.length > 0) r!.queue.splice(r!.qHead, 0, ...retry);
+    if (retry && retry.length > 0) {
+      r!.queue.splice(r!.qHead, 0, ...retry);
+      if (!r!.kept) ctx.sender.keep(r!, true);
+    }
     const clean = orderly || code === "SHUTDOWN";
     if (!clean) (r ? r.tally : ctx.tally).connectionError(code);
     if (ctx.events.has("close")) {
@@ -253,6 +256,18 @@ export class Connections implements LinksPart {
     for (let i = r.qHead; i < r.queue.length; i++) settle(r.queue[i], err);
     r.queue = [];
     r.qHead = 0;
+    if (r.kept) this.ctx.sender.keep(r, false);
+  }
+
+  evicted(r: Remote): void {
+    // The core evicts only remotes without connections, ACK wait or queued sends; should one
+    // be left anyway, it fails rather than hangs.
+    r.freed = true;
+    const err = new ChirpError("ENOMEM", `remote ${r.address}:${r.port} was evicted from the full remote table (maxRemotes ${this.ctx.config.maxRemotes})`);
+    this.failQueue(r, err);
+    if (r.inflight) settle(r.inflight, err);
+    r.inflight = null;
+    for (const c of [...r.conns]) this.closeConn(c, err.code, err.message);
   }
 
   /** Forget a remote: fail its queue, close its connections (protocol.md §5.5, §5.6). */

@@ -17,6 +17,8 @@ export interface SenderPart {
   enqueue(remote: Remote, data: Uint8Array, options: SendOptions | undefined): Promise<Uint8Array>;
   /** The remote has work (a queued send, a connection that became ready, an ACK). */
   markDirty(r: Remote): void;
+  /** Tells the core whether sends are queued for the remote (remoteKeep). */
+  keep(r: Remote, on: boolean): void;
   /** Writes the connection's queued control frames (ACKs) now. */
   flushControl(conn: Conn): void;
   write(conn: Conn, chunks: Uint8Array[], ops: SendOp[], bufs?: Uint8Array[]): boolean;
@@ -31,6 +33,8 @@ export interface LinksPart {
   closeConn(conn: Conn, code: ChirpErrorCode, why: string, orderly?: boolean): void;
   failQueue(r: Remote, err: Error): void;
   dropRemote(r: Remote, err: ChirpError): void;
+  /** The core evicted idle remote `r` (its record is free already). */
+  evicted(r: Remote): void;
 }
 
 /** receive.ts: reads, core events, messages to the application, releases (protocol.md §3). */

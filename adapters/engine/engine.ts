@@ -54,6 +54,7 @@ export class Engine implements Ctx, MessageOwner {
     this.inFlight = new InFlight(config.maxInFlightBytes);
     this.sender = new Sender(this, new WriteBuffers(core));
     this.links = new Connections(this);
+    this.remotes.onEvicted = (r) => this.links.evicted(r);
     this.receiver = new Receiver(this);
     this.timer = new Timer(this);
     // Host names: config.resolve, else the runtime's resolver; a lookup gets the connect

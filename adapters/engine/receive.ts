@@ -134,16 +134,20 @@ export class Receiver implements ReceiverPart {
         case EV.ERROR: {
           if (!conn) break;
           const code = core.evCode(i);
+          const from = `${conn.outgoing ? "connection to" : "connection from"} ${conn.address}${conn.peerPort ? `:${conn.peerPort}` : ""}`;
           if (code === ST.FULL) {
-            // A new peer the remote table has no room for.
-            ctx.links.closeConn(conn, "ENOMEM", `too many remotes (maxRemotes ${ctx.config.maxRemotes})`);
+            // A new peer the remote table has no room for: every remote has a connection or
+            // work pending (idle ones are evicted, protocol.md §5.1).
+            const why = `too many remotes (maxRemotes ${ctx.config.maxRemotes}, each with a connection or work pending)`;
+            ctx.links.closeConn(conn, "ENOMEM", why);
+            ctx.onError(new ChirpError("ENOMEM", `${from} refused: ${why}`));
             break;
           }
-          const big = code === ST.TOO_BIG;
-          ctx.links.closeConn(conn, PEER_FAULT[code], big
-            ? `the peer sent a frame larger than maxMsgSize (${ctx.config.maxMsgSize} bytes)`
-            : "the peer sent an invalid frame");
-          ctx.onError(new ChirpError(PEER_FAULT[code], `connection from ${conn.address}:${conn.peerPort} closed: ${big ? "frame larger than maxMsgSize" : "invalid frame"}`));
+          const why = code === ST.TOO_BIG ? `the peer sent a frame larger than maxMsgSize (${ctx.config.maxMsgSize} bytes)`
+            : code === ST.BAD_HANDSHAKE ? "bad handshake: the peer announced port 0 (no chirp node listens there)"
+            : "the peer sent an invalid frame";
+          ctx.links.closeConn(conn, PEER_FAULT[code], why);
+          ctx.onError(new ChirpError(PEER_FAULT[code], `${from} closed: ${why}`));
           break;
         }
         case EV.TIMEOUT: {

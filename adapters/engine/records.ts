@@ -111,6 +111,8 @@ export class Remote {
   inflight: SendOp | null = null;
   conns = new Set<Conn>();
   freed = false;
+  /** The core was told that sends are queued here (remoteKeep 1): it is not evicted. */
+  kept = false;
   /** The peer node's identity from its last handshake (hex). */
   peerIdentity: string | null = null;
   /** The host name a send last reached it by (engine/names.ts), for stats; null: none. */
