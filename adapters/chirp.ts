@@ -9,7 +9,7 @@ import { CoreSetup, type Core } from "./core/core.ts";
 import { ChirpError } from "./errors.ts";
 import { resolveConfig, type ChirpConfig, type ResolvedConfig } from "./config.ts";
 import type { Message } from "./message.ts";
-import type { Socket, Transport } from "./transport.ts";
+import type { Socket, Transport, TransportError } from "./transport.ts";
 import type { ChirpEvents, ChirpStats } from "./monitor/stats.ts";
 import { formatTarget, parseTarget, type Target } from "./target.ts";
 import { Engine } from "./engine/engine.ts";
@@ -78,7 +78,14 @@ export class Chirp implements AsyncIterable<Message> {
       port: cfg.port,
       identity: cfg.identity,
     });
-    const { listeners, port } = await listen(cfg, t, onSocket, onError, setup.x.connectTimeout());
+    // A failed incoming TLS handshake is a refused connection: reported with its reason (and
+    // counted, and a close event) once the engine exists.
+    const onTlsError = (e: Error): void => {
+      const address = (e.cause as TransportError | undefined)?.peerAddress;
+      if (engine && address !== undefined) engine.links.refused(address, (e as ChirpError).code, e.message, e.cause);
+      else onError(e);
+    };
+    const { listeners, port } = await listen(cfg, t, onSocket, onTlsError, setup.x.connectTimeout());
     let core: Core;
     try {
       core = setup.setPort(port).configure();

@@ -49,7 +49,11 @@ export interface TlsServerConfig extends TlsClientConfig {
 }
 
 /** Errors a transport produces may carry the ChirpError code the engine should use. */
-export type TransportError = Error & { chirpCode?: "TLS_ERROR" | "TIMEOUT" };
+export type TransportError = Error & {
+  chirpCode?: "TLS_ERROR" | "TIMEOUT";
+  /** For a failed incoming TLS handshake: the peer's address (as onSocket's remoteAddress). */
+  peerAddress?: string;
+};
 
 export interface ListenOptions {
   host: string;

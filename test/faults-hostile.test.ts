@@ -176,4 +176,39 @@ test("maxRemotes: an idle remote is evicted (oldest first); remotes with queued 
   await b.close();
 });
 
+test("maxConnections: the refusal is reported (onError, close event, counter); our dialler says why it may have failed", async () => {
+  const errors: Error[] = [];
+  const b = await node({ maxConnections: 1, onMessage: (m) => m.release(), onError: (e) => errors.push(e) });
+  const closes: { code: string | null; reason: string; opened: boolean }[] = [];
+  b.on("close", (e) => closes.push(e));
+  const hold = await RawPeer.connect(b.port);
+  hold.write(handshake(7000));
+  await until(() => b.stats().remotes === 1);
+  const a = await node();
+  const f = await a.send(to(b), "x").then(() => null, (e: Error & { code?: string }) => e);
+  assert.ok(f, "the send failed");
+  assert.is(f!.code, "PROTOCOL_ERROR");
+  assert.match(f!.message, /the peer closed the connection during the handshake: it may be at its connection limit/);
+  await until(() => errors.length >= 1);
+  assert.is((errors[0] as { code?: string }).code, "ENOMEM");
+  assert.match(errors[0].message, /refused a connection from 127\.0\.0\.1: too many connections \(maxConnections 1\)/);
+  assert.ok(closes.some((c) => c.code === "ENOMEM" && !c.opened && /too many connections/.test(c.reason)), JSON.stringify(closes));
+  assert.is(b.stats().connectionErrors.ENOMEM, 1);
+  hold.close();
+  await a.close();
+  await b.close();
+});
+
+test("an incoming connection that never sends its handshake: reported to onError (TIMEOUT)", async () => {
+  const errors: Error[] = [];
+  const b = await node({ timeout: 0.2, onError: (e) => errors.push(e) });
+  const p = await RawPeer.connect(b.port);
+  await p.until(() => p.closed, 3000, "b to close the silent connection");
+  await until(() => errors.length === 1);
+  assert.is((errors[0] as { code?: string }).code, "TIMEOUT");
+  assert.match(errors[0].message, /handshake timeout: the peer never spoke within 0\.4 s/);
+  assert.is(b.stats().connectionErrors.TIMEOUT, 1);
+  await b.close();
+});
+
 test.run();

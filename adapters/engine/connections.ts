@@ -85,7 +85,7 @@ export class Connections implements LinksPart {
     const plain = !encryptionNeeded(config.encryption, address);
     if (!plain && !config.tls) {
       sock.close();
-      ctx.onError(new ChirpError("TLS_ERROR", `refused a connection from ${address}: it needs TLS (encryption: ${config.encryption}${config.encryption === "auto" ? ", peer not loopback" : ""}) but no tls.certChain/key/cert is configured`));
+      this.refused(address, "TLS_ERROR", `it needs TLS (encryption: ${config.encryption}${config.encryption === "auto" ? ", peer not loopback" : ""}) but no tls.certChain/key/cert is configured`);
       return;
     }
     const core = ctx.core;
@@ -93,8 +93,10 @@ export class Connections implements LinksPart {
     core.setAddress(address);
     const ci = x.connAccept(now());
     if (ci < 0) {
+      // The dialler sees its connection closed during the handshake: the wire has no error
+      // frame (protocol.md §1.5).
       sock.close();
-      ctx.onError(new ChirpError("ENOMEM", `refused a connection from ${sock.remoteAddress}: too many connections (maxConnections ${config.maxConnections})`));
+      this.refused(address, "ENOMEM", `too many connections (maxConnections ${config.maxConnections})`);
       return;
     }
     const conn = new Conn(ci, x.connGen(ci), false, address);
@@ -103,6 +105,17 @@ export class Connections implements LinksPart {
     this.#attach(conn, sock);
     ctx.sender.write(conn, [ctx.core.takeOut()], []);
     ctx.timer.arm();
+  }
+
+  /** An incoming connection refused before it had a record (no room, no TLS material, a
+   * failed TLS handshake): onError, the close event and the error counters hear why. */
+  refused(address: string, code: ChirpErrorCode, why: string, cause?: unknown): void {
+    const ctx = this.ctx;
+    ctx.tally.connectionError(code);
+    if (ctx.events.has("close")) {
+      ctx.events.emit("close", { type: "close", address, port: 0, outgoing: false, opened: false, code, reason: why });
+    }
+    ctx.onError(new ChirpError(code, `refused a connection from ${address}: ${why}`, cause === undefined ? undefined : { cause }));
   }
 
   #attach(conn: Conn, sock: Socket): void {

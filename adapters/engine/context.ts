@@ -28,6 +28,8 @@ export interface SenderPart {
 export interface LinksPart {
   dial(r: Remote): void;
   accept(sock: Socket): void;
+  /** An incoming connection refused before it had a record: reported with its reason. */
+  refused(address: string, code: ChirpErrorCode, why: string, cause?: unknown): void;
   /** The peer's handshake: the core filed the connection under remote index `remote`. */
   handshake(conn: Conn, port: number, identity: Uint8Array, remote: number): void;
   closeConn(conn: Conn, code: ChirpErrorCode, why: string, orderly?: boolean): void;

@@ -158,6 +158,8 @@ export class Receiver implements ReceiverPart {
             : code === ST.ACK_TIMEOUT ? "send timeout: the receiver did not acknowledge (release) the message in time"
             : "write timeout: the peer does not read";
           ctx.links.closeConn(conn, "TIMEOUT", why);
+          // An incoming connection that never spoke concerns no send: onError hears of it.
+          if (code === ST.HANDSHAKE_TIMEOUT) ctx.onError(new ChirpError("TIMEOUT", `connection from ${conn.address} closed: ${why} within ${ctx.core.x.connectTimeout() / 1000} s`));
           break;
         }
         case EV.GC_REMOTE: {

@@ -126,7 +126,7 @@ export function tlsConnect(host: string, port: number, cfg: TlsClientConfig, cb:
   };
   const onClose = (): void => fail(new Error(secure
     ? "the peer closed the connection right after the TLS handshake (it refused our certificate, or is no chirp node)"
-    : "the peer closed the connection during the TLS handshake"));
+    : "the peer closed the connection during the TLS handshake: it may be at its connection limit"));
   s.once("connect", () => (tcp = true));
   s.once("secureConnect", () => {
     secure = true;
@@ -196,7 +196,10 @@ function tlsAccept(raw: Socket, address: string, cfg: TlsServerConfig, onSocket:
     if (done) return false;
     done = true;
     clearTimeout(timer);
-    if (err) cfg.onError(err);
+    if (err) {
+      err.peerAddress = address;
+      cfg.onError(err);
+    }
     return true;
   };
   const timer = setTimeout(() => {
