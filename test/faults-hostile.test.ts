@@ -211,4 +211,17 @@ test("an incoming connection that never sends its handshake: reported to onError
   await b.close();
 });
 
+test("sync sends queued behind one that times out fail with it (TIMEOUT), never written", async () => {
+  const held: Message[] = [];
+  const b = await node({ onMessage: (m) => held.push(m) }); // never releases: no ACK comes
+  const a = await node({ timeout: 0.3 });
+  const sends = Array.from({ length: 20 }, (_, i) => a.send(to(b), `m${i}`).then(() => "ok", (e: Error & { code?: string }) => `${e.code}: ${e.message}`));
+  const out = await Promise.all(sends);
+  assert.ok(out.every((o) => o.startsWith("TIMEOUT")), out.join("\n"));
+  assert.match(out[1], /not sent: an earlier message to 127\.0\.0\.1:\d+ timed out/);
+  assert.is(held.length, 1, "only the first was written");
+  await a.close();
+  await b.close();
+});
+
 test.run();

@@ -262,6 +262,13 @@ export class Connections implements LinksPart {
     // ("abort one", protocol.md §4.5) and retries after a 50-549 ms debounce, so a long queue to a
     // dead peer drains one message per debounce and, being always in debounce, escapes GC.
     if (code !== "SHUTDOWN" && !opened && conn.outgoing) this.failQueue(r, err);
+    // A send or write timeout means the peer stopped answering: the sends queued behind the
+    // one that timed out fail with it rather than wait for a redial and its connect timeout
+    // (a send settles within about T of the partition, protocol.md §4.3). Never written: no
+    // duplicate is possible.
+    else if (code === "TIMEOUT" && opened && r.queued > 0) {
+      this.failQueue(r, new ChirpError("TIMEOUT", `not sent: an earlier message to ${where} timed out (${why}); the peer is presumed unreachable`));
+    }
     if (r.queued > 0 && !r.freed) ctx.sender.markDirty(r);
   }
 
