@@ -81,11 +81,18 @@ export class Chirp implements AsyncIterable<Message> {
     // A failed incoming TLS handshake is a refused connection: reported with its reason (and
     // counted, and a close event) once the engine exists.
     const onTlsError = (e: Error): void => {
-      const address = (e.cause as TransportError | undefined)?.peerAddress;
-      if (engine && address !== undefined) engine.links.refused(address, (e as ChirpError).code, e.message, e.cause);
+      const raw = e.cause as TransportError | undefined;
+      if (engine && raw?.peerAddress !== undefined) engine.links.refused(raw.peerAddress, (e as ChirpError).code, raw.message, raw);
       else onError(e);
     };
-    const { listeners, port } = await listen(cfg, t, onSocket, onTlsError, setup.x.connectTimeout());
+    // Incoming TLS handshakes in progress hold sockets: they count against maxConnections.
+    let tlsPending = 0;
+    const admit = (): (() => void) | null => {
+      if ((engine ? engine.connectionCount : early.length) + tlsPending >= cfg.maxConnections) return null;
+      tlsPending++;
+      return () => void tlsPending--;
+    };
+    const { listeners, port } = await listen(cfg, t, onSocket, onTlsError, setup.x.connectTimeout(), admit);
     let core: Core;
     try {
       core = setup.setPort(port).configure();

@@ -11,6 +11,7 @@ import { RawPeer } from "./support/raw-peer.ts";
 import { Child, type Json } from "./support/process.ts";
 import { runtime } from "./support/runtime.ts";
 import { handshake, frame } from "./support/wire.ts";
+import { pem } from "./support/tls-certs.ts";
 
 const MiB = 1024 * 1024;
 
@@ -221,6 +222,26 @@ test("sync sends queued behind one that times out fail with it (TIMEOUT), never 
   assert.match(out[1], /not sent: an earlier message to 127\.0\.0\.1:\d+ timed out/);
   assert.is(held.length, 1, "only the first was written");
   await a.close();
+  await b.close();
+});
+
+test("TLS handshakes in progress count against maxConnections: stalled ones beyond it are refused and reported", async () => {
+  const errors: Error[] = [];
+  const b = await node({ bindV6: null, maxConnections: 2, tls: { certChain: pem("node1.pem") }, onError: (e) => errors.push(e) });
+  // From 127.0.0.2: TLS by libchirp's rule (protocol.md §1.2); a record header, then nothing.
+  const stalled: RawPeer[] = [];
+  for (let i = 0; i < 5; i++) {
+    const p = await RawPeer.connect(b.port, "127.0.0.1", "127.0.0.2");
+    p.write(new Uint8Array([0x16, 0x03, 0x01, 0x02, 0x00]));
+    stalled.push(p);
+  }
+  await until(() => stalled.filter((p) => p.closed).length === 3, 5000, "3 refused");
+  assert.is(errors.length, 3, errors.map((e) => e.message).join(" | "));
+  for (const e of errors) {
+    assert.is((e as { code?: string }).code, "ENOMEM");
+    assert.match(e.message, /refused a connection from (::ffff:)?127\.0\.0\.2: too many connections \(TLS handshakes in progress count against maxConnections\)/);
+  }
+  for (const p of stalled) p.close();
   await b.close();
 });
 

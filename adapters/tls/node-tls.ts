@@ -191,10 +191,20 @@ class SocketDuplex extends Duplex {
  * 0.3 ms (Deno, Bun) to 3 ms (Node) per incoming TLS connection, on top of the handshake.
  */
 function tlsAccept(raw: Socket, address: string, cfg: TlsServerConfig, onSocket: (s: Socket) => void): void {
+  const leave = cfg.admit ? cfg.admit() : () => {};
+  if (leave === null) {
+    raw.close();
+    const e = tlsError("too many connections (TLS handshakes in progress count against maxConnections)");
+    e.chirpCode = "ENOMEM";
+    e.peerAddress = address;
+    cfg.onError(e);
+    return;
+  }
   let done = false;
   const finish = (err?: TransportError): boolean => {
     if (done) return false;
     done = true;
+    leave();
     clearTimeout(timer);
     if (err) {
       err.peerAddress = address;
