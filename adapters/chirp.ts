@@ -9,7 +9,7 @@ import { CoreSetup, type Core } from "./core/core.ts";
 import { ChirpError } from "./errors.ts";
 import { resolveConfig, type ChirpConfig, type ResolvedConfig } from "./config.ts";
 import type { Message } from "./message.ts";
-import type { Socket, Transport } from "./transport.ts";
+import type { Socket, Transport, TransportError } from "./transport.ts";
 import type { ChirpEvents, ChirpStats } from "./monitor/stats.ts";
 import { formatTarget, parseTarget, type Target } from "./target.ts";
 import { Engine } from "./engine/engine.ts";
@@ -83,7 +83,21 @@ export class Chirp implements AsyncIterable<Message> {
       port: cfg.port,
       identity: cfg.identity,
     });
-    const { listeners, port } = await listen(cfg, t, onSocket, onError, setup.x.connectTimeout());
+    // A failed incoming TLS handshake is a refused connection: reported with its reason (and
+    // counted, and a close event) once the engine exists.
+    const onTlsError = (e: Error): void => {
+      const raw = e.cause as TransportError | undefined;
+      if (engine && raw?.peerAddress !== undefined) engine.links.refused(raw.peerAddress, (e as ChirpError).code, raw.message, raw);
+      else onError(e);
+    };
+    // Incoming TLS handshakes in progress hold sockets: they count against maxConnections.
+    let tlsPending = 0;
+    const admit = (): (() => void) | null => {
+      if ((engine ? engine.connectionCount : early.length) + tlsPending >= cfg.maxConnections) return null;
+      tlsPending++;
+      return () => void tlsPending--;
+    };
+    const { listeners, port } = await listen(cfg, t, onSocket, onTlsError, setup.x.connectTimeout(), admit);
     let core: Core;
     try {
       if (signal?.aborted) throw aborted(); // while it bound its ports

@@ -47,6 +47,11 @@ export interface ChirpConfig {
   maxSendSize?: number;
   /** Read buffer size in bytes (protocol.md §3.3): 1024..16777216, default 65536. */
   bufferSize?: number;
+  /** Memory for messages being received, all connections together, in bytes (protocol.md
+   * §3.3): 1024..2^53-1, default max(256 MiB, 2·maxMsgSize). A message that spans reads
+   * takes memory as its bytes arrive (a frame header alone costs nothing); a connection whose
+   * message does not fit is closed with ENOMEM (reported to onError), the others carry on. */
+  maxInFlightBytes?: number;
   /** Most connections open at once (incoming and outgoing): 1..65535, default 1024. */
   maxConnections?: number;
   /** Most remotes (distinct address:port peers) known at once: 1..65535, default 1024. */
@@ -110,6 +115,8 @@ export interface ResolvedConfig {
   maxSendSize: number;
   /** The core's read and write buffer size, in bytes. */
   bufferSize: number;
+  /** Memory for messages being received, in bytes. */
+  maxInFlightBytes: number;
   /** Connections open at once. */
   maxConnections: number;
   /** Distinct peers known at once. */
@@ -193,6 +200,7 @@ export function resolveConfig(input: ChirpConfig = {}): ResolvedConfig {
   const maxMsgSize = num(cfg, "maxMsgSize", 100 * 1024 * 1024, 1, 0xffffffff, true);
   const maxSendSize = num(cfg, "maxSendSize", maxMsgSize, 1, 0xffffffff, true);
   const bufferSize = num(cfg, "bufferSize", 65536, 1024, 16 * 1024 * 1024, true);
+  const maxInFlightBytes = num(cfg, "maxInFlightBytes", Math.max(256 * 1024 * 1024, 2 * maxMsgSize), 1024, Number.MAX_SAFE_INTEGER, true);
   const maxConnections = num(cfg, "maxConnections", 1024, 1, 65535, true);
   const maxRemotes = num(cfg, "maxRemotes", 1024, 1, 65535, true);
   const maxQueued = num(cfg, "maxQueued", 65536, 1, 16 * 1024 * 1024, true);
@@ -219,7 +227,7 @@ export function resolveConfig(input: ChirpConfig = {}): ResolvedConfig {
     throw new ChirpError("VALUE_ERROR", 'config.encryption = "always" needs TLS material: set config.tls to { certChain } (key, certificate and CA in one PEM) or { key, cert, ca }');
   }
   const known = new Set([
-    "port", "timeout", "reuseTime", "synchronous", "maxSlots", "maxMsgSize", "maxSendSize", "bufferSize",
+    "port", "timeout", "reuseTime", "synchronous", "maxSlots", "maxMsgSize", "maxSendSize", "bufferSize", "maxInFlightBytes",
     "maxConnections", "maxRemotes", "maxQueued", "bindV4", "bindV6", "backlog", "identity", "onMessage", "onError",
     "encryption", "tls", "resolve", "resolveCacheTime", "signal",
   ]);
@@ -228,7 +236,7 @@ export function resolveConfig(input: ChirpConfig = {}): ResolvedConfig {
   }
   return {
     port, timeout, reuseTime, effectiveReuse, synchronous: sync, maxSlots, maxMsgSize, maxSendSize, bufferSize,
-    maxConnections, maxRemotes, maxQueued, bindV4: bindV4 as string | null, bindV6: bindV6 as string | null,
+    maxInFlightBytes, maxConnections, maxRemotes, maxQueued, bindV4: bindV4 as string | null, bindV6: bindV6 as string | null,
     bindV6Explicit: cfg.bindV6 !== undefined, backlog, identity: parseIdentity(cfg.identity),
     encryption: encryption as EncryptionMode, tls, resolve: (cfg.resolve as ResolvedConfig["resolve"] | undefined) ?? null, resolveCacheTime,
   };

@@ -50,13 +50,22 @@ export interface TlsClientConfig {
 export interface TlsServerConfig extends TlsClientConfig {
   /** An incoming TLS handshake not finished after this many ms is abandoned (TIMEOUT). */
   handshakeTimeoutMs: number;
-  /** A failed incoming TLS handshake; the error has `chirpCode` "TLS_ERROR" or "TIMEOUT". It
-   * costs only that connection. */
+  /** A failed incoming TLS handshake; the error has `chirpCode` "TLS_ERROR" or "TIMEOUT"
+   * ("ENOMEM": refused by `admit`). It costs only that connection. */
   onError: (err: Error) => void;
+  /** Asked before an incoming TLS handshake starts: a handshake in progress holds a socket, so
+   * it counts against the node's connection limit. Returns the function that gives the place
+   * back (called when the handshake ends, before the socket is handed over), or null: no room,
+   * the socket is closed. Absent: every handshake starts. */
+  admit?: () => (() => void) | null;
 }
 
 /** Errors a transport produces may carry the ChirpError code the engine should use. */
-export type TransportError = Error & { chirpCode?: "TLS_ERROR" | "TIMEOUT" };
+export type TransportError = Error & {
+  chirpCode?: "TLS_ERROR" | "TIMEOUT" | "ENOMEM";
+  /** For a failed incoming TLS handshake: the peer's address (as onSocket's remoteAddress). */
+  peerAddress?: string;
+};
 
 /** What `Transport.listen` binds and how it treats accepted connections. */
 export interface ListenOptions {

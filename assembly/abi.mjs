@@ -31,6 +31,7 @@ export const codes = {
     ["HANDSHAKE_TIMEOUT", 35, "TIMEOUT", "incoming: the peer sent no handshake within min(2·T, 60 s) (protocol.md §10.6)"],
     ["ACK_TIMEOUT", 36, "TIMEOUT", "synchronous: the message was not acknowledged within T (protocol.md §4.3)"],
     ["WRITE_TIMEOUT", 37, "TIMEOUT", "a write did not complete within T: the peer does not read"],
+    ["BAD_HANDSHAKE", 38, "PROTOCOL_ERROR", "the handshake announces port 0, where no node listens (protocol.md §1.5)"],
   ],
 };
 
@@ -42,7 +43,7 @@ export const events = [
   ["CHUNK", 4, "slot, ptr/len, offset (within header‖data), type, serial, lengths, identity", "bytes of the message of the last EV_BEGIN"],
   ["END", 5, "slot, type, serial, lengths, identity", "the message of the last EV_BEGIN on this connection is complete"],
   ["ACK", 6, "identity", "the remote's ACK-waiting message was acknowledged (on any of its connections)"],
-  ["ERROR", 7, "code", "the connection failed (state FAILED): code BAD_FRAME or TOO_BIG (the peer's fault) or FULL (no remote record for a new peer); close it"],
+  ["ERROR", 7, "code", "the connection failed (state FAILED): code BAD_FRAME, TOO_BIG or BAD_HANDSHAKE (the peer's fault) or FULL (no remote record for a new peer, none evictable); close it"],
   ["TIMEOUT", 8, "code", "a timer expired: code CONNECT_, HANDSHAKE_, ACK_ or WRITE_TIMEOUT; close the connection"],
   ["GC_REMOTE", 9, "", "the remote was idle for more than R (conn -1): forget it (remoteFree)"],
   ["GC_CONN", 10, "", "an old (not current) connection was idle for more than R: close it"],
@@ -162,7 +163,8 @@ export const exports = {
   commands: [
     ["connAccept", "now:f64", "i32", "an accepted socket, peer address in args; conn (handshake in OUT) or -FULL"],
     ["connClose", "conn:i32 now:f64", "i32", "the socket closed; flags (CLOSE_ABANDONED)"],
-    ["remoteOpen", "port:i32 now:f64", "i32", "the remote for (args address, port), found or made; or -FULL"],
+    ["remoteOpen", "port:i32 now:f64", "i32", "the remote for (args address, port), found or made (the table full: the index of an idle remote evicted for it); or -FULL"],
+    ["remoteKeep", "remote:i32 keep:i32", "i32", "keep 1: the host has work queued for it, never evict it; 0: it may be evicted once idle; 0 or -STALE"],
     ["remoteFree", "remote:i32", "i32", "forget it; 0 or -STALE"],
     ["remoteDial", "remote:i32 now:f64", "i32", "conn to dial now (handshake in OUT), or -LATER"],
     ["send", "conn:i32 headerLen:i32 dataLen:i32 inline:i32 now:f64", "i32", "data frame, identity in args; OUT offset of the payload"],

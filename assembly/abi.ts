@@ -20,6 +20,7 @@ export const E_CONNECT_TIMEOUT: i32 = 34; // outgoing: no handshake from the pee
 export const E_HANDSHAKE_TIMEOUT: i32 = 35; // incoming: the peer sent no handshake within min(2·T, 60 s) (protocol.md §10.6)
 export const E_ACK_TIMEOUT: i32 = 36; // synchronous: the message was not acknowledged within T (protocol.md §4.3)
 export const E_WRITE_TIMEOUT: i32 = 37; // a write did not complete within T: the peer does not read
+export const E_BAD_HANDSHAKE: i32 = 38; // the handshake announces port 0, where no node listens (protocol.md §1.5)
 
 // event kinds
 export const EV_HANDSHAKE: i32 = 1; // the peer's handshake arrived; remote = the remote the connection is filed under (found or made for (address, port) if incoming)
@@ -28,7 +29,7 @@ export const EV_BEGIN: i32 = 3; // a data message whose bytes span reads; EV_CHU
 export const EV_CHUNK: i32 = 4; // bytes of the message of the last EV_BEGIN
 export const EV_END: i32 = 5; // the message of the last EV_BEGIN on this connection is complete
 export const EV_ACK: i32 = 6; // the remote's ACK-waiting message was acknowledged (on any of its connections)
-export const EV_ERROR: i32 = 7; // the connection failed (state FAILED): code BAD_FRAME or TOO_BIG (the peer's fault) or FULL (no remote record for a new peer); close it
+export const EV_ERROR: i32 = 7; // the connection failed (state FAILED): code BAD_FRAME, TOO_BIG or BAD_HANDSHAKE (the peer's fault) or FULL (no remote record for a new peer, none evictable); close it
 export const EV_TIMEOUT: i32 = 8; // a timer expired: code CONNECT_, HANDSHAKE_, ACK_ or WRITE_TIMEOUT; close the connection
 export const EV_GC_REMOTE: i32 = 9; // the remote was idle for more than R (conn -1): forget it (remoteFree)
 export const EV_GC_CONN: i32 = 10; // an old (not current) connection was idle for more than R: close it

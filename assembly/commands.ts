@@ -8,10 +8,10 @@ import {
 import { ARGS, ackCap, ackOffset, configured, maxSlots, timeoutMs } from "./globals";
 import {
   C_ACKCOUNT, C_ACKHEAD, C_ACTIVITY, C_FIXED, C_GEN, C_PAUSED, C_REMOTE, C_REQACK, C_STATE, C_USED,
-  C_WRITEDEADLINE, R_ACTIVITY, R_STATE, copy16, findRemote, freeConn, freeRemote, liveConn,
+  C_WRITEDEADLINE, R_ACTIVITY, R_KEEP, R_STATE, copy16, findRemote, freeConn, freeRemote, liveConn,
   liveRemote,
 } from "./records";
-import { connClosed, connOpened, remoteFreed, remoteMayDial, remoteOpened } from "./state";
+import { connClosed, connOpened, evictRemote, remoteFreed, remoteMayDial, remoteOpened } from "./state";
 import { outDrop, outFor, putHandshake } from "./writer";
 
 /** connAccept(now): an accepted socket from the address in the args record; appends our
@@ -38,10 +38,20 @@ export function remoteOpen(port: i32, now: f64): i32 {
   if (port < 0 || port > 65535) return -E_ARG;
   const found = findRemote(ARGS + A_ADDRESS, port);
   if (found >= 0) return found;
-  const remote = freeRemote();
+  let remote = freeRemote();
+  if (remote < 0) remote = evictRemote();
   if (remote < 0) return -E_FULL;
   remoteOpened(remote, ARGS + A_ADDRESS, port, now);
   return remote;
+}
+
+/** remoteKeep(remote, keep): the host has work queued for the remote (1), so evictRemote
+ * leaves it alone, or no more (0). */
+export function remoteKeep(remote: i32, keep: i32): i32 {
+  const r = liveRemote(remote);
+  if (r == 0) return -E_STALE;
+  store<i32>(r, keep != 0 ? 1 : 0, R_KEEP);
+  return 0;
 }
 
 /** remoteFree(remote): forget it; connections still filed under it are detached. */

@@ -43,7 +43,7 @@ export { tick } from "./timers";
 export { writeStart, writeDone } from "./commands";
 
 // ── commands ───────────────────────────────────────────────────────────────────────────────
-export { connAccept, connClose, remoteOpen, remoteFree, remoteDial, release } from "./commands";
+export { connAccept, connClose, remoteOpen, remoteFree, remoteDial, remoteKeep, release } from "./commands";
 export { send, flush } from "./writer";
 
 // ── outputs: bytes and events out ──────────────────────────────────────────────────────────

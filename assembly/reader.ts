@@ -2,7 +2,7 @@
 // records (protocol.md §1.4, §2, §3; assembly/ABI.md "Reader rules"). One call parses every frame
 // of one socket read; payload bytes are never copied, events point into IN.
 import {
-  CONN_FAILED, CONN_FREE, CONN_HANDSHAKE, E_ARG, E_BAD_FRAME, E_FULL, E_STALE, E_TOO_BIG, EV_ACK,
+  CONN_FAILED, CONN_FREE, CONN_HANDSHAKE, E_ARG, E_BAD_FRAME, E_BAD_HANDSHAKE, E_FULL, E_STALE, E_TOO_BIG, EV_ACK,
   EV_BEGIN, EV_CAP, EV_CHUNK, EV_END, EV_ERROR, EV_HANDSHAKE, EV_MSG, EV_SIZE, FRAME_HEADER_SIZE,
   HANDSHAKE_SIZE, TYPE_NOOP,
 } from "./abi";
@@ -10,7 +10,7 @@ import { evClear, evFinish, evMessage, evOther } from "./events";
 import { configured, evBase, inBase, inCap, maxConns, maxMsgSize, slotMask } from "./globals";
 import {
   C_ACTIVITY, C_BODYDONE, C_CURDL, C_CURHL, C_CURSERIAL, C_CURSLOT, C_CURTYPE, C_FIXED, C_GEN,
-  C_HDRBUF, C_HDRLEN, C_HSBUF, C_HSLEN, C_PAUSED, C_REMOTE, C_REQACK, C_RSTATE, C_STATE, C_USED,
+  C_HDRBUF, C_HDRLEN, C_HSBUF, C_HSDEADLINE, C_HSLEN, C_PAUSED, C_REMOTE, C_REQACK, C_RSTATE, C_STATE, C_USED,
   R_ACTIVITY, R_WAITID, connPtr, copy16, eq16, remotePtr,
 } from "./records";
 import { ackArrived, ackWaiting, connFailed, connHandshaken } from "./state";
@@ -47,6 +47,13 @@ export function feed(conn: i32, len: i32, now: f64): i32 {
     store<i32>(c, have + n, C_HSLEN);
     if (have + n < HANDSHAKE_SIZE) return len;
     const port = <i32>bswap<u16>(load<u16>(c, C_HSBUF));
+    if (port == 0) {
+      // No node listens on port 0: junk, not a peer; it gets no remote record (protocol.md §1.5).
+      store<f64>(c, Infinity, C_HSDEADLINE);
+      connFailed(c);
+      evFinish(evOther(ev, EV_ERROR, conn, gen, -1, E_BAD_HANDSHAKE, 0, 0));
+      return n;
+    }
     const filed = connHandshaken(conn, port, now);
     if (filed == -E_FULL) {
       // No remote record for this new peer: the connection failed.

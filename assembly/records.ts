@@ -48,7 +48,8 @@ export const R_SENDDEADLINE: usize = 40; // f64 send (ACK) timer (Infinity = off
 export const R_DEBOUNCE: usize = 48; // f64 reconnect allowed from this time (protocol.md §4.5)
 export const R_WAITID: usize = 56; //   16 bytes identity of the ACK-waiting message
 export const R_ADDR: usize = 72; //     16 bytes peer address
-export const REMOTE_SIZE: usize = 88;
+export const R_KEEP: usize = 88; //     i32 bit 0: the host has work for it (remoteKeep); bit 1: scratch of evictRemote
+export const REMOTE_SIZE: usize = 96;
 
 export let connsInUse: i32 = 0;
 export let remotesInUse: i32 = 0;

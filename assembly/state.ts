@@ -26,15 +26,15 @@
 //   WAITING         -        NONE   NONE       (ABANDON: its connection closed, §10.10)
 //
 // A transition the table does not allow is a core bug: it traps (the fuzzer looks for them).
-import { CONN_FREE, E_FULL, REMOTE_DELAY, REMOTE_IDLE } from "./abi";
+import { CONN_FREE, E_FULL, REMOTE_DELAY, REMOTE_FREE, REMOTE_IDLE } from "./abi";
 import { connectTimeoutMs, timeoutMs } from "./globals";
 import { rand32 } from "./prng";
 import {
   C_ACTIVITY, C_ADDR, C_FIXED, C_GEN, C_HSDEADLINE, C_OUTGOING, C_PORT, C_REMOTE, C_SERIAL,
   C_STATE, C_WRITEDEADLINE, R_ACK, R_ACTIVITY, R_ADDR, R_CONN, R_DEBOUNCE, R_DIALING,
-  R_PORT, R_SENDDEADLINE, R_SERIAL, R_STATE, R_WAITCONN, R_WAITGEN, R_WAITID, REMOTE_SIZE,
+  R_KEEP, R_PORT, R_SENDDEADLINE, R_SERIAL, R_STATE, R_WAITCONN, R_WAITGEN, R_WAITID, REMOTE_SIZE,
   connHigh, connPtr, copy16, findRemote, freeRemote, liveRemote, noteConnFreed, noteConnUsed,
-  noteRemoteFreed, noteRemoteUsed, remotePtr,
+  noteRemoteFreed, noteRemoteUsed, remoteHigh, remotePtr,
 } from "./records";
 
 const X: u8 = 0xFF;
@@ -131,6 +131,7 @@ export function connHandshaken(conn: i32, port: i32, now: f64): i32 {
     remote = findRemote(c + C_ADDR, port);
     if (remote < 0) {
       remote = freeRemote();
+      if (remote < 0) remote = evictRemote();
       if (remote < 0) {
         connTo(c, CE_FAULT);
         return -E_FULL;
@@ -230,6 +231,41 @@ export function remoteFreed(remote: i32): void {
   remoteTo(r, RE_FREE);
   memory.fill(r, 0, REMOTE_SIZE);
   noteRemoteFreed(remote);
+}
+
+/**
+ * The table is full: frees the remote idle longest (least recent R_ACTIVITY) among those with
+ * no work, and returns its index, or -1 if every remote is busy. No work: IDLE (no current or
+ * dialled connection, no reconnect delay), no ACK awaited, no connection filed under it, and
+ * not kept by the host (remoteKeep: sends queued). GC would collect it later anyway (§5.5);
+ * evicting it at once keeps dead peers from locking out live ones (protocol.md §5.1).
+ */
+export function evictRemote(): i32 {
+  const high = remoteHigh;
+  for (let i = 0; i < connHigh; i++) {
+    const c = connPtr(i);
+    const remote = load<i32>(c, C_REMOTE);
+    if (load<i32>(c, C_STATE) == CONN_FREE || remote < 0) continue;
+    const r = remotePtr(remote);
+    store<i32>(r, load<i32>(r, R_KEEP) | 2, R_KEEP);
+  }
+  let best = -1;
+  let oldest: f64 = Infinity;
+  for (let i = 0; i < high; i++) {
+    const r = remotePtr(i);
+    const s = load<i32>(r, R_STATE);
+    if (s == REMOTE_FREE) continue;
+    const keep = load<i32>(r, R_KEEP);
+    if (keep & 2) store<i32>(r, keep & ~2, R_KEEP);
+    if (s != REMOTE_IDLE || keep != 0 || ackWaiting(r)) continue;
+    const seen = load<f64>(r, R_ACTIVITY);
+    if (seen < oldest) {
+      oldest = seen;
+      best = i;
+    }
+  }
+  if (best >= 0) remoteFreed(best);
+  return best;
 }
 
 /** Whether remoteDial may open a connection now; WANT (-> DELAY) if the reconnect delay runs. */

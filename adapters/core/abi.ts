@@ -35,6 +35,8 @@ export const ST = {
   ACK_TIMEOUT: 36,
   /** peer: a write did not complete within T: the peer does not read */
   WRITE_TIMEOUT: 37,
+  /** peer: the handshake announces port 0, where no node listens (protocol.md §1.5) */
+  BAD_HANDSHAKE: 38,
 } as const;
 
 /** The user-facing error code (protocol.md §4.4) of each peer fault. */
@@ -45,6 +47,7 @@ export const PEER_FAULT: { readonly [code: number]: "PROTOCOL_ERROR" | "ENOMEM" 
   35: "TIMEOUT",
   36: "TIMEOUT",
   37: "TIMEOUT",
+  38: "PROTOCOL_ERROR",
 };
 
 /** Event kinds. */
@@ -61,7 +64,7 @@ export const EV = {
   END: 5,
   /** the remote's ACK-waiting message was acknowledged (on any of its connections) (identity) */
   ACK: 6,
-  /** the connection failed (state FAILED): code BAD_FRAME or TOO_BIG (the peer's fault) or FULL (no remote record for a new peer); close it (code) */
+  /** the connection failed (state FAILED): code BAD_FRAME, TOO_BIG or BAD_HANDSHAKE (the peer's fault) or FULL (no remote record for a new peer, none evictable); close it (code) */
   ERROR: 7,
   /** a timer expired: code CONNECT_, HANDSHAKE_, ACK_ or WRITE_TIMEOUT; close the connection (code) */
   TIMEOUT: 8,
@@ -286,8 +289,10 @@ export interface CoreExports {
   connAccept(now: number): number;
   /** the socket closed; flags (CLOSE_ABANDONED) */
   connClose(conn: number, now: number): number;
-  /** the remote for (args address, port), found or made; or -FULL */
+  /** the remote for (args address, port), found or made (the table full: the index of an idle remote evicted for it); or -FULL */
   remoteOpen(port: number, now: number): number;
+  /** keep 1: the host has work queued for it, never evict it; 0: it may be evicted once idle; 0 or -STALE */
+  remoteKeep(remote: number, keep: number): number;
   /** forget it; 0 or -STALE */
   remoteFree(remote: number): number;
   /** conn to dial now (handshake in OUT), or -LATER */

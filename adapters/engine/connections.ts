@@ -8,6 +8,7 @@ import { normalizeAddress } from "../target.ts";
 import { toHex } from "../monitor/stats.ts";
 import { CONN, K, ST } from "../core/core.ts";
 import { Conn, settle, type Remote, type SendOp } from "./records.ts";
+import { dropPartial } from "./messages.ts";
 import type { Ctx, LinksPart } from "./context.ts";
 
 const now = (): number => performance.now();
@@ -84,7 +85,7 @@ export class Connections implements LinksPart {
     const plain = !encryptionNeeded(config.encryption, address);
     if (!plain && !config.tls) {
       sock.close();
-      ctx.onError(new ChirpError("TLS_ERROR", `refused a connection from ${address}: it needs TLS (encryption: ${config.encryption}${config.encryption === "auto" ? ", peer not loopback" : ""}) but no tls.certChain/key/cert is configured`));
+      this.refused(address, "TLS_ERROR", `it needs TLS (encryption: ${config.encryption}${config.encryption === "auto" ? ", peer not loopback" : ""}) but no tls.certChain/key/cert is configured`);
       return;
     }
     const core = ctx.core;
@@ -92,8 +93,10 @@ export class Connections implements LinksPart {
     core.setAddress(address);
     const ci = x.connAccept(now());
     if (ci < 0) {
+      // The dialler sees its connection closed during the handshake: the wire has no error
+      // frame (protocol.md §1.5).
       sock.close();
-      ctx.onError(new ChirpError("ENOMEM", `refused a connection from ${sock.remoteAddress}: too many connections (maxConnections ${config.maxConnections})`));
+      this.refused(address, "ENOMEM", `too many connections (maxConnections ${config.maxConnections})`);
       return;
     }
     const conn = new Conn(ci, x.connGen(ci), false, address);
@@ -104,12 +107,34 @@ export class Connections implements LinksPart {
     ctx.timer.arm();
   }
 
+  /** An incoming connection refused before it had a record (no room, no TLS material, a
+   * failed TLS handshake): onError, the close event and the error counters hear why. */
+  refused(address: string, code: ChirpErrorCode, why: string, cause?: unknown): void {
+    const ctx = this.ctx;
+    ctx.tally.connectionError(code);
+    if (ctx.events.has("close")) {
+      ctx.events.emit("close", { type: "close", address, port: 0, outgoing: false, opened: false, code, reason: why });
+    }
+    ctx.onError(new ChirpError(code, `refused a connection from ${address}: ${why}`, cause === undefined ? undefined : { cause }));
+  }
+
   #attach(conn: Conn, sock: Socket): void {
     const ctx = this.ctx;
     conn.sock = sock;
     ctx.openSockets++;
     let gone = false;
-    sock.onData = (bytes) => ctx.receiver.onData(conn, bytes);
+    sock.onData = (bytes) => {
+      try {
+        ctx.receiver.onData(conn, bytes);
+      } catch (e) {
+        // Nothing one connection does may throw into the runtime's socket handler (and out of
+        // the process): this connection closes, the others carry on.
+        const oom = e instanceof RangeError;
+        const why = oom ? `out of memory while reading: ${e.message}` : `internal: ${(e as Error)?.message ?? String(e)}`;
+        this.closeConn(conn, oom ? "ENOMEM" : "FATAL", why);
+        ctx.onError(new ChirpError(oom ? "ENOMEM" : "FATAL", `connection from ${conn.address}:${conn.peerPort} closed: ${why}`, { cause: e }));
+      }
+    };
     sock.onDrain = () => {
       conn.needDrain = false;
       if (conn.remote) ctx.sender.markDirty(conn.remote);
@@ -119,9 +144,28 @@ export class Connections implements LinksPart {
       gone = true;
       ctx.openSockets--;
       conn.socketGone = true;
-      this.closeConn(conn, "PROTOCOL_ERROR", err ? `connection failed: ${err.message}` : "the peer closed the connection", !err);
+      if (!conn.closed) this.#lost(conn, err);
       if (ctx.openSockets === 0) ctx.socketClosed();
     };
+  }
+
+  /** The socket closed or failed under us: why, in the words a user can act on. */
+  #lost(conn: Conn, err?: Error): void {
+    const ctx = this.ctx;
+    const state = ctx.core.x.connState(conn.idx);
+    const pm = conn.partial;
+    if (conn.outgoing && state === CONN.HANDSHAKE && conn.sock) {
+      // The TCP connection was accepted and dropped before the peer's handshake: a Chirp node
+      // does that when it is at maxConnections (there is no error frame, protocol.md §1.5).
+      this.closeConn(conn, "PROTOCOL_ERROR", `the peer closed the connection during the handshake: it may be at its connection limit${err ? ` (${err.message})` : ""}`);
+    } else if (pm) {
+      // Mid-message: the message is lost, which an orderly close never does (protocol.md §5.7).
+      const why = `the peer closed the connection in the middle of a message (${pm.got} of its ${pm.total} bytes received)`;
+      this.closeConn(conn, "PROTOCOL_ERROR", err ? `${why}: ${err.message}` : why);
+      if (!conn.outgoing) ctx.onError(new ChirpError("PROTOCOL_ERROR", `connection from ${conn.address}:${conn.peerPort} closed: ${why}`));
+    } else {
+      this.closeConn(conn, "PROTOCOL_ERROR", err ? `connection failed: ${err.message}` : "the peer closed the connection", !err);
+    }
   }
 
   /** A handshake completed: events "open" and, for a changed peer identity, "identity". */
@@ -162,6 +206,7 @@ export class Connections implements LinksPart {
     if (conn.closed) return;
     const ctx = this.ctx;
     conn.closed = true;
+    dropPartial(conn, ctx.inFlight);
     conn.cancelDial?.();
     conn.cancelDial = null;
     conn.sock?.close();
@@ -195,7 +240,10 @@ export class Connections implements LinksPart {
       }
     }
     conn.batches = [];
-    if (retry && retry.length > 0) r!.queue.splice(r!.qHead, 0, ...retry);
+    if (retry && retry.length > 0) {
+      r!.queue.splice(r!.qHead, 0, ...retry);
+      if (!r!.kept) ctx.sender.keep(r!, true);
+    }
     const clean = orderly || code === "SHUTDOWN";
     if (!clean) (r ? r.tally : ctx.tally).connectionError(code);
     if (ctx.events.has("close")) {
@@ -214,6 +262,13 @@ export class Connections implements LinksPart {
     // ("abort one", protocol.md §4.5) and retries after a 50-549 ms debounce, so a long queue to a
     // dead peer drains one message per debounce and, being always in debounce, escapes GC.
     if (code !== "SHUTDOWN" && !opened && conn.outgoing) this.failQueue(r, err);
+    // A send or write timeout means the peer stopped answering: the sends queued behind the
+    // one that timed out fail with it rather than wait for a redial and its connect timeout
+    // (a send settles within about T of the partition, protocol.md §4.3). Never written: no
+    // duplicate is possible.
+    else if (code === "TIMEOUT" && opened && r.queued > 0) {
+      this.failQueue(r, new ChirpError("TIMEOUT", `not sent: an earlier message to ${where} timed out (${why}); the peer is presumed unreachable`));
+    }
     if (r.queued > 0 && !r.freed) ctx.sender.markDirty(r);
   }
 
@@ -222,6 +277,18 @@ export class Connections implements LinksPart {
     r.queue = [];
     r.qHead = 0;
     r.acceptedBytes = 0;
+    if (r.kept) this.ctx.sender.keep(r, false);
+  }
+
+  evicted(r: Remote): void {
+    // The core evicts only remotes without connections, ACK wait or queued sends; should one
+    // be left anyway, it fails rather than hangs.
+    r.freed = true;
+    const err = new ChirpError("ENOMEM", `remote ${r.address}:${r.port} was evicted from the full remote table (maxRemotes ${this.ctx.config.maxRemotes})`);
+    this.failQueue(r, err);
+    if (r.inflight) settle(r.inflight, err);
+    r.inflight = null;
+    for (const c of [...r.conns]) this.closeConn(c, err.code, err.message);
   }
 
   /** Forget a remote: fail its queue, close its connections (protocol.md §5.5, §5.6). */

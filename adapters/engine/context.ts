@@ -10,12 +10,15 @@ import type { Tally } from "../monitor/stats.ts";
 import type { Events } from "./events.ts";
 import type { RemoteTable } from "./remotes.ts";
 import type { Conn, Remote, SendOp, SendOptions } from "./records.ts";
+import type { InFlight } from "./messages.ts";
 
 /** send-queue.ts: queues sends and writes them as the protocol allows. */
 export interface SenderPart {
   enqueue(remote: Remote, data: Uint8Array, options: SendOptions | undefined): Promise<Uint8Array>;
   /** The remote has work (a queued send, a connection that became ready, an ACK). */
   markDirty(r: Remote): void;
+  /** Tells the core whether sends are queued for the remote (remoteKeep). */
+  keep(r: Remote, on: boolean): void;
   /** Writes the connection's queued control frames (ACKs) now. */
   flushControl(conn: Conn): void;
   /** Writes them after a few microtasks unless a send to the peer carried them first. */
@@ -27,11 +30,15 @@ export interface SenderPart {
 export interface LinksPart {
   dial(r: Remote): void;
   accept(sock: Socket): void;
+  /** An incoming connection refused before it had a record: reported with its reason. */
+  refused(address: string, code: ChirpErrorCode, why: string, cause?: unknown): void;
   /** The peer's handshake: the core filed the connection under remote index `remote`. */
   handshake(conn: Conn, port: number, identity: Uint8Array, remote: number): void;
   closeConn(conn: Conn, code: ChirpErrorCode, why: string, orderly?: boolean): void;
   failQueue(r: Remote, err: Error): void;
   dropRemote(r: Remote, err: ChirpError): void;
+  /** The core evicted idle remote `r` (its record is free already). */
+  evicted(r: Remote): void;
 }
 
 /** receive.ts: reads, core events, messages to the application, releases (protocol.md §3). */
@@ -59,6 +66,8 @@ export interface Ctx {
   readonly remotes: RemoteTable;
   /** The node's total counters. */
   readonly tally: Tally;
+  /** Memory of messages being received, against config.maxInFlightBytes. */
+  readonly inFlight: InFlight;
   readonly events: Events;
   /** The Message owner (releases and replies go through it). */
   readonly owner: MessageOwner;

@@ -17,6 +17,7 @@ import { Connections } from "./connections.ts";
 import { Receiver } from "./receive.ts";
 import { Timer } from "./timers.ts";
 import { Names } from "./names.ts";
+import { InFlight } from "./messages.ts";
 import { NameCache } from "../resolve.ts";
 
 export class Engine implements Ctx, MessageOwner {
@@ -24,6 +25,7 @@ export class Engine implements Ctx, MessageOwner {
   readonly tally = new Tally();
   readonly remotes: RemoteTable;
   readonly events: Events;
+  readonly inFlight: InFlight;
   readonly owner: MessageOwner = this;
   readonly sender: Sender;
   readonly links: Connections;
@@ -49,8 +51,10 @@ export class Engine implements Ctx, MessageOwner {
   ) {
     this.remotes = new RemoteTable(core, config.maxRemotes, this.tally);
     this.events = new Events(onError);
+    this.inFlight = new InFlight(config.maxInFlightBytes);
     this.sender = new Sender(this, new WriteBuffers(core));
     this.links = new Connections(this);
+    this.remotes.onEvicted = (r) => this.links.evicted(r);
     this.receiver = new Receiver(this);
     this.timer = new Timer(this);
     // Host names: config.resolve, else the runtime's resolver; a lookup gets the connect

@@ -12,7 +12,7 @@ import { normalizeAddress } from "../target.ts";
  * port. Throws ChirpError EADDRINUSE when the port cannot be had. */
 export async function listen(
   cfg: ResolvedConfig, t: Transport, onSocket: (s: Socket) => void, onError: (e: Error) => void,
-  handshakeTimeoutMs: number,
+  handshakeTimeoutMs: number, admit?: () => (() => void) | null,
 ): Promise<{ listeners: Listener[]; port: number }> {
   const listeners: Listener[] = [];
   let port = cfg.port;
@@ -20,6 +20,7 @@ export async function listen(
     tls: {
       ...cfg.tls,
       handshakeTimeoutMs,
+      admit,
       onError: (e: TransportError) => onError(new ChirpError(e.chirpCode ?? "TLS_ERROR", e.message, { cause: e })),
     },
     encryptFrom: (a) => encryptionNeeded(cfg.encryption, normalizeAddress(a) ?? a),

@@ -6,7 +6,7 @@ import { ChirpError } from "../errors.ts";
 import { looksLikeTls, PEER_TLS, plaintextTail } from "../tls/policy.ts";
 import type { Message } from "../message.ts";
 import { settle, type Conn } from "./records.ts";
-import { MessageCopier } from "./messages.ts";
+import { InFlightRefused, MessageCopier } from "./messages.ts";
 import type { Ctx, ReceiverPart } from "./context.ts";
 
 const now = (): number => performance.now();
@@ -84,7 +84,7 @@ export class Receiver implements ReceiverPart {
     const core = ctx.core;
     const n = core.x.evCount();
     const out: Message[] = [];
-    const copier = new MessageCopier(core, ctx.owner, n);
+    const copier = new MessageCopier(core, ctx.owner, n, ctx.inFlight);
     for (let i = 0; i < n; i++) {
       const kind = core.evKind(i);
       const conn = ctx.conns[core.evConn(i)];
@@ -100,7 +100,15 @@ export class Receiver implements ReceiverPart {
           if (conn) copier.begin(i, conn);
           break;
         case EV.CHUNK:
-          if (conn) copier.chunk(i, conn);
+          if (!conn) break;
+          try {
+            copier.chunk(i, conn);
+          } catch (e) {
+            if (!(e instanceof InFlightRefused)) throw e;
+            // No memory for this message: only its connection pays (protocol.md §3.3).
+            ctx.links.closeConn(conn, "ENOMEM", e.message);
+            ctx.onError(e);
+          }
           break;
         case EV.END: {
           const msg = conn ? copier.end(conn) : null;
@@ -126,16 +134,20 @@ export class Receiver implements ReceiverPart {
         case EV.ERROR: {
           if (!conn) break;
           const code = core.evCode(i);
+          const from = `${conn.outgoing ? "connection to" : "connection from"} ${conn.address}${conn.peerPort ? `:${conn.peerPort}` : ""}`;
           if (code === ST.FULL) {
-            // A new peer the remote table has no room for.
-            ctx.links.closeConn(conn, "ENOMEM", `too many remotes (maxRemotes ${ctx.config.maxRemotes})`);
+            // A new peer the remote table has no room for: every remote has a connection or
+            // work pending (idle ones are evicted, protocol.md §5.1).
+            const why = `too many remotes (maxRemotes ${ctx.config.maxRemotes}, each with a connection or work pending)`;
+            ctx.links.closeConn(conn, "ENOMEM", why);
+            ctx.onError(new ChirpError("ENOMEM", `${from} refused: ${why}`));
             break;
           }
-          const big = code === ST.TOO_BIG;
-          ctx.links.closeConn(conn, PEER_FAULT[code], big
-            ? `the peer sent a frame larger than maxMsgSize (${ctx.config.maxMsgSize} bytes)`
-            : "the peer sent an invalid frame");
-          ctx.onError(new ChirpError(PEER_FAULT[code], `connection from ${conn.address}:${conn.peerPort} closed: ${big ? "frame larger than maxMsgSize" : "invalid frame"}`));
+          const why = code === ST.TOO_BIG ? `the peer sent a frame larger than maxMsgSize (${ctx.config.maxMsgSize} bytes)`
+            : code === ST.BAD_HANDSHAKE ? "bad handshake: the peer announced port 0 (no chirp node listens there)"
+            : "the peer sent an invalid frame";
+          ctx.links.closeConn(conn, PEER_FAULT[code], why);
+          ctx.onError(new ChirpError(PEER_FAULT[code], `${from} closed: ${why}`));
           break;
         }
         case EV.TIMEOUT: {
@@ -146,6 +158,8 @@ export class Receiver implements ReceiverPart {
             : code === ST.ACK_TIMEOUT ? "send timeout: the receiver did not acknowledge (release) the message in time"
             : "write timeout: the peer does not read";
           ctx.links.closeConn(conn, "TIMEOUT", why);
+          // An incoming connection that never spoke concerns no send: onError hears of it.
+          if (code === ST.HANDSHAKE_TIMEOUT) ctx.onError(new ChirpError("TIMEOUT", `connection from ${conn.address} closed: ${why} within ${ctx.core.x.connectTimeout() / 1000} s`));
           break;
         }
         case EV.GC_REMOTE: {

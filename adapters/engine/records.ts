@@ -59,14 +59,19 @@ export function settle(op: SendOp, err?: Error): void {
   } else if (!op.accepted) op.resolve(op.identity);
 }
 
-/** A message whose bytes span reads (EV_BEGIN .. EV_END), assembled here. */
+/** A message whose bytes span reads (EV_BEGIN .. EV_END), assembled here (messages.ts). */
 interface PartialMessage {
   slot: number;
   identity: Uint8Array;
   serial: number;
   type: number;
-  header: Uint8Array;
-  data: Uint8Array;
+  headerLen: number;
+  /** header_len + data_len as announced. */
+  total: number;
+  /** header‖data received so far, at their offsets; grows as bytes arrive (at most `total`). */
+  buf: Uint8Array;
+  /** Bytes received so far. */
+  got: number;
 }
 
 export class Conn {
@@ -118,6 +123,8 @@ export class Remote {
   onLost: ((op: SendOp, err: Error) => void) | null = null;
   conns = new Set<Conn>();
   freed = false;
+  /** The core was told that sends are queued here (remoteKeep 1): it is not evicted. */
+  kept = false;
   /** The peer node's identity from its last handshake (hex). */
   peerIdentity: string | null = null;
   /** The host name a send last reached it by (engine/names.ts), for stats; null: none. */

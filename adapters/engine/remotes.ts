@@ -14,6 +14,9 @@ export class RemoteTable {
   /** Target strings given to send() -> remote (cleared when it grows past 1024). */
   readonly byTarget = new Map<string, Remote>();
 
+  /** Called with a remote the core evicted (an idle one, to make room: protocol.md §5.1). */
+  onEvicted: (r: Remote) => void = () => {};
+
   constructor(readonly core: Core, readonly maxRemotes: number, readonly total: Tally) {}
 
   get size(): number {
@@ -37,7 +40,7 @@ export class RemoteTable {
     const core = this.core;
     core.setAddress(address);
     const idx = core.x.remoteOpen(port, now);
-    if (idx < 0) throw new ChirpError("ENOMEM", `too many remotes (maxRemotes ${this.maxRemotes})`);
+    if (idx < 0) throw new ChirpError("ENOMEM", `too many remotes (maxRemotes ${this.maxRemotes}, each with a connection or work pending): cannot send to ${address}:${port}`);
     const r = this.adopt(idx, address, port);
     this.#byKey.set(key, r);
     return r;
@@ -50,11 +53,17 @@ export class RemoteTable {
   }
 
   /** The object for the core's remote `idx`, made on first sight (an incoming connection's
-   * handshake names a remote the core made itself). */
+   * handshake names a remote the core made itself). An object there for another peer is one
+   * the core evicted to make this one (remoteOpen, handshake): it is forgotten first. */
   adopt(idx: number, address: string, port: number): Remote {
+    const key = `${address}|${port}`;
     let r = this.#byIdx[idx];
-    if (r) return r;
-    r = new Remote(idx, `${address}|${port}`, address, port, this.total);
+    if (r && r.key === key) return r;
+    if (r) {
+      this.delete(r);
+      this.onEvicted(r);
+    }
+    r = new Remote(idx, key, address, port, this.total);
     this.#byIdx[idx] = r;
     this.#size++;
     if (!this.#byKey.get(r.key)) this.#byKey.set(r.key, r);

@@ -133,12 +133,14 @@ export class Sender implements SenderPart {
       this.#accepted++;
       this.#acceptedBytes += bytes;
       remote.queue.push(op);
+      if (!remote.kept) this.keep(remote, true);
       this.markDirty(remote);
       return Promise.resolve(op.identity);
     }
     const p = new Promise<Uint8Array>(executor);
     const op = new SendOp(remote, ids, idAt, header, data, newResolve, newReject);
     remote.queue.push(op);
+    if (!remote.kept) this.keep(remote, true);
     if (signal !== undefined) {
       // A settled op is skipped by the queue (writeQueue), and a late ACK settles nothing.
       const onAbort = (): void => settle(op, aborted(signal));
@@ -170,6 +172,13 @@ export class Sender implements SenderPart {
       const what = n === 1 ? "1 asynchronous send" : `${n} asynchronous sends`;
       this.ctx.onError(new ChirpError(code, `${what} to ${r.address}:${r.port} resolved when accepted but ${n === 1 ? "was" : "were"} not delivered: ${err.message}`, { cause: err }));
     }
+  }
+
+  /** Tells the core whether sends are queued for `r` (an idle remote may be evicted). */
+  keep(r: Remote, on: boolean): void {
+    if (r.freed) return;
+    r.kept = on;
+    this.ctx.core.x.remoteKeep(r.idx, on ? 1 : 0);
   }
 
   markDirty(r: Remote): void {
@@ -209,7 +218,10 @@ export class Sender implements SenderPart {
   #pump(r: Remote): void {
     const ctx = this.ctx;
     if (r.freed || ctx.closing) return;
-    if (r.queued === 0) return;
+    if (r.queued === 0) {
+      if (r.kept) this.keep(r, false);
+      return;
+    }
     const ci = ctx.core.x.remoteConn(r.idx);
     const conn = ci >= 0 ? ctx.conns[ci] : undefined;
     if (!conn) {

@@ -126,7 +126,7 @@ export function tlsConnect(host: string, port: number, cfg: TlsClientConfig, cb:
   };
   const onClose = (): void => fail(new Error(secure
     ? "the peer closed the connection right after the TLS handshake (it refused our certificate, or is no chirp node)"
-    : "the peer closed the connection during the TLS handshake"));
+    : "the peer closed the connection during the TLS handshake: it may be at its connection limit"));
   s.once("connect", () => (tcp = true));
   s.once("secureConnect", () => {
     secure = true;
@@ -191,12 +191,25 @@ class SocketDuplex extends Duplex {
  * 0.3 ms (Deno, Bun) to 3 ms (Node) per incoming TLS connection, on top of the handshake.
  */
 function tlsAccept(raw: Socket, address: string, cfg: TlsServerConfig, onSocket: (s: Socket) => void): void {
+  const leave = cfg.admit ? cfg.admit() : () => {};
+  if (leave === null) {
+    raw.close();
+    const e = tlsError("too many connections (TLS handshakes in progress count against maxConnections)");
+    e.chirpCode = "ENOMEM";
+    e.peerAddress = address;
+    cfg.onError(e);
+    return;
+  }
   let done = false;
   const finish = (err?: TransportError): boolean => {
     if (done) return false;
     done = true;
+    leave();
     clearTimeout(timer);
-    if (err) cfg.onError(err);
+    if (err) {
+      err.peerAddress = address;
+      cfg.onError(err);
+    }
     return true;
   };
   const timer = setTimeout(() => {

@@ -25,6 +25,7 @@ enum chirp_status {
   CHIRP_HANDSHAKE_TIMEOUT = 35, /* peer: incoming: the peer sent no handshake within min(2·T, 60 s) (protocol.md §10.6) */
   CHIRP_ACK_TIMEOUT = 36, /* peer: synchronous: the message was not acknowledged within T (protocol.md §4.3) */
   CHIRP_WRITE_TIMEOUT = 37, /* peer: a write did not complete within T: the peer does not read */
+  CHIRP_BAD_HANDSHAKE = 38, /* peer: the handshake announces port 0, where no node listens (protocol.md §1.5) */
 };
 
 enum chirp_event_kind {
@@ -34,7 +35,7 @@ enum chirp_event_kind {
   CHIRP_EV_CHUNK = 4, /* bytes of the message of the last EV_BEGIN */
   CHIRP_EV_END = 5, /* the message of the last EV_BEGIN on this connection is complete */
   CHIRP_EV_ACK = 6, /* the remote's ACK-waiting message was acknowledged (on any of its connections) */
-  CHIRP_EV_ERROR = 7, /* the connection failed (state FAILED): code BAD_FRAME or TOO_BIG (the peer's fault) or FULL (no remote record for a new peer); close it */
+  CHIRP_EV_ERROR = 7, /* the connection failed (state FAILED): code BAD_FRAME, TOO_BIG or BAD_HANDSHAKE (the peer's fault) or FULL (no remote record for a new peer, none evictable); close it */
   CHIRP_EV_TIMEOUT = 8, /* a timer expired: code CONNECT_, HANDSHAKE_, ACK_ or WRITE_TIMEOUT; close the connection */
   CHIRP_EV_GC_REMOTE = 9, /* the remote was idle for more than R (conn -1): forget it (remoteFree) */
   CHIRP_EV_GC_CONN = 10, /* an old (not current) connection was idle for more than R: close it */
@@ -193,6 +194,7 @@ static inline void chirp_event_decode(chirp_event_t *ev, const uint8_t *mem, uin
   X(connAccept, "f64", "i32") /* commands */ \
   X(connClose, "i32 f64", "i32") /* commands */ \
   X(remoteOpen, "i32 f64", "i32") /* commands */ \
+  X(remoteKeep, "i32 i32", "i32") /* commands */ \
   X(remoteFree, "i32", "i32") /* commands */ \
   X(remoteDial, "i32 f64", "i32") /* commands */ \
   X(send, "i32 i32 i32 i32 f64", "i32") /* commands */ \

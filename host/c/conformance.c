@@ -831,9 +831,12 @@ static void sec_configure(void) {
   CHECK_EQ(n, 64, "connAccept until -FULL: max_conns records");
   CHECK_EQ(accept_conn(c, 2), -CHIRP_FULL, "connAccept with every record in use");
   n = 0;
-  while (n < 1000 && open_remote(c, 1000 + n, 2) >= 0) n++;
+  /* Each kept (the host has work for it): an idle remote would be evicted to make room. */
+  for (int32_t r; n < 1000 && (r = open_remote(c, 1000 + n, 2)) >= 0; n++) W(remoteKeep)(X, (uint32_t)r, 1);
   CHECK_EQ(n, 32, "remoteOpen of distinct peers until -FULL: max_remotes records");
   CHECK_EQ(open_remote(c, 1000, 2), 0, "remoteOpen of a known peer finds its record");
+  CHECK_EQ(I(W(remoteKeep)(X, 5, 0)), 0, "remoteKeep 0");
+  CHECK_EQ(open_remote(c, 5000, 2), 5, "remoteOpen with the table full evicts the one idle remote");
   check_memory(c, "configure");
   core_free(c);
 }

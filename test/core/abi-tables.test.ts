@@ -64,7 +64,7 @@ test("the generated TypeScript tables agree with the module", () => {
   // CoreExports lists exactly the module's functions (a missing name fails the type check here).
   const listed: (keyof CoreExports)[] = ["configPtr", "configure", "connectTimeout", "memoryBytes", "argsPtr",
     "inPtr", "inCap", "outPtr", "outCap", "evPtr", "feed", "tick", "writeStart", "writeDone", "connAccept",
-    "connClose", "remoteOpen", "remoteFree", "remoteDial", "send", "release", "flush", "outLen", "outConn",
+    "connClose", "remoteOpen", "remoteFree", "remoteKeep", "remoteDial", "send", "release", "flush", "outLen", "outConn",
     "outReset", "evCount", "connState", "connGen", "connRemote", "connPaused", "remoteState", "remoteConn",
     "remoteWaiting", "remoteDelay", "remoteSerial", "nextDeadline"];
   assert.equal(exported, [...listed].sort());

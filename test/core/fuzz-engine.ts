@@ -295,7 +295,7 @@ function execute(rig: Rig, k: FuzzCase, feats: Set<string>): Outcome {
           errors++;
           err = core.evCode(i);
           feats.add(`e:${err}`);
-          if (err !== ST.BAD_FRAME && err !== ST.TOO_BIG) fail(`EV_ERROR with code ${err}`);
+          if (err !== ST.BAD_FRAME && err !== ST.TOO_BIG && err !== ST.BAD_HANDSHAKE) fail(`EV_ERROR with code ${err}`);
           failedAt = evIndex;
           if (i !== count - 1) fail("EV_ERROR is not the last event of its call");
           break;
@@ -485,7 +485,7 @@ const showOutcome = (o: Outcome): string =>
 
 /** The outcome the spec prescribes for plain feeding (fresh connection, every message
  * released at once, no timers, nothing sent): the handshake is the first 18 bytes (§1.4);
- * then 27-byte headers (§2.1): header_len + data_len > maxMsgSize fails with ENOMEM (64-bit
+ * port 0 fails with PROTOCOL_ERROR (BAD_HANDSHAKE); then 27-byte headers (§2.1): header_len + data_len > maxMsgSize fails with ENOMEM (64-bit
  * sum, §3.5); an ACK/NOOP bit with a payload or with REQ_ACK fails with PROTOCOL_ERROR; NOOP
  * wins over ACK; an ACK nobody waits for is ignored; anything else is a data message with its
  * raw type byte (§2.2). Independent of the core: a second implementation to compare with. */
@@ -494,6 +494,8 @@ export function reference(b: Uint8Array, maxMsgSize: number): Outcome {
   if (b.length < 18) return o;
   o.state = 2;
   o.hsPort = (b[0] << 8) | b[1];
+  // Port 0: no node listens there, the handshake is refused (protocol.md §1.5).
+  if (o.hsPort === 0) return { ...o, state: 3, err: ST.BAD_HANDSHAKE, errors: 1, hsPort: -1 };
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const mix = (h: number, v: number): number => Math.imul(h ^ v, 0x01000193) >>> 0;
   let p = 18;

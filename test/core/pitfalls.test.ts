@@ -148,9 +148,42 @@ test("handshake + frames in one read: parsed in one call, the frames already fil
   assert.is(c.evs[1].remote, r2);
 });
 
-test("incoming peer with the remote table full: EV_ERROR FULL, the connection failed", () => {
+test("incoming peer with the remote table full of idle remotes: the oldest idle one is evicted for it", () => {
+  const core = mkCore({ maxRemotes: 2 });
+  const old = openRemote(core, 1, 0);
+  openRemote(core, 2, 5);
+  const conn = accept(core, 10);
+  core.takeOut();
+  const r = feedOnce(core, conn, HS_PEER, 10);
+  assert.equal(kinds(r.evs), [EV.HANDSHAKE]);
+  assert.is(r.evs[0].remote, old, "the least recently active remote's record");
+  assert.is(core.x.connState(conn), 2);
+  // remoteOpen evicts the same way (port 2's remote, the only idle one); a remote the host
+  // keeps (sends queued for it) and one with a connection are never evicted.
+  const third = openRemote(core, 3, 20);
+  assert.ok(third >= 0);
+  assert.is(core.x.remoteKeep(third, 1), 0);
+  assert.is(openRemote(core, 4, 20), -ST.FULL);
+  assert.is(core.x.remoteKeep(third, 0), 0);
+  assert.is(openRemote(core, 4, 20), third);
+});
+
+test("a handshake announcing port 0 is BAD_HANDSHAKE: the connection failed, no remote made", () => {
   const core = mkCore({ maxRemotes: 1 });
-  openRemote(core, 1);
+  const conn = accept(core);
+  core.takeOut();
+  const r = feedOnce(core, conn, concat(new Uint8Array(2), ID_B));
+  assert.is(r.used, 18);
+  assert.equal(kinds(r.evs), [EV.ERROR]);
+  assert.is(r.evs[0].code, ST.BAD_HANDSHAKE);
+  assert.is(core.x.connState(conn), 3);
+  assert.is(openRemote(core, 5), 0, "the one remote record is still free");
+});
+
+test("incoming peer with every remote busy (kept by the host): EV_ERROR FULL, the connection failed", () => {
+  const core = mkCore({ maxRemotes: 1 });
+  const kept = openRemote(core, 1);
+  assert.is(core.x.remoteKeep(kept, 1), 0);
   const conn = accept(core);
   core.takeOut();
   const r = feedOnce(core, conn, HS_PEER);

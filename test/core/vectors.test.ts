@@ -13,7 +13,7 @@ test("module imports nothing and exports exactly the ABI (generated CoreExports)
   const names = WebAssembly.Module.exports(mod).map((e) => e.name).sort();
   const want = ["configPtr", "configure", "connectTimeout", "memoryBytes", "argsPtr", "inPtr", "inCap", "outPtr",
     "outCap", "evPtr", "feed", "tick", "writeStart", "writeDone", "connAccept", "connClose", "remoteOpen",
-    "remoteFree", "remoteDial", "send", "release", "flush", "outLen", "outConn", "outReset", "evCount",
+    "remoteFree", "remoteKeep", "remoteDial", "send", "release", "flush", "outLen", "outConn", "outReset", "evCount",
     "connState", "connGen", "connRemote", "connPaused", "remoteState", "remoteConn", "remoteWaiting",
     "remoteDelay", "remoteSerial", "nextDeadline", "memory"].sort();
   assert.equal(names, want);

@@ -20,6 +20,8 @@ export interface ChildOptions {
   cwd?: string;
   /** Written to stdin, which is then closed; without it stdin stays open for commands. */
   input?: string | Uint8Array;
+  /** Runs it under this address-space limit (bash's `ulimit -v`, KiB). */
+  ulimitKiB?: number;
 }
 
 /** A repo script running in its own process. */
@@ -44,7 +46,8 @@ export class Child {
 
   constructor(readonly script: string, args: string[] = [], o: ChildOptions = {}) {
     this.runtime = o.runtime ?? runtime;
-    const [cmd, argv] = scriptCommand(script, args, this.runtime);
+    let [cmd, argv] = scriptCommand(script, args, this.runtime);
+    if (o.ulimitKiB !== undefined) [cmd, argv] = ["bash", ["-c", `ulimit -v ${o.ulimitKiB} && exec "$0" "$@"`, cmd, ...argv]];
     this.child = spawn(cmd, argv, { cwd: o.cwd, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, ...o.env } });
     this.child.stdin!.on("error", () => {}); // EPIPE after the child died
     const dec = new TextDecoder();
