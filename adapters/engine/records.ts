@@ -30,6 +30,12 @@ export class SendOp {
   /** Asynchronous mode: its promise resolved when the node accepted it into the remote's
    * bounded queue (send-queue.ts ACCEPT_BYTES); a later failure goes to the remote's onLost. */
   accepted = false;
+  /** An accepted send's bytes, copied: header then data at `copyAt` in `copy` (a shared
+   * slab); `header` and `data` are then empty. */
+  copy: Uint8Array = EMPTY;
+  copyAt = 0;
+  copyHl = 0;
+  copyDl = 0;
   /** Synchronous mode: when the frame went into a write (for the ACK round trip). */
   at = 0;
   constructor(
@@ -42,6 +48,13 @@ export class SendOp {
     readonly resolve: (id: Uint8Array) => void,
     readonly reject: (e: Error) => void,
   ) {}
+  /** Header bytes, data bytes (of the copy, if accepted). */
+  get hl(): number {
+    return this.accepted ? this.copyHl : this.header.length;
+  }
+  get dl(): number {
+    return this.accepted ? this.copyDl : this.data.length;
+  }
   get identity(): Uint8Array {
     return this.idAt === 0 && this.ids.length === 16 ? this.ids : this.ids.subarray(this.idAt, this.idAt + 16);
   }

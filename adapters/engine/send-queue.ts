@@ -60,6 +60,28 @@ export function toBytes(v: Uint8Array | string | undefined, what: string): Uint8
   throw new ChirpError("VALUE_ERROR", `${what} must be a Uint8Array or a string`);
 }
 
+/** Copies of accepted payloads (the caller may reuse its buffer once the send resolved), header
+ * then data, bump-allocated in 1 MiB slabs: no ArrayBuffer or view per send. A slab is dropped
+ * when full and lives until its last send was written. */
+const SLAB_BYTES = 1 << 20;
+let slab = new Uint8Array(0);
+let slabAt = 0;
+function copyInto(op: SendOp, header: Uint8Array, data: Uint8Array): void {
+  const hl = header.length;
+  const n = hl + data.length;
+  if (slabAt + n > slab.length) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabAt = 0;
+  }
+  op.copy = slab;
+  op.copyAt = slabAt;
+  op.copyHl = hl;
+  op.copyDl = data.length;
+  if (hl) copySmall(slab, header, slabAt);
+  copySmall(slab, data, slabAt + hl);
+  slabAt += (n + 7) & ~7;
+}
+
 /** Copies `src` into `dst` at `at`: a plain loop for the short arrays of the hot path (cheaper
  * than TypedArray.set's call overhead there), set() for the rest. */
 function copySmall(dst: Uint8Array, src: Uint8Array, at: number): void {
@@ -124,9 +146,10 @@ export class Sender implements SenderPart {
     if (signal === undefined && !config.synchronous && header.length + data.length <= this.#inlineMax &&
       remote.acceptedBytes < ACCEPT_BYTES && this.#connected(remote) && this.#turns.mayAccept()) {
       // Resolved before it is written: the caller may reuse its buffers at once, so copy them
-      // (at most inlineMax bytes; larger payloads resolve when written, uncopied).
-      const op = new SendOp(remote, ids, idAt, header.length ? header.slice() : header, data.slice(), newResolve, newReject);
+      // (at most inlineMax bytes, into a slab; larger payloads resolve when written, uncopied).
+      const op = new SendOp(remote, ids, idAt, EMPTY, EMPTY, newResolve, newReject);
       op.accepted = true;
+      copyInto(op, header, data);
       const bytes = FRAME + header.length + data.length;
       remote.acceptedBytes += bytes;
       remote.onLost = this.#onLost;
@@ -262,8 +285,8 @@ export class Sender implements SenderPart {
         r.qHead++;
         continue;
       }
-      const hl = op.header.length;
-      const dl = op.data.length;
+      const hl = op.hl;
+      const dl = op.dl;
       const inline = hl + dl <= this.#inlineMax;
       const ids = op.ids;
       const mem = core.mem;
@@ -287,8 +310,17 @@ export class Sender implements SenderPart {
       if (op.accepted) r.acceptedBytes -= FRAME + hl + dl;
       if (inline) {
         const p = core.outPtr + at; // where the core put the payload
-        if (hl) copySmall(core.mem, op.header, p);
-        if (dl) copySmall(core.mem, op.data, p + hl);
+        if (op.accepted) {
+          const n = hl + dl;
+          const src = op.copy;
+          const mem = core.mem;
+          const from = op.copyAt;
+          if (n > 64) mem.set(src.subarray(from, from + n), p);
+          else for (let k = 0; k < n; k++) mem[p + k] = src[from + k];
+        } else {
+          if (hl) copySmall(core.mem, op.header, p);
+          if (dl) copySmall(core.mem, op.data, p + hl);
+        }
       } else {
         take();
         if (hl) chunks.push(op.header);
@@ -377,7 +409,7 @@ export class Sender implements SenderPart {
     let ready = 0;
     for (let i = 0; i < n; i++) {
       const op = ops[i];
-      bytes += op.header.length + op.data.length;
+      bytes += op.hl + op.dl;
       op.written = true;
       if (!sync || op.acked) ready++;
     }
