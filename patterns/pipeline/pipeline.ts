@@ -19,12 +19,19 @@
 // CANNOT_CONNECT. A worker's handler error (FAILED) is not a worker failure: that item
 // rejects with RemoteError and is not retried.
 //
+// Joining (patterns/pipeline/worker.ts): a worker announces itself with JOIN 0x50/5 (body: its
+// slots) and the pusher adds it, or takes it back if it was dropped, and answers ACK 0x50/7;
+// LEAVE 0x50/6 removes it. Workers join again when the pusher restarts. While no worker is
+// live, items wait up to `waitForWorkers` seconds for one to join (default 0 when `workers`
+// are listed: they reject at once; else twice the timeout).
+//
 // Header: WORK 0x50/1 (the worker answers RESULT 0x50/2 or FAILED 0x50/3 with the item's
 // identity), WORK_ONEWAY 0x50/4 (no answer; the worker releases the item only when its
 // handler finished, so in synchronous mode the send itself reports completion).
 import { ChirpError, type Chirp, type Message, type Target } from "../../adapters/mod.ts";
 import { OP, PATTERN, RemoteError, decodeHeader, targetKey, text } from "../header.ts";
 import { routerOf, type MessageHandler } from "../router.ts";
+import { joinHandler } from "./joins.ts";
 import { Call, answer, run, type Deadline, type ReplyValue } from "../call.ts";
 
 export interface WorkerSpec {
@@ -51,6 +58,14 @@ export interface PusherOptions {
   onResult?: (r: PushResult) => void;
   /** Called when a worker is dropped, with the error of its last attempt. */
   onDrop?: (worker: WorkerStats, err: unknown) => void;
+  /** Take workers that announce themselves (JOIN, patterns/pipeline/worker.ts) and let them
+   * LEAVE (default true). */
+  acceptJoins?: boolean;
+  /** Seconds queued items wait for a worker while none is live, before they reject with
+   * CANNOT_CONNECT (default: 0 when `workers` are listed, else 2 × timeout). */
+  waitForWorkers?: number;
+  /** Called when a worker joined (true: JOIN) or left (false: LEAVE). */
+  onJoin?: (worker: string, joined: boolean) => void;
 }
 
 export interface PushResult {
@@ -84,6 +99,8 @@ interface Item {
   attempts: number;
   tried: Set<Worker>;
   lastError: unknown;
+  /** When it was queued (performance.now()), for waitForWorkers. */
+  since: number;
   resolve(r: PushResult): void;
   reject(e: unknown): void;
 }
@@ -110,6 +127,10 @@ export class Pusher {
   #timer: ReturnType<typeof setTimeout> | null = null;
   #closed = false;
   #idle: (() => void)[] = [];
+  readonly #waitMs: number;
+  #waitTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly #offJoins: (() => void) | null = null;
+  readonly #onJoin?: (worker: string, joined: boolean) => void;
 
   constructor(node: Chirp, options: PusherOptions = {}) {
     this.#node = node;
@@ -123,9 +144,21 @@ export class Pusher {
     if (!(this.#slots >= 1) || !(this.#maxFailures >= 1) || !(this.#timeoutMs > 0) || !(this.#maxAttempts >= 1)) {
       throw new ChirpError("VALUE_ERROR", "pusher: slots, maxFailures and maxAttempts must be >= 1 and timeout > 0");
     }
+    this.#waitMs = (options.waitForWorkers ?? (options.workers?.length ? 0 : 2 * this.#timeoutMs / 1000)) * 1000;
+    if (!(this.#waitMs >= 0)) throw new ChirpError("VALUE_ERROR", "pusher: waitForWorkers must be >= 0");
+    this.#onJoin = options.onJoin;
     if (this.#results) routerOf(node);
+    if (options.acceptJoins ?? true) {
+      this.#offJoins = routerOf(node).use(joinHandler(node, {
+        add: (target, slots) => !this.#closed && (this.add(slots === undefined ? { target } : { target, slots }), true),
+        remove: (target) => this.remove(target),
+        onJoin: this.#onJoin,
+      }));
+    }
     for (const w of options.workers ?? []) this.add(w);
   }
+
+
 
   /** Adds a worker (again, if it was dropped). */
   add(worker: Target | WorkerSpec): void {
@@ -172,7 +205,7 @@ export class Pusher {
   push(data?: Uint8Array | string, options: { header?: Uint8Array | string } = {}): Promise<PushResult> {
     if (this.#closed) return Promise.reject(new ChirpError("SHUTDOWN", "pusher: closed"));
     return new Promise<PushResult>((resolve, reject) => {
-      this.#queue.push({ data, header: options.header, attempts: 0, tried: new Set(), lastError: undefined, resolve, reject });
+      this.#queue.push({ data, header: options.header, attempts: 0, tried: new Set(), lastError: undefined, since: performance.now(), resolve, reject });
       this.#pump();
     });
   }
@@ -186,6 +219,9 @@ export class Pusher {
   /** Rejects queued items with SHUTDOWN and refuses new ones; items in flight finish. */
   close(): void {
     this.#closed = true;
+    this.#offJoins?.();
+    if (this.#waitTimer !== null) clearTimeout(this.#waitTimer);
+    this.#waitTimer = null;
     const err = new ChirpError("SHUTDOWN", "pusher: closed");
     for (const it of this.#queue.splice(0)) it.reject(err);
     this.#checkIdle();
@@ -195,6 +231,10 @@ export class Pusher {
     while (this.#queue.length > 0) {
       const live = this.#workers; // dropped workers are removed from the list at once
       if (live.length === 0) {
+        if (this.#waitMs > 0) {
+          this.#waitForWorkers();
+          break;
+        }
         const items = this.#queue.splice(0);
         for (const it of items) {
           it.reject(it.lastError !== undefined
@@ -222,6 +262,28 @@ export class Pusher {
       this.#attempt(item, w);
     }
     this.#checkIdle();
+  }
+
+  /** No live worker: items queued longer than waitForWorkers reject, the rest wait (one
+   * timer for the oldest; a worker that joins ends the wait through #pump). */
+  #waitForWorkers(): void {
+    if (this.#waitTimer !== null) return;
+    const now = performance.now();
+    const late = this.#queue.filter((it) => now - it.since >= this.#waitMs);
+    if (late.length) {
+      this.#queue.splice(0, this.#queue.length, ...this.#queue.filter((it) => now - it.since < this.#waitMs));
+      for (const it of late) {
+        it.reject(new ChirpError("CANNOT_CONNECT", `pusher: no live worker within ${this.#waitMs / 1000} s` +
+          (it.lastError !== undefined ? `; last error: ${(it.lastError as Error)?.message ?? it.lastError}` : ""), { cause: it.lastError }));
+      }
+    }
+    if (this.#queue.length === 0) return;
+    let oldest = Infinity;
+    for (const it of this.#queue) oldest = Math.min(oldest, it.since);
+    this.#waitTimer = setTimeout(() => {
+      this.#waitTimer = null;
+      this.#pump();
+    }, Math.max(1, oldest + this.#waitMs - performance.now()));
   }
 
   /** The live worker with the most free slots among those this item has not failed on (all
