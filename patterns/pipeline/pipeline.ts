@@ -91,6 +91,9 @@ export interface WorkerStats {
 
 interface Worker extends WorkerStats {
   to: Target;
+  /** Bumped when the worker is added again (a JOIN after a restart): failures of attempts
+   * made before do not count towards dropping it. */
+  epoch: number;
 }
 
 interface Item {
@@ -169,9 +172,11 @@ export class Pusher {
     const old = this.#workers.find((w) => w.target === key);
     if (old && !old.dropped) {
       old.slots = slots;
+      old.epoch++;
+      old.consecutiveFailures = 0;
     } else {
       if (old) this.#workers.splice(this.#workers.indexOf(old), 1);
-      this.#workers.push({ to: spec.target, target: key, slots, inFlight: 0, done: 0, failures: 0, consecutiveFailures: 0, dropped: false });
+      this.#workers.push({ to: spec.target, target: key, slots, inFlight: 0, done: 0, failures: 0, consecutiveFailures: 0, dropped: false, epoch: 0 });
     }
     this.#pump();
   }
@@ -188,7 +193,7 @@ export class Pusher {
 
   /** Counters per worker (dropped workers are no longer listed). */
   get workers(): WorkerStats[] {
-    return this.#workers.map(({ to: _to, ...s }) => ({ ...s }));
+    return this.#workers.map(({ to: _to, epoch: _e, ...s }) => ({ ...s }));
   }
 
   /** Items waiting for a free worker. */
@@ -349,6 +354,7 @@ export class Pusher {
 
   #attempt(item: Item, w: Worker): void {
     item.attempts++;
+    const epoch = w.epoch;
     w.inFlight++;
     this.#inFlight++;
     // How the attempt ended: a result (answered), a FAILED answer (the handler threw, not the
@@ -376,13 +382,13 @@ export class Pusher {
         return;
       }
       w.failures++;
-      w.consecutiveFailures++;
+      if (epoch === w.epoch) w.consecutiveFailures++;
       item.tried.add(w);
       item.lastError = err;
       if (w.consecutiveFailures >= this.#maxFailures && !w.dropped) {
         w.dropped = true;
         this.#workers.splice(this.#workers.indexOf(w), 1);
-        const { to: _to, ...stats } = w;
+        const { to: _to, epoch: _e, ...stats } = w;
         this.#onDrop?.({ ...stats }, err);
       }
       if (item.attempts >= this.#maxAttempts) item.reject(err);
