@@ -132,6 +132,8 @@ export class Pusher {
   #idle: (() => void)[] = [];
   readonly #waitMs: number;
   #waitTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Since when no worker is live (performance.now()), or null while one is. */
+  #noWorkersSince: number | null = null;
   readonly #offJoins: (() => void) | null = null;
   readonly #onJoin?: (worker: string, joined: boolean) => void;
 
@@ -233,6 +235,11 @@ export class Pusher {
   }
 
   #pump(): void {
+    if (this.#workers.length > 0) this.#noWorkersSince = null;
+    if (this.#waitTimer !== null && (this.#workers.length > 0 || this.#queue.length === 0)) {
+      clearTimeout(this.#waitTimer); // a worker came (or nothing waits): the wait is over
+      this.#waitTimer = null;
+    }
     while (this.#queue.length > 0) {
       const live = this.#workers; // dropped workers are removed from the list at once
       if (live.length === 0) {
@@ -274,9 +281,11 @@ export class Pusher {
   #waitForWorkers(): void {
     if (this.#waitTimer !== null) return;
     const now = performance.now();
-    const late = this.#queue.filter((it) => now - it.since >= this.#waitMs);
+    const from = (this.#noWorkersSince ??= now);
+    const waited = (it: Item): number => now - Math.max(it.since, from);
+    const late = this.#queue.filter((it) => waited(it) >= this.#waitMs);
     if (late.length) {
-      this.#queue.splice(0, this.#queue.length, ...this.#queue.filter((it) => now - it.since < this.#waitMs));
+      this.#queue.splice(0, this.#queue.length, ...this.#queue.filter((it) => waited(it) < this.#waitMs));
       for (const it of late) {
         it.reject(new ChirpError("CANNOT_CONNECT", `pusher: no live worker within ${this.#waitMs / 1000} s` +
           (it.lastError !== undefined ? `; last error: ${(it.lastError as Error)?.message ?? it.lastError}` : ""), { cause: it.lastError }));
@@ -284,7 +293,7 @@ export class Pusher {
     }
     if (this.#queue.length === 0) return;
     let oldest = Infinity;
-    for (const it of this.#queue) oldest = Math.min(oldest, it.since);
+    for (const it of this.#queue) oldest = Math.min(oldest, Math.max(it.since, from));
     this.#waitTimer = setTimeout(() => {
       this.#waitTimer = null;
       this.#pump();
