@@ -36,7 +36,8 @@ test("the responder restarts: replies resume; failed requests reject", async () 
     assert.is(replies.duplicated(), 0);
     const failed = [...replies.sent.values()].filter((o) => o !== "ok").length;
     printRow({ pattern: "request/reply", restarted: "responder", runtimes: `${childRuntime} (peer ${runtime})`, resumeMs: [Math.round(resume)],
-      lost: replies.lost(), duplicated: tally.duplicated(), note: `lost: ${failed} requests rejected while it was down (the caller saw each error); none lost silently` });
+      lost: replies.lost(), duplicated: tally.duplicated(), note: "lost: requests that met the dead responder, each rejected (TIMEOUT, CANNOT_CONNECT): none lost silently" });
+    assert.is(replies.lost(), failed, "what was not answered was rejected");
     assert.ok(resume < RESUME_BOUND_MS, `resumed after ${resume.toFixed(0)} ms (bound ${RESUME_BOUND_MS} ms)`);
   } finally {
     await stop();

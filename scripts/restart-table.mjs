@@ -1,0 +1,44 @@
+// Builds the restart table of docs/patterns.md: runs the restart tests (patterns/*/restart.test.ts)
+// on the runtimes given (default node deno bun) through test/run.mjs, collects the
+// "restart-row {json}" lines they print (test/support/restart.ts) and prints one markdown
+// row per pattern and restarted role: time from the restarted process listening to traffic
+// flowing again (min-max over the runs; "a / b" = to it / from it), messages lost and
+// duplicated (min-max), and the runtimes each run used. Usage (after npm run build):
+//   node scripts/restart-table.mjs [node deno bun] [--rounds=N]
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const args = process.argv.slice(2);
+const rounds = Number(args.find((a) => a.startsWith("--rounds="))?.slice(9) ?? 1);
+const runtimes = args.filter((a) => !a.startsWith("--"));
+const rows = [];
+for (let i = 0; i < rounds; i++) {
+  const r = spawnSync(process.execPath, ["test/run.mjs", ...(runtimes.length ? runtimes : ["node", "deno", "bun"])], {
+    cwd: root, encoding: "utf8", maxBuffer: 64 << 20,
+    env: { ...process.env, TEST_FILTER: "restart\\.test", TEST_VERBOSE: "1" },
+  });
+  if (r.status !== 0) {
+    process.stderr.write(r.stdout + r.stderr);
+    process.exit(1);
+  }
+  for (const m of r.stdout.matchAll(/restart-row (\{.*\})/g)) rows.push(JSON.parse(m[1]));
+}
+const groups = new Map();
+for (const row of rows) {
+  const k = `${row.pattern}|${row.restarted}`;
+  if (!groups.has(k)) groups.set(k, []);
+  groups.get(k).push(row);
+}
+const span = (xs) => {
+  const lo = Math.min(...xs), hi = Math.max(...xs);
+  return lo === hi ? String(lo) : `${lo}–${hi}`;
+};
+console.log("| pattern | restarted | resumed after (ms) | lost | duplicated | runs (restarted on, peer on) | lost and duplicated are |");
+console.log("|---|---|---|---|---|---|---|");
+for (const [k, g] of groups) {
+  const [pattern, restarted] = k.split("|");
+  const dirs = g[0].resumeMs.length;
+  const resume = Array.from({ length: dirs }, (_, d) => span(g.map((r) => r.resumeMs[d]))).join(" / ");
+  console.log(`| ${pattern} | ${restarted} | ${resume} | ${span(g.map((r) => r.lost))} | ${span(g.map((r) => r.duplicated))} | ${g.length}: ${[...new Set(g.map((r) => r.runtimes))].join(", ")} | ${g[0].note} |`);
+}
