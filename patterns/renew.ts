@@ -60,6 +60,8 @@ export class Renewal {
   /** Attempts that failed and were retried or gave up. */
   failedAttempts = 0;
 
+  /** Renews with `renew(key)` on `node`'s events; `timeout` (seconds) is the default
+   * retryInterval. Call watch(key) for each peer. */
   constructor(node: Chirp, renew: (key: string) => Promise<void>, timeout: number, options: RenewOptions = {}) {
     this.#node = node;
     this.#renew = renew;

@@ -41,6 +41,7 @@ export class PullWorker {
   readonly #remove: () => void;
   readonly #renewal: Renewal | null;
 
+  /** Puts `handler` on `node`'s router and joins `options.join` (see worker()). */
   constructor(node: Chirp, handler: (item: Message, header: Uint8Array) => ReplyValue | Promise<ReplyValue>, options: WorkerOptions = {}) {
     this.#node = node;
     this.#timeout = options.timeout ?? node.config.timeout;
