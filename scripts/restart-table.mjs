@@ -3,20 +3,22 @@
 // "restart-row {json}" lines they print (test/support/restart.ts) and prints one markdown
 // row per pattern and restarted role: time from the restarted process listening to traffic
 // flowing again (min-max over the runs; "a / b" = to it / from it), messages lost and
-// duplicated (min-max), and the runtimes each run used. Usage (after npm run build):
-//   node scripts/restart-table.mjs [node deno bun] [--rounds=N]
+// duplicated (min-max), and the runtimes each run used; per mode (synchronous, and with
+// --modes=sync,async also asynchronous: RESTART_MODE=async). Usage (after npm run build):
+//   node scripts/restart-table.mjs [node deno bun] [--rounds=N] [--modes=sync,async]
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const args = process.argv.slice(2);
 const rounds = Number(args.find((a) => a.startsWith("--rounds="))?.slice(9) ?? 1);
+const modes = (args.find((a) => a.startsWith("--modes="))?.slice(8) ?? "sync").split(",");
 const runtimes = args.filter((a) => !a.startsWith("--"));
 const rows = [];
-for (let i = 0; i < rounds; i++) {
+for (const mode of modes) for (let i = 0; i < rounds; i++) {
   const r = spawnSync(process.execPath, ["test/run.mjs", ...(runtimes.length ? runtimes : ["node", "deno", "bun"])], {
     cwd: root, encoding: "utf8", maxBuffer: 64 << 20,
-    env: { ...process.env, TEST_FILTER: "restart\\.test", TEST_VERBOSE: "1" },
+    env: { ...process.env, TEST_FILTER: "restart\\.test", TEST_VERBOSE: "1", RESTART_MODE: mode },
   });
   if (r.status !== 0) {
     process.stderr.write(r.stdout + r.stderr);
@@ -26,7 +28,7 @@ for (let i = 0; i < rounds; i++) {
 }
 const groups = new Map();
 for (const row of rows) {
-  const k = `${row.pattern}|${row.restarted}`;
+  const k = `${row.pattern}|${row.restarted}|${row.mode}`;
   if (!groups.has(k)) groups.set(k, []);
   groups.get(k).push(row);
 }
@@ -34,11 +36,11 @@ const span = (xs) => {
   const lo = Math.min(...xs), hi = Math.max(...xs);
   return lo === hi ? String(lo) : `${lo}–${hi}`;
 };
-console.log("| pattern | restarted | resumed after (ms) | lost | duplicated | runs (restarted on, peer on) | lost and duplicated are |");
-console.log("|---|---|---|---|---|---|---|");
-for (const [k, g] of groups) {
-  const [pattern, restarted] = k.split("|");
+console.log("| pattern | restarted | mode | resumed after (ms) | lost | duplicated | runs (restarted on, peer on) | lost and duplicated are |");
+console.log("|---|---|---|---|---|---|---|---|");
+for (const [k, g] of [...groups].sort(([a], [b]) => (a < b ? -1 : 1))) {
+  const [pattern, restarted, mode] = k.split("|");
   const dirs = g[0].resumeMs.length;
   const resume = Array.from({ length: dirs }, (_, d) => span(g.map((r) => r.resumeMs[d]))).join(" / ");
-  console.log(`| ${pattern} | ${restarted} | ${resume} | ${span(g.map((r) => r.lost))} | ${span(g.map((r) => r.duplicated))} | ${g.length}: ${[...new Set(g.map((r) => r.runtimes))].join(", ")} | ${g[0].note} |`);
+  console.log(`| ${pattern} | ${restarted} | ${mode} | ${resume} | ${span(g.map((r) => r.lost))} | ${span(g.map((r) => r.duplicated))} | ${g.length}: ${[...new Set(g.map((r) => r.runtimes))].join(", ")} | ${g[0].note} |`);
 }

@@ -9,12 +9,12 @@ import { bus } from "./bus.ts";
 import { node4 } from "../../test/support/nodes.ts";
 import { sleep } from "../../test/support/wait.ts";
 import { runtime } from "../../test/support/runtime.ts";
-import { RESUME_BOUND_MS, Role, TIMEOUT, Tally, childRuntime, printRow, resumed, sendLoop } from "../../test/support/restart.ts";
+import { NODE, RESUME_BOUND_MS, Role, Tally, childRuntime, printRow, resumed, sendLoop } from "../../test/support/restart.ts";
 
 for (const lists of ["the test's member", "the restarted member"] as const) {
   test(`a member restarts (${lists} lists the other): messages flow both ways again`, async () => {
     const tally = new Tally();
-    const me = await node4({ timeout: TIMEOUT });
+    const me = await node4(NODE);
     const childLists = lists === "the restarted member";
     const other = new Role("bus", tally, childLists ? { peer: me.port } : {});
     let stop = async (): Promise<void> => {};

@@ -9,12 +9,12 @@ import { pair } from "./pair.ts";
 import { node4 } from "../../test/support/nodes.ts";
 import { sleep } from "../../test/support/wait.ts";
 import { runtime } from "../../test/support/runtime.ts";
-import { RESUME_BOUND_MS, Role, TIMEOUT, Tally, childRuntime, printRow, resumed, sendLoop } from "../../test/support/restart.ts";
+import { NODE, RESUME_BOUND_MS, Role, Tally, childRuntime, printRow, resumed, sendLoop } from "../../test/support/restart.ts";
 
 for (const restarted of ["configured", "learned"] as const) {
   test(`the ${restarted} side restarts: the two pair again, messages flow both ways`, async () => {
     const tally = new Tally();
-    const me = await node4({ timeout: TIMEOUT });
+    const me = await node4(NODE);
     const childConfigured = restarted === "configured";
     const other = new Role("pair", tally, childConfigured ? { peer: me.port } : {});
     let stop = async (): Promise<void> => {};

@@ -10,12 +10,12 @@ import { worker } from "./worker.ts";
 import { node4, to } from "../../test/support/nodes.ts";
 import { sleep, until } from "../../test/support/wait.ts";
 import { runtime } from "../../test/support/runtime.ts";
-import { RESUME_BOUND_MS, Role, TIMEOUT, Tally, childRuntime, printRow, resumed, sendLoop } from "../../test/support/restart.ts";
+import { NODE, RESUME_BOUND_MS, Role, Tally, childRuntime, printRow, resumed, sendLoop } from "../../test/support/restart.ts";
 import { text } from "../header.ts";
 
 test("workers join and leave a pusher that lists none; items wait for a worker", async () => {
-  const p = await node4({ timeout: TIMEOUT });
-  const w = await node4({ timeout: TIMEOUT });
+  const p = await node4(NODE);
+  const w = await node4(NODE);
   const joins: string[] = [];
   const push = pusher(p, { onJoin: (k, j) => joins.push(`${j ? "+" : "-"}${k}`) });
   try {
@@ -36,7 +36,7 @@ test("workers join and leave a pusher that lists none; items wait for a worker",
 
 test("a worker that is killed is dropped, comes back, is taken back; no item lost", async () => {
   const tally = new Tally();
-  const me = await node4({ timeout: TIMEOUT });
+  const me = await node4(NODE);
   const push = pusher(me, { waitForWorkers: 30, maxFailures: 1 });
   const wk = new Role("worker", tally, { peer: me.port });
   const results = new Tally();
@@ -69,7 +69,7 @@ test("a worker that is killed is dropped, comes back, is taken back; no item los
 test("the pusher restarts: its worker joins it again and work resumes", async () => {
   const tally = new Tally();
   const pushRole = new Role("pusher", tally);
-  const me = await node4({ timeout: TIMEOUT });
+  const me = await node4(NODE);
   const done = new Tally();
   try {
     await pushRole.start();

@@ -8,12 +8,12 @@ import { publisher, subscriber } from "./pubsub.ts";
 import { node4 } from "../../test/support/nodes.ts";
 import { sleep } from "../../test/support/wait.ts";
 import { runtime } from "../../test/support/runtime.ts";
-import { RESUME_BOUND_MS, Role, TIMEOUT, Tally, childRuntime, printRow, resumed, sendLoop } from "../../test/support/restart.ts";
+import { NODE, RESUME_BOUND_MS, Role, Tally, childRuntime, printRow, resumed, sendLoop } from "../../test/support/restart.ts";
 
 test("the publisher restarts: the subscriber renews and deliveries resume", async () => {
   const tally = new Tally();
   const pub = new Role("publisher", tally);
-  const me = await node4({ timeout: TIMEOUT });
+  const me = await node4(NODE);
   try {
     await pub.start();
     const sub = subscriber(me, (_t, m) => tally.receive(m.text()));
@@ -40,7 +40,7 @@ test("the publisher restarts: the subscriber renews and deliveries resume", asyn
 
 test("the subscriber restarts: the publisher forgets it, takes the new one, deliveries resume", async () => {
   const tally = new Tally();
-  const me = await node4({ timeout: TIMEOUT });
+  const me = await node4(NODE);
   const dropped: string[] = [];
   const pub = publisher(me, { onDrop: (s) => dropped.push(s) });
   const sub = new Role("subscriber", tally, { peer: me.port });

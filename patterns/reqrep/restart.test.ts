@@ -10,12 +10,12 @@ import { routerOf } from "../router.ts";
 import { node4 } from "../../test/support/nodes.ts";
 import { sleep } from "../../test/support/wait.ts";
 import { runtime } from "../../test/support/runtime.ts";
-import { RESUME_BOUND_MS, Role, TIMEOUT, Tally, childRuntime, printRow, resumed, sendLoop } from "../../test/support/restart.ts";
+import { NODE, RESUME_BOUND_MS, Role, Tally, childRuntime, printRow, resumed, sendLoop } from "../../test/support/restart.ts";
 
 test("the responder restarts: replies resume; failed requests reject", async () => {
   const tally = new Tally();
   const rep = new Role("responder", tally);
-  const me = await node4({ timeout: TIMEOUT });
+  const me = await node4(NODE);
   const replies = new Tally();
   let stop = async (): Promise<void> => {};
   try {
@@ -48,7 +48,7 @@ test("the responder restarts: replies resume; failed requests reject", async () 
 
 test("the requester restarts: its requests are answered from the first one", async () => {
   const tally = new Tally();
-  const me = await node4({ timeout: TIMEOUT });
+  const me = await node4(NODE);
   routerOf(me).use(responder((m) => m.text()));
   const req = new Role("requester", tally, { peer: me.port });
   try {

@@ -9,12 +9,12 @@ import { routerOf } from "../router.ts";
 import { node4 } from "../../test/support/nodes.ts";
 import { sleep } from "../../test/support/wait.ts";
 import { runtime } from "../../test/support/runtime.ts";
-import { RESUME_BOUND_MS, Role, TIMEOUT, Tally, childRuntime, printRow, resumed, sendLoop } from "../../test/support/restart.ts";
+import { NODE, RESUME_BOUND_MS, Role, TIMEOUT, Tally, childRuntime, printRow, resumed, sendLoop } from "../../test/support/restart.ts";
 
 test("the respondent restarts: surveys get its answer again; the others say why not", async () => {
   const tally = new Tally();
   const resp = new Role("respondent", tally);
-  const me = await node4({ timeout: TIMEOUT });
+  const me = await node4(NODE);
   const answers = new Tally();
   let stop = async (): Promise<void> => {};
   try {
@@ -45,7 +45,7 @@ test("the respondent restarts: surveys get its answer again; the others say why 
 
 test("the surveyor restarts: its surveys are answered from the first one", async () => {
   const tally = new Tally();
-  const me = await node4({ timeout: TIMEOUT });
+  const me = await node4(NODE);
   routerOf(me).use(respondent((m) => m.text()));
   const sv = new Role("surveyor", tally, { peer: me.port });
   try {

@@ -5,6 +5,7 @@
 // the restarted child listening to the first message that flows again, and prints one row of
 // the restart table per test ("restart-row {json}", collected by scripts/restart-table.mjs
 // into docs/patterns.md).
+import process from "node:process";
 import type { RuntimeName } from "../../adapters/runtime.ts";
 import { Child } from "./process.ts";
 import { runtime } from "./runtime.ts";
@@ -12,6 +13,10 @@ import { sleep, until } from "./wait.ts";
 
 /** The timeout (seconds) of every node in the restart tests: short, so the tests are fast. */
 export const TIMEOUT = 1;
+/** Synchronous mode (default), or asynchronous with RESTART_MODE=async. */
+export const SYNC = process.env.RESTART_MODE !== "async";
+/** The config of the test's own nodes. */
+export const NODE = { timeout: TIMEOUT, synchronous: SYNC };
 /** Send interval of the senders (ms). */
 export const EVERY = 20;
 
@@ -73,7 +78,7 @@ export class Role {
   /** Starts (or restarts) the child and resolves when it listens. */
   async start(): Promise<void> {
     this.run++;
-    const cfg = { role: this.role, run: this.run, port: this.port, peer: this.options.peer, timeout: TIMEOUT, sync: this.options.sync ?? true, every: EVERY };
+    const cfg = { role: this.role, run: this.run, port: this.port, peer: this.options.peer, timeout: TIMEOUT, sync: this.options.sync ?? SYNC, every: EVERY };
     const c = new Child("test/fixtures/restart-peer.ts", [JSON.stringify(cfg)], { runtime: this.rt });
     c.onEvent((e) => {
       const t = performance.now();
@@ -130,6 +135,8 @@ export interface Row {
   restarted: string;
   /** Runtimes: the restarted role's, and the test's. */
   runtimes: string;
+  /** "sync" or "async". */
+  mode?: string;
   /** ms from the restarted process listening to traffic flowing again (each direction). */
   resumeMs: number[];
   lost: number;
@@ -138,7 +145,7 @@ export interface Row {
 }
 
 export function printRow(r: Row): void {
-  console.log(`restart-row ${JSON.stringify(r)}`);
+  console.log(`restart-row ${JSON.stringify({ ...r, mode: SYNC ? "sync" : "async" })}`);
 }
 
 /** The documented bound on resuming: twice the timeout (ms). */
