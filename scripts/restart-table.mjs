@@ -36,11 +36,13 @@ const span = (xs) => {
   const lo = Math.min(...xs), hi = Math.max(...xs);
   return lo === hi ? String(lo) : `${lo}–${hi}`;
 };
-console.log("| pattern | restarted | mode | resumed after (ms) | lost | duplicated | runs (restarted on, peer on) | lost and duplicated are |");
-console.log("|---|---|---|---|---|---|---|---|");
+const pairs = [...new Set(rows.map((r) => r.runtimes))];
+console.log(`Runs per row: ${rounds} × (${pairs.join(", ")}) (restarted on, peer on).\n`);
+console.log("| pattern | restarted | mode | resumed after (ms) | lost | duplicated | lost and duplicated are |");
+console.log("|---|---|---|---|---|---|---|");
 for (const [k, g] of [...groups].sort(([a], [b]) => (a < b ? -1 : 1))) {
   const [pattern, restarted, mode] = k.split("|");
   const dirs = g[0].resumeMs.length;
   const resume = Array.from({ length: dirs }, (_, d) => span(g.map((r) => r.resumeMs[d]))).join(" / ");
-  console.log(`| ${pattern} | ${restarted} | ${mode} | ${resume} | ${span(g.map((r) => r.lost))} | ${span(g.map((r) => r.duplicated))} | ${g.length}: ${[...new Set(g.map((r) => r.runtimes))].join(", ")} | ${g[0].note} |`);
+  console.log(`| ${pattern} | ${restarted} | ${mode} | ${resume} | ${span(g.map((r) => r.lost))} | ${span(g.map((r) => r.duplicated))} | ${g[0].note} |`);
 }

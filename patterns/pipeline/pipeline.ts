@@ -59,7 +59,8 @@ export interface PusherOptions {
   /** Called when a worker is dropped, with the error of its last attempt. */
   onDrop?: (worker: WorkerStats, err: unknown) => void;
   /** Take workers that announce themselves (JOIN, patterns/pipeline/worker.ts) and let them
-   * LEAVE (default true). */
+   * LEAVE. Default: as `results` (a pusher without results reads no messages unless this is
+   * true, so a node that reads its own messages keeps them). */
   acceptJoins?: boolean;
   /** Seconds queued items wait for a worker while none is live, before they reject with
    * CANNOT_CONNECT (default: 0 when `workers` are listed, else 2 × timeout). */
@@ -153,7 +154,7 @@ export class Pusher {
     if (!(this.#waitMs >= 0)) throw new ChirpError("VALUE_ERROR", "pusher: waitForWorkers must be >= 0");
     this.#onJoin = options.onJoin;
     if (this.#results) routerOf(node);
-    if (options.acceptJoins ?? true) {
+    if (options.acceptJoins ?? this.#results) {
       this.#offJoins = routerOf(node).use(joinHandler(node, {
         add: (target, slots) => !this.#closed && (this.add(slots === undefined ? { target } : { target, slots }), true),
         remove: (target) => this.remove(target),
