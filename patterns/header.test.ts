@@ -39,7 +39,7 @@ test("round trip for every registered op; foreign headers decode to null", () =>
       assert.is(new TextDecoder().decode(h.body), "body");
     }
   }
-  const foreign = [[], [0xc1], [0xc1, 0x30], [0xc2, 0x30, 1], [0xc1, 0x31, 1], [0xc1, 0x30, 0], [0xc1, 0x30, 4], [0x76, 0x31], [0xc1, 0x50, 5]];
+  const foreign = [[], [0xc1], [0xc1, 0x30], [0xc2, 0x30, 1], [0xc1, 0x31, 1], [0xc1, 0x30, 0], [0xc1, 0x30, 4], [0x76, 0x31], [0xc1, 0x50, 8]];
   for (const f of foreign) assert.is(decodeHeader(new Uint8Array(f)), null, `[${f}]`);
   assert.is(decodeHeader(new TextEncoder().encode("fwd:1234")), null, "peer.ts's forwarding header");
 });

@@ -33,6 +33,9 @@
 //                    2 RESULT (reply)      application header           payload
 //                    3 FAILED (reply)      -                            message, UTF-8
 //                    4 WORK_ONEWAY         application header           payload
+//                    5 JOIN                slots, decimal text or empty -
+//                    6 LEAVE               -                            -
+//                    7 ACK (reply)         - (to JOIN and LEAVE)        -
 //   survey     0x60  1 SURVEY              application header           payload
 //                    2 RESPONSE (reply)    application header           payload
 //   bus        0x70  1 DATA                application header           payload
@@ -75,7 +78,7 @@ export const OP = {
   PAIR: { HELLO: 1, WELCOME: 2, DATA: 3, REFUSED: 4, BYE: 5 },
   PUBSUB: { SUBSCRIBE: 1, UNSUBSCRIBE: 2, PUBLISH: 3, ACK: 4 },
   REQREP: { REQUEST: 1, REPLY: 2, ERROR: 3 },
-  PIPELINE: { WORK: 1, RESULT: 2, FAILED: 3, WORK_ONEWAY: 4 },
+  PIPELINE: { WORK: 1, RESULT: 2, FAILED: 3, WORK_ONEWAY: 4, JOIN: 5, LEAVE: 6, ACK: 7 },
   SURVEY: { SURVEY: 1, RESPONSE: 2 },
   BUS: { DATA: 1, JOIN: 2, LEAVE: 3 },
   REPORT: { SNAPSHOT: 1 },

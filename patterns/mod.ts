@@ -9,3 +9,5 @@ export * from "./pubsub/pubsub.ts";
 export * from "./survey/survey.ts";
 export * from "./bus/bus.ts";
 export * from "./pair/pair.ts";
+export * from "./renew.ts";
+export * from "./pipeline/worker.ts";

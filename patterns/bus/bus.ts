@@ -12,10 +12,17 @@
 // member. A learned member whose sends fail
 // `maxFailures` times in a row (default 3) is dropped; explicit peers stay (they may come
 // back) until remove().
+//
+// Restarts: a member that restarted forgot the members it had learned. Explicit peers are
+// sent JOIN again when their node identity changes or a connection to them closes
+// (patterns/renew.ts: retried with a doubling delay up to `timeout` seconds while they are
+// unreachable); a learned member whose identity changed is sent one JOIN. So a restarted
+// member knows its members again within that plus one exchange, before anyone sends DATA.
 import { ChirpError, type Chirp, type Message, type Target } from "../../adapters/mod.ts";
 import { OP, PATTERN, decodeHeader, encodeHeader, targetKey } from "../header.ts";
 import { routerOf, sameId, type MessageHandler } from "../router.ts";
 import { Inbox, deliver } from "../inbox.ts";
+import { Renewal, type RenewOptions } from "../renew.ts";
 
 /** What one bus send (or join/close announcement) did, member by member. */
 export interface BusReport {
@@ -42,6 +49,12 @@ export interface BusOptions {
   maxFailures?: number;
   /** Called when a member is learned (true) or dropped/left (false). */
   onMembership?: (member: string, joined: boolean) => void;
+  /** Seconds between two JOIN attempts at most while an explicit peer is unreachable after
+   * a restart or a closed connection (default: the node's config.timeout). */
+  timeout?: number;
+  /** Joining explicit peers again after they restarted or were unreachable
+   * (patterns/renew.ts); false: never. */
+  renew?: RenewOptions | false;
 }
 
 const keyOf = (t: Target): string => (typeof t === "string" ? t : targetKey(t.address, t.port));
@@ -57,6 +70,8 @@ export class Bus {
   readonly #maxFailures: number;
   readonly #onMembership?: (member: string, joined: boolean) => void;
   readonly #remove: () => void;
+  readonly #renewal: Renewal | null;
+  readonly #offIdentity: () => void;
   #closed = false;
 
   /** `onMessage(msg, applicationHeader)` gets each DATA message (already released); without it,
@@ -69,8 +84,24 @@ export class Bus {
     this.#maxFailures = options.maxFailures ?? 3;
     this.#onMembership = options.onMembership;
     if (!(this.#maxFailures >= 1)) throw new ChirpError("VALUE_ERROR", "bus: maxFailures must be >= 1");
+    const timeout = options.timeout ?? node.config.timeout;
+    this.#renewal = options.renew === false ? null : new Renewal(node, (key) => this.#joinOne(key), timeout, options.renew);
     for (const p of options.peers ?? []) this.add(p);
     this.#remove = routerOf(node).use(this.handler);
+    // A learned member that restarted does not know us any more: one JOIN (explicit peers
+    // are the renewal's).
+    this.#offIdentity = node.on("identity", (e) => {
+      if (this.#closed) return;
+      const m = this.#members.get(node.targetOf(e)) ?? this.#members.get(targetKey(e.address, e.port));
+      if (m && !m.explicit) this.#node.send(m.to, undefined, { header: encodeHeader(PATTERN.BUS, OP.BUS.JOIN) }).catch(() => {});
+    });
+  }
+
+  /** Sends JOIN to one member (a renewal); rejects when the send fails. */
+  async #joinOne(key: string): Promise<void> {
+    const m = this.#members.get(key);
+    if (!m || this.#closed) return;
+    await this.#node.send(m.to, undefined, { header: encodeHeader(PATTERN.BUS, OP.BUS.JOIN) });
   }
 
   /** Takes bus messages (registered on the node's router); released before onMessage. */
@@ -110,11 +141,13 @@ export class Bus {
     const m = this.#members.get(key);
     if (m) m.explicit = true;
     else this.#members.set(key, { key, to: peer, explicit: true, failures: 0 });
+    this.#renewal?.watch(key);
   }
 
   /** Forgets a member (explicit or learned). It is learned again if it sends to us. */
   remove(peer: Target): void {
     this.#members.delete(keyOf(peer));
+    this.#renewal?.unwatch(keyOf(peer));
   }
 
   /** Sends `data` to every member; resolves when every send settled. */
@@ -137,6 +170,8 @@ export class Bus {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#renewal?.close();
+    this.#offIdentity();
     await this.#fan(OP.BUS.LEAVE);
     this.#remove();
     this.#inbox.end();

@@ -11,11 +11,17 @@
 //
 // The peer is keyed "host:port" (a sender by Chirp.targetOf, so a peer given by name matches). A learned peer is also forgotten when
 // `maxFailures` sends to it fail in a row (default 1: it went away), so another may pair.
+//
+// Restarts: a node with a configured `peer` says HELLO again when the peer's node identity
+// changes or a connection to it closes (patterns/renew.ts: retried with a doubling delay up to
+// `timeout` seconds while the peer is unreachable), so a peer that restarted is paired again
+// within that plus one exchange, before either side sends. A refusal ends the retrying.
 import { ChirpError, type Chirp, type Message, type Target } from "../../adapters/mod.ts";
 import { OP, PATTERN, decodeHeader, encodeHeader, targetKey, text } from "../header.ts";
 import { routerOf, type MessageHandler, type Router } from "../router.ts";
 import { Call } from "../call.ts";
 import { Inbox, deliver } from "../inbox.ts";
+import { Renewal, type RenewOptions } from "../renew.ts";
 
 /** A pair peer refused us: it is paired with another node. `code` is "REFUSED". */
 export class PairRefusedError extends Error {
@@ -43,6 +49,9 @@ export interface PairOptions {
   onRefused?: (err: PairRefusedError) => void;
   /** Called when a node we refused tried to reach us (its address:port). */
   onIntruder?: (from: string) => void;
+  /** Pairing again with a configured peer that restarted or was unreachable
+   * (patterns/renew.ts; default on, retrying up to every `timeout` seconds); false: never. */
+  renew?: RenewOptions | false;
 }
 
 const keyOf = (t: Target): string => (typeof t === "string" ? t : targetKey(t.address, t.port));
@@ -58,6 +67,7 @@ export class Pair {
   readonly #options: PairOptions;
   readonly #configured: boolean;
   readonly #remove: () => void;
+  readonly #renewal: Renewal | null = null;
   #peer: { key: string; to: Target } | null;
   #welcomed = false;
   #connecting: Promise<void> | null = null;
@@ -78,6 +88,18 @@ export class Pair {
     this.#configured = options.peer !== undefined;
     this.#peer = options.peer !== undefined ? { key: keyOf(options.peer), to: options.peer } : null;
     this.#remove = this.#router.use(this.handler);
+    if (this.#peer && options.renew !== false) {
+      this.#renewal = new Renewal(node, () => this.#repair(), options.timeout ?? node.config.timeout, options.renew);
+      this.#renewal.watch(this.#peer.key);
+    }
+  }
+
+  /** Pairs again (a renewal): a refusal is an answer, not a failure to retry. */
+  #repair(): Promise<void> {
+    this.#welcomed = false;
+    return this.connect().catch((e) => {
+      if (!(e instanceof PairRefusedError)) throw e;
+    });
   }
 
   /** The peer's "address:port", or null while unpaired. */
@@ -205,6 +227,7 @@ export class Pair {
   /** Says BYE to the peer (best effort) and stops taking pair messages. */
   async close(): Promise<void> {
     const peer = this.#peer;
+    this.#renewal?.close();
     this.#remove();
     this.#inbox.end();
     if (peer && this.#welcomed) await this.#node.send(peer.to, undefined, { header: encodeHeader(PATTERN.PAIR, OP.PAIR.BYE) }).catch(() => {});

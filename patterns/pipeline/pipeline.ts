@@ -19,12 +19,19 @@
 // CANNOT_CONNECT. A worker's handler error (FAILED) is not a worker failure: that item
 // rejects with RemoteError and is not retried.
 //
+// Joining (patterns/pipeline/worker.ts): a worker announces itself with JOIN 0x50/5 (body: its
+// slots) and the pusher adds it, or takes it back if it was dropped, and answers ACK 0x50/7;
+// LEAVE 0x50/6 removes it. Workers join again when the pusher restarts. While no worker is
+// live, items wait up to `waitForWorkers` seconds for one to join (default 0 when `workers`
+// are listed: they reject at once; else twice the timeout).
+//
 // Header: WORK 0x50/1 (the worker answers RESULT 0x50/2 or FAILED 0x50/3 with the item's
 // identity), WORK_ONEWAY 0x50/4 (no answer; the worker releases the item only when its
 // handler finished, so in synchronous mode the send itself reports completion).
 import { ChirpError, type Chirp, type Message, type Target } from "../../adapters/mod.ts";
 import { OP, PATTERN, RemoteError, decodeHeader, targetKey, text } from "../header.ts";
 import { routerOf, type MessageHandler } from "../router.ts";
+import { joinHandler } from "./joins.ts";
 import { Call, answer, run, type Deadline, type ReplyValue } from "../call.ts";
 
 /** A worker with its own capacity (a plain Target takes the pusher's `slots`). */
@@ -55,6 +62,15 @@ export interface PusherOptions {
   onResult?: (r: PushResult) => void;
   /** Called when a worker is dropped, with the error of its last attempt. */
   onDrop?: (worker: WorkerStats, err: unknown) => void;
+  /** Take workers that announce themselves (JOIN, patterns/pipeline/worker.ts) and let them
+   * LEAVE. Default: as `results` (a pusher without results reads no messages unless this is
+   * true, so a node that reads its own messages keeps them). */
+  acceptJoins?: boolean;
+  /** Seconds queued items wait for a worker while none is live, before they reject with
+   * CANNOT_CONNECT (default: 0 when `workers` are listed, else 2 × timeout). */
+  waitForWorkers?: number;
+  /** Called when a worker joined (true: JOIN) or left (false: LEAVE). */
+  onJoin?: (worker: string, joined: boolean) => void;
 }
 
 /** A finished item, as `push()` resolves it and `onResult` gets it. */
@@ -89,6 +105,9 @@ export interface WorkerStats {
 
 interface Worker extends WorkerStats {
   to: Target;
+  /** Bumped when the worker is added again (a JOIN after a restart): failures of attempts
+   * made before do not count towards dropping it. */
+  epoch: number;
 }
 
 interface Item {
@@ -97,6 +116,8 @@ interface Item {
   attempts: number;
   tried: Set<Worker>;
   lastError: unknown;
+  /** When it was queued (performance.now()), for waitForWorkers. */
+  since: number;
   resolve(r: PushResult): void;
   reject(e: unknown): void;
 }
@@ -125,6 +146,12 @@ export class Pusher {
   #timer: ReturnType<typeof setTimeout> | null = null;
   #closed = false;
   #idle: (() => void)[] = [];
+  readonly #waitMs: number;
+  #waitTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Since when no worker is live (performance.now()), or null while one is. */
+  #noWorkersSince: number | null = null;
+  readonly #offJoins: (() => void) | null = null;
+  readonly #onJoin?: (worker: string, joined: boolean) => void;
 
   /** Throws VALUE_ERROR for slots, maxFailures or maxAttempts below 1 or a timeout <= 0. */
   constructor(node: Chirp, options: PusherOptions = {}) {
@@ -139,9 +166,21 @@ export class Pusher {
     if (!(this.#slots >= 1) || !(this.#maxFailures >= 1) || !(this.#timeoutMs > 0) || !(this.#maxAttempts >= 1)) {
       throw new ChirpError("VALUE_ERROR", "pusher: slots, maxFailures and maxAttempts must be >= 1 and timeout > 0");
     }
+    this.#waitMs = (options.waitForWorkers ?? (options.workers?.length ? 0 : 2 * this.#timeoutMs / 1000)) * 1000;
+    if (!(this.#waitMs >= 0)) throw new ChirpError("VALUE_ERROR", "pusher: waitForWorkers must be >= 0");
+    this.#onJoin = options.onJoin;
     if (this.#results) routerOf(node);
+    if (options.acceptJoins ?? this.#results) {
+      this.#offJoins = routerOf(node).use(joinHandler(node, {
+        add: (target, slots) => !this.#closed && (this.add(slots === undefined ? { target } : { target, slots }), true),
+        remove: (target) => this.remove(target),
+        onJoin: this.#onJoin,
+      }));
+    }
     for (const w of options.workers ?? []) this.add(w);
   }
+
+
 
   /** Adds a worker (again, if it was dropped). */
   add(worker: Target | WorkerSpec): void {
@@ -152,9 +191,11 @@ export class Pusher {
     const old = this.#workers.find((w) => w.target === key);
     if (old && !old.dropped) {
       old.slots = slots;
+      old.epoch++;
+      old.consecutiveFailures = 0;
     } else {
       if (old) this.#workers.splice(this.#workers.indexOf(old), 1);
-      this.#workers.push({ to: spec.target, target: key, slots, inFlight: 0, done: 0, failures: 0, consecutiveFailures: 0, dropped: false });
+      this.#workers.push({ to: spec.target, target: key, slots, inFlight: 0, done: 0, failures: 0, consecutiveFailures: 0, dropped: false, epoch: 0 });
     }
     this.#pump();
   }
@@ -171,7 +212,7 @@ export class Pusher {
 
   /** Counters per worker (dropped workers are no longer listed). */
   get workers(): WorkerStats[] {
-    return this.#workers.map(({ to: _to, ...s }) => ({ ...s }));
+    return this.#workers.map(({ to: _to, epoch: _e, ...s }) => ({ ...s }));
   }
 
   /** Items waiting for a free worker. */
@@ -188,7 +229,7 @@ export class Pusher {
   push(data?: Uint8Array | string, options: { header?: Uint8Array | string } = {}): Promise<PushResult> {
     if (this.#closed) return Promise.reject(new ChirpError("SHUTDOWN", "pusher: closed"));
     return new Promise<PushResult>((resolve, reject) => {
-      this.#queue.push({ data, header: options.header, attempts: 0, tried: new Set(), lastError: undefined, resolve, reject });
+      this.#queue.push({ data, header: options.header, attempts: 0, tried: new Set(), lastError: undefined, since: performance.now(), resolve, reject });
       this.#pump();
     });
   }
@@ -202,15 +243,27 @@ export class Pusher {
   /** Rejects queued items with SHUTDOWN and refuses new ones; items in flight finish. */
   close(): void {
     this.#closed = true;
+    this.#offJoins?.();
+    if (this.#waitTimer !== null) clearTimeout(this.#waitTimer);
+    this.#waitTimer = null;
     const err = new ChirpError("SHUTDOWN", "pusher: closed");
     for (const it of this.#queue.splice(0)) it.reject(err);
     this.#checkIdle();
   }
 
   #pump(): void {
+    if (this.#workers.length > 0) this.#noWorkersSince = null;
+    if (this.#waitTimer !== null && (this.#workers.length > 0 || this.#queue.length === 0)) {
+      clearTimeout(this.#waitTimer); // a worker came (or nothing waits): the wait is over
+      this.#waitTimer = null;
+    }
     while (this.#queue.length > 0) {
       const live = this.#workers; // dropped workers are removed from the list at once
       if (live.length === 0) {
+        if (this.#waitMs > 0) {
+          this.#waitForWorkers();
+          break;
+        }
         const items = this.#queue.splice(0);
         for (const it of items) {
           it.reject(it.lastError !== undefined
@@ -238,6 +291,30 @@ export class Pusher {
       this.#attempt(item, w);
     }
     this.#checkIdle();
+  }
+
+  /** No live worker: items queued longer than waitForWorkers reject, the rest wait (one
+   * timer for the oldest; a worker that joins ends the wait through #pump). */
+  #waitForWorkers(): void {
+    if (this.#waitTimer !== null) return;
+    const now = performance.now();
+    const from = (this.#noWorkersSince ??= now);
+    const waited = (it: Item): number => now - Math.max(it.since, from);
+    const late = this.#queue.filter((it) => waited(it) >= this.#waitMs);
+    if (late.length) {
+      this.#queue.splice(0, this.#queue.length, ...this.#queue.filter((it) => waited(it) < this.#waitMs));
+      for (const it of late) {
+        it.reject(new ChirpError("CANNOT_CONNECT", `pusher: no live worker within ${this.#waitMs / 1000} s` +
+          (it.lastError !== undefined ? `; last error: ${(it.lastError as Error)?.message ?? it.lastError}` : ""), { cause: it.lastError }));
+      }
+    }
+    if (this.#queue.length === 0) return;
+    let oldest = Infinity;
+    for (const it of this.#queue) oldest = Math.min(oldest, Math.max(it.since, from));
+    this.#waitTimer = setTimeout(() => {
+      this.#waitTimer = null;
+      this.#pump();
+    }, Math.max(1, oldest + this.#waitMs - performance.now()));
   }
 
   /** The live worker with the most free slots among those this item has not failed on (all
@@ -303,6 +380,7 @@ export class Pusher {
 
   #attempt(item: Item, w: Worker): void {
     item.attempts++;
+    const epoch = w.epoch;
     w.inFlight++;
     this.#inFlight++;
     // How the attempt ended: a result (answered), a FAILED answer (the handler threw, not the
@@ -330,13 +408,13 @@ export class Pusher {
         return;
       }
       w.failures++;
-      w.consecutiveFailures++;
+      if (epoch === w.epoch) w.consecutiveFailures++;
       item.tried.add(w);
       item.lastError = err;
       if (w.consecutiveFailures >= this.#maxFailures && !w.dropped) {
         w.dropped = true;
         this.#workers.splice(this.#workers.indexOf(w), 1);
-        const { to: _to, ...stats } = w;
+        const { to: _to, epoch: _e, ...stats } = w;
         this.#onDrop?.({ ...stats }, err);
       }
       if (item.attempts >= this.#maxAttempts) item.reject(err);

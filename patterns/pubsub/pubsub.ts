@@ -13,13 +13,21 @@
 // address and listening port; a SUBSCRIBE from the same address:port with a new node
 // identity (the subscriber restarted) replaces the old subscriptions. A subscriber whose
 // sends fail `maxFailures` times in a row (default 1: it went away) is dropped with all its
-// subscriptions. Subscribers filter too (as nng's SUB does), so a message for a topic they
+// subscriptions; so is one whose node identity changed (it restarted: its new process
+// subscribes anew). Subscribers filter too (as nng's SUB does), so a message for a topic they
 // no longer want is dropped on arrival.
+//
+// Restarts (patterns/renew.ts): a subscriber renews all its subscriptions at a publisher when
+// the publisher's identity changes or a connection to it closes, retrying with a doubling
+// delay up to `renew.retryInterval` (default its timeout) while the publisher is unreachable,
+// so deliveries resume within that plus one exchange after the publisher listens again.
+// What is published meanwhile, or before the subscriber renewed, is not delivered to it.
 import { ChirpError, type Chirp, type Message, type Target } from "../../adapters/mod.ts";
 import { OP, PATTERN, bytes, decodeHeader, encodeHeader, hex, startsWith, targetKey, text } from "../header.ts";
 import { routerOf, type MessageHandler, type Router } from "../router.ts";
 import { call } from "../call.ts";
 import { Inbox, deliver } from "../inbox.ts";
+import { Renewal, type RenewOptions } from "../renew.ts";
 
 /** What one `publish()` did: to how many subscribers it went, which failed, who was dropped. */
 export interface PublishReport {
@@ -64,6 +72,7 @@ export class Publisher {
   readonly #maxFailures: number;
   readonly #options: PublisherOptions;
   readonly #remove: () => void;
+  readonly #offIdentity: () => void;
 
   /** Registers on `router` (default: the node's, `routerOf(node)`). Throws VALUE_ERROR for
    * maxFailures below 1. */
@@ -73,6 +82,17 @@ export class Publisher {
     this.#maxFailures = options.maxFailures ?? 1;
     if (!(this.#maxFailures >= 1)) throw new ChirpError("VALUE_ERROR", "publisher: maxFailures must be >= 1");
     this.#remove = router.use(this.handler);
+    // A subscriber that restarted forgot what it subscribed to; its new process subscribes
+    // anew (a SUBSCRIBE that came first already carries the new identity and stays).
+    this.#offIdentity = node.on("identity", (e) => {
+      for (const key of new Set([node.targetOf(e), targetKey(e.address, e.port)])) {
+        const sub = this.#subs.get(key);
+        if (sub && sub.identity !== e.current) {
+          this.#subs.delete(key);
+          this.#options.onDrop?.(key, new ChirpError("CANNOT_CONNECT", `subscriber ${key} restarted (node identity ${e.current})`));
+        }
+      }
+    });
   }
 
   /** Takes SUBSCRIBE and UNSUBSCRIBE messages (registered on the node's router). */
@@ -141,6 +161,7 @@ export class Publisher {
   /** Stops taking subscriptions (they then fall to the node's other handlers). */
   close(): void {
     this.#remove();
+    this.#offIdentity();
     this.#subs.clear();
   }
 }
@@ -154,6 +175,9 @@ export function publisher(node: Chirp, options: PublisherOptions = {}): Publishe
 export interface SubscriberOptions {
   /** Seconds to wait for the publisher's ACK (default: the node's config.timeout). */
   timeout?: number;
+  /** Renewing the subscriptions at a publisher that restarted or was unreachable (see
+   * patterns/renew.ts; default on, retrying up to every `timeout` seconds); false: never. */
+  renew?: RenewOptions | false;
 }
 
 /** Subscribes to topic prefixes at publishers and takes what they publish, by callback or
@@ -168,6 +192,7 @@ export class Subscriber {
   /** Prefixes per publisher, as given (a key per target string). */
   readonly #subs = new Map<string, { to: Target; prefixes: Map<string, Uint8Array> }>();
   readonly #remove: () => void;
+  readonly #renewal: Renewal | null;
   /** Messages dropped because no local subscription matched their topic. */
   filtered = 0;
 
@@ -180,7 +205,20 @@ export class Subscriber {
     this.#onMessage = d.fn;
     this.#iterate = d.iterate;
     this.#timeout = options.timeout ?? node.config.timeout;
+    this.#renewal = options.renew === false ? null : new Renewal(node, (key) => this.#resubscribe(key), this.#timeout, options.renew);
     this.#remove = router.use(this.handler);
+  }
+
+  /** Renewals started (a publisher restarted or its connection closed); see patterns/renew.ts. */
+  get renewals(): number {
+    return this.#renewal?.started ?? 0;
+  }
+
+  /** Subscribes again to every prefix at the publisher `key` (a renewal). */
+  async #resubscribe(key: string): Promise<void> {
+    const s = this.#subs.get(key);
+    if (!s) return;
+    await Promise.all([...s.prefixes.values()].map((p) => this.#control(s.to, OP.PUBSUB.SUBSCRIBE, p)));
   }
 
   /** Takes PUBLISH messages (registered on the node's router). The message is released
@@ -213,6 +251,7 @@ export class Subscriber {
     s.prefixes.set(hex(p), p); // accept matching messages from now on, so none is missed
     try {
       await this.#control(publisher, OP.PUBSUB.SUBSCRIBE, p);
+      if (this.#subs.get(key) === s) this.#renewal?.watch(key);
     } catch (e) {
       if (!had && this.#subs.get(key) === s) {
         s.prefixes.delete(hex(p));
@@ -229,7 +268,10 @@ export class Subscriber {
     const s = this.#subs.get(key);
     if (s) {
       s.prefixes.delete(hex(p));
-      if (s.prefixes.size === 0) this.#subs.delete(key);
+      if (s.prefixes.size === 0) {
+        this.#subs.delete(key);
+        this.#renewal?.unwatch(key);
+      }
     }
     await this.#control(publisher, OP.PUBSUB.UNSUBSCRIBE, p);
   }
@@ -243,6 +285,7 @@ export class Subscriber {
   async close(): Promise<void> {
     const all = [...this.#subs.values()].flatMap((s) => [...s.prefixes.values()].map((p) => [s.to, p] as const));
     this.#subs.clear();
+    this.#renewal?.close();
     await Promise.allSettled(all.map(([to, p]) => this.#control(to, OP.PUBSUB.UNSUBSCRIBE, p)));
     this.#remove();
     this.#inbox.end();
