@@ -7,6 +7,7 @@ import { EMPTY, settle, SendOp, type Conn, type Remote, type SendOptions } from 
 import type { Ctx, SenderPart } from "./context.ts";
 import type { WriteBuffers } from "./write-buffers.ts";
 import { Turns } from "./turns.ts";
+import { copyInto, copySmall, LostSends } from "./accepted.ts";
 
 /** Payloads up to this size are copied into the core's OUT area; larger ones are written
  * from their own buffers right after their 27-byte header (no copy). */
@@ -60,39 +61,6 @@ export function toBytes(v: Uint8Array | string | undefined, what: string): Uint8
   throw new ChirpError("VALUE_ERROR", `${what} must be a Uint8Array or a string`);
 }
 
-/** Copies of accepted payloads (the caller may reuse its buffer once the send resolved), header
- * then data, bump-allocated in 1 MiB slabs: no ArrayBuffer or view per send. A slab is dropped
- * when full and lives until its last send was written. */
-const SLAB_BYTES = 1 << 20;
-let slab = new Uint8Array(0);
-let slabAt = 0;
-function copyInto(op: SendOp, header: Uint8Array, data: Uint8Array): void {
-  const hl = header.length;
-  const n = hl + data.length;
-  if (slabAt + n > slab.length) {
-    slab = new Uint8Array(SLAB_BYTES);
-    slabAt = 0;
-  }
-  op.copy = slab;
-  op.copyAt = slabAt;
-  op.copyHl = hl;
-  op.copyDl = data.length;
-  if (hl) copySmall(slab, header, slabAt);
-  copySmall(slab, data, slabAt + hl);
-  slabAt += (n + 7) & ~7;
-}
-
-/** Copies `src` into `dst` at `at`: a plain loop for the short arrays of the hot path (cheaper
- * than TypedArray.set's call overhead there), set() for the rest. */
-function copySmall(dst: Uint8Array, src: Uint8Array, at: number): void {
-  const n = src.length;
-  if (n > 64) {
-    dst.set(src, at);
-    return;
-  }
-  for (let i = 0; i < n; i++) dst[at + i] = src[i];
-}
-
 export class Sender implements SenderPart {
   #dirty = new Set<Remote>();
   readonly #turns = new Turns();
@@ -103,14 +71,15 @@ export class Sender implements SenderPart {
   #accepted = 0;
   #acceptedSeen = 0;
   #acceptedBytes = 0;
-  /** Accepted sends that failed after they resolved, per remote, reported once per turn. */
-  #lost = new Map<Remote, { n: number; err: Error }>();
-  readonly #onLost = (op: SendOp, err: Error): void => this.#reportLost(op, err);
+  /** Accepted sends that failed after they resolved, reported to onError. */
+  readonly #lost: LostSends;
+  readonly #onLost = (op: SendOp, err: Error): void => this.#lost.add(op, err);
   /** Inline payloads must fit an empty OUT area beside queued ACKs (at most 2·32 + 1
    * headers of 27 bytes): with a small bufferSize that is less than INLINE_MAX. */
   readonly #inlineMax: number;
   constructor(readonly ctx: Ctx, readonly buffers: WriteBuffers) {
     this.#inlineMax = Math.min(INLINE_MAX, ctx.core.outCap - 2048);
+    this.#lost = new LostSends(ctx.onError);
   }
 
   enqueue(remote: Remote, data: Uint8Array, options: SendOptions | undefined): Promise<Uint8Array> {
@@ -172,29 +141,6 @@ export class Sender implements SenderPart {
     }
     this.markDirty(remote);
     return p;
-  }
-
-  /** An accepted send failed after its promise resolved: counted (tally, by code) in settle;
-   * reported here to onError, one error per remote and turn with the count. */
-  #reportLost(op: SendOp, err: Error): void {
-    const r = op.remote;
-    const seen = this.#lost.get(r);
-    if (seen) {
-      seen.n++;
-      return;
-    }
-    if (this.#lost.size === 0) microtask(() => this.#flushLost());
-    this.#lost.set(r, { n: 1, err });
-  }
-
-  #flushLost(): void {
-    const lost = this.#lost;
-    this.#lost = new Map();
-    for (const [r, { n, err }] of lost) {
-      const code = (err as ChirpError).code ?? "FATAL";
-      const what = n === 1 ? "1 asynchronous send" : `${n} asynchronous sends`;
-      this.ctx.onError(new ChirpError(code, `${what} to ${r.address}:${r.port} resolved when accepted but ${n === 1 ? "was" : "were"} not delivered: ${err.message}`, { cause: err }));
-    }
   }
 
   /** Tells the core whether sends are queued for `r` (an idle remote may be evicted). */
