@@ -118,6 +118,8 @@ interface Item {
   lastError: unknown;
   /** When it was queued (performance.now()), for waitForWorkers. */
   since: number;
+  /** Its signal aborted: rejected already; not retried, and a late result is ignored. */
+  aborted: boolean;
   resolve(r: PushResult): void;
   reject(e: unknown): void;
 }
@@ -225,11 +227,29 @@ export class Pusher {
     return this.#inFlight;
   }
 
-  /** Queues one item; resolves with its result once a worker did it. */
-  push(data?: Uint8Array | string, options: { header?: Uint8Array | string } = {}): Promise<PushResult> {
+  /** Queues one item; resolves with its result once a worker did it. `signal`: aborting
+   * rejects with the signal's reason at once; an item still queued is withdrawn, one a worker
+   * has is not recalled (its result is ignored, it is not retried). */
+  push(data?: Uint8Array | string, options: { header?: Uint8Array | string; signal?: AbortSignal } = {}): Promise<PushResult> {
     if (this.#closed) return Promise.reject(new ChirpError("SHUTDOWN", "pusher: closed"));
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<PushResult>((resolve, reject) => {
-      this.#queue.push({ data, header: options.header, attempts: 0, tried: new Set(), lastError: undefined, since: performance.now(), resolve, reject });
+      const item: Item = { data, header: options.header, attempts: 0, tried: new Set(), lastError: undefined, since: performance.now(), aborted: false, resolve, reject };
+      if (signal) {
+        const onAbort = (): void => {
+          item.aborted = true;
+          const at = this.#queue.indexOf(item);
+          if (at >= 0) this.#queue.splice(at, 1);
+          reject(signal.reason);
+          this.#checkIdle();
+        };
+        signal.addEventListener("abort", onAbort, { once: true });
+        const off = (): void => signal.removeEventListener("abort", onAbort);
+        item.resolve = (r) => { off(); resolve(r); };
+        item.reject = (e) => { off(); reject(e); };
+      }
+      this.#queue.push(item);
       this.#pump();
     });
   }
@@ -402,7 +422,7 @@ export class Pusher {
         } else {
           const r: PushResult = { worker: w.target, attempts: item.attempts, reply, data: reply?.data ?? EMPTY };
           item.resolve(r);
-          this.#onResult?.(r);
+          if (!item.aborted) this.#onResult?.(r);
         }
         this.#pump();
         return;
@@ -418,7 +438,7 @@ export class Pusher {
         this.#onDrop?.({ ...stats }, err);
       }
       if (item.attempts >= this.#maxAttempts) item.reject(err);
-      else this.#queue.unshift(item);
+      else if (!item.aborted) this.#queue.unshift(item);
       this.#pump();
     };
     const results = this.#results;

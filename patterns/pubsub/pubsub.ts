@@ -241,8 +241,10 @@ export class Subscriber {
   }
 
   /** Subscribes to topics starting with `prefix` ("" = all) at `publisher`; resolves when the
-   * publisher acknowledged it. On failure the local subscription is taken back. */
-  async subscribe(publisher: Target, prefix: Uint8Array | string = ""): Promise<void> {
+   * publisher acknowledged it. On failure the local subscription is taken back; so it is when
+   * `signal` aborts first (rejecting with the signal's reason; a SUBSCRIBE already sent may
+   * still be recorded by the publisher, and a later unsubscribe removes it). */
+  async subscribe(publisher: Target, prefix: Uint8Array | string = "", options: { signal?: AbortSignal } = {}): Promise<void> {
     const p = bytes(prefix).slice();
     const key = typeof publisher === "string" ? publisher : targetKey(publisher.address, publisher.port);
     let s = this.#subs.get(key);
@@ -250,7 +252,7 @@ export class Subscriber {
     const had = s.prefixes.has(hex(p));
     s.prefixes.set(hex(p), p); // accept matching messages from now on, so none is missed
     try {
-      await this.#control(publisher, OP.PUBSUB.SUBSCRIBE, p);
+      await this.#control(publisher, OP.PUBSUB.SUBSCRIBE, p, options.signal);
       if (this.#subs.get(key) === s) this.#renewal?.watch(key);
     } catch (e) {
       if (!had && this.#subs.get(key) === s) {
@@ -291,9 +293,10 @@ export class Subscriber {
     this.#inbox.end();
   }
 
-  #control(to: Target, op: number, prefix: Uint8Array): Promise<void> {
+  #control(to: Target, op: number, prefix: Uint8Array, signal?: AbortSignal): Promise<void> {
     const label = typeof to === "string" ? to : targetKey(to.address, to.port);
     return call(this.#node, to, undefined, {
+      signal,
       pattern: PATTERN.PUBSUB,
       op,
       header: prefix,
