@@ -9,7 +9,7 @@ import { ARGS, ackCap, ackOffset, configured, maxSlots, timeoutMs } from "./glob
 import {
   C_ACKCOUNT, C_ACKHEAD, C_ACTIVITY, C_FIXED, C_GEN, C_PAUSED, C_REMOTE, C_REQACK, C_STATE, C_USED,
   C_WRITEDEADLINE, R_ACTIVITY, R_KEEP, R_STATE, copy16, findRemote, freeConn, freeRemote, liveConn,
-  liveRemote,
+  liveRemote, noteDeadline,
 } from "./records";
 import { connClosed, connOpened, evictRemote, remoteFreed, remoteMayDial, remoteOpened } from "./state";
 import { outDrop, outFor, putHandshake } from "./writer";
@@ -110,7 +110,10 @@ export function release(conn: i32, gen: i32, slot: i32): i32 {
 export function writeStart(conn: i32, now: f64): void {
   const c = liveConn(conn);
   if (c == 0) return;
-  if (load<f64>(c, C_WRITEDEADLINE) == Infinity) store<f64>(c, now + timeoutMs, C_WRITEDEADLINE);
+  if (load<f64>(c, C_WRITEDEADLINE) == Infinity) {
+    store<f64>(c, now + timeoutMs, C_WRITEDEADLINE);
+    noteDeadline(now + timeoutMs);
+  }
 }
 
 /** writeDone(conn, idle, now): a write completed: activity (§5.5), write timer off or re-armed. */
@@ -118,6 +121,7 @@ export function writeDone(conn: i32, idle: i32, now: f64): void {
   const c = liveConn(conn);
   if (c == 0) return;
   store<f64>(c, idle != 0 ? Infinity : now + timeoutMs, C_WRITEDEADLINE);
+  if (idle == 0) noteDeadline(now + timeoutMs);
   store<f64>(c, now, C_ACTIVITY);
   const r = liveRemote(load<i32>(c, C_REMOTE));
   if (r != 0) store<f64>(r, now, R_ACTIVITY);

@@ -51,6 +51,18 @@ export const R_ADDR: usize = 72; //     16 bytes peer address
 export const R_KEEP: usize = 88; //     i32 bit 0: the host has work for it (remoteKeep); bit 1: scratch of evictRemote
 export const REMOTE_SIZE: usize = 96;
 
+/** A lower bound of every armed deadline (connect/handshake, write, send, reconnect delay):
+ * each one set lowers it (noteDeadline); a cleared one leaves it, so nextDeadline() may be
+ * early, never late; tick's full scan makes it exact again (timers.ts). So nextDeadline() is
+ * O(1) with 10,000 connections, and the O(records) scans run only when a timer fires. */
+export let earliest: f64 = Infinity;
+@inline export function noteDeadline(t: f64): void {
+  if (t < earliest) earliest = t;
+}
+export function setEarliest(t: f64): void {
+  earliest = t;
+}
+
 export let connsInUse: i32 = 0;
 export let remotesInUse: i32 = 0;
 export let connHigh: i32 = 0; // every used connection index is < connHigh

@@ -34,7 +34,7 @@ import {
   C_STATE, C_WRITEDEADLINE, R_ACK, R_ACTIVITY, R_ADDR, R_CONN, R_DEBOUNCE, R_DIALING,
   R_KEEP, R_PORT, R_SENDDEADLINE, R_SERIAL, R_STATE, R_WAITCONN, R_WAITGEN, R_WAITID, REMOTE_SIZE,
   connHigh, connPtr, copy16, findRemote, freeRemote, liveRemote, noteConnFreed, noteConnUsed,
-  noteRemoteFreed, noteRemoteUsed, remoteHigh, remotePtr,
+  noteDeadline, noteRemoteFreed, noteRemoteUsed, remoteHigh, remotePtr,
 } from "./records";
 
 const X: u8 = 0xFF;
@@ -101,6 +101,7 @@ export function connOpened(conn: i32, remote: i32, addr: usize, now: f64): void 
   store<i32>(c, remote >= 0 ? 1 : 0, C_OUTGOING);
   store<u32>(c, rand32(), C_SERIAL);
   store<f64>(c, now + connectTimeoutMs, C_HSDEADLINE);
+  noteDeadline(now + connectTimeoutMs);
   store<f64>(c, Infinity, C_WRITEDEADLINE);
   store<f64>(c, now, C_ACTIVITY);
   if (remote >= 0) {
@@ -272,7 +273,10 @@ export function evictRemote(): i32 {
 export function remoteMayDial(r: usize, now: f64): bool {
   const s = load<i32>(r, R_STATE);
   if (s == REMOTE_IDLE && now >= load<f64>(r, R_DEBOUNCE)) return true;
-  if (s == REMOTE_IDLE || s == REMOTE_DELAY) remoteTo(r, RE_WANT);
+  if (s == REMOTE_IDLE || s == REMOTE_DELAY) {
+    remoteTo(r, RE_WANT);
+    noteDeadline(load<f64>(r, R_DEBOUNCE)); // the reconnect delay is a deadline now (DELAY)
+  }
   return false;
 }
 
@@ -296,6 +300,7 @@ export function ackWaits(r: usize, conn: i32, gen: i32, id: usize, now: f64): vo
   store<i32>(r, gen, R_WAITGEN);
   copy16(r + R_WAITID, id);
   store<f64>(r, now + timeoutMs, R_SENDDEADLINE);
+  noteDeadline(now + timeoutMs);
 }
 
 /** ACK: the waiting message was acknowledged (§2.6). */

@@ -11,7 +11,7 @@ import { randUnit } from "./prng";
 import {
   C_ACTIVITY, C_GEN, C_HSDEADLINE, C_OUTGOING, C_REMOTE, C_STATE, C_WRITEDEADLINE, R_ACTIVITY,
   R_CONN, R_DEBOUNCE, R_DIALING, R_SENDDEADLINE, R_STATE, R_WAITCONN, R_WAITGEN, connHigh, connPtr,
-  connsInUse, remoteHigh, remotePtr, remotesInUse,
+  connsInUse, earliest, remoteHigh, remotePtr, remotesInUse, setEarliest,
 } from "./records";
 import { ackWaiting, remoteDelayEnded, remoteInDelay } from "./state";
 
@@ -103,6 +103,7 @@ export function tick(now: f64): i32 {
     }
     gcArm(now);
   }
+  setEarliest(scanDeadlines()); // every due timer was reported: the bound is exact again
   return evFinish(ev);
 }
 
@@ -114,9 +115,17 @@ function gcPause(ev: usize, ci: i32, ri: i32): i32 {
   return evFinish(ev);
 }
 
-/** nextDeadline(): the earliest time tick has something to do, Infinity if nothing. */
+/** nextDeadline(): the earliest time tick may have something to do, Infinity if nothing: a
+ * lower bound, O(1) (records.ts earliest); a tick at a deadline cleared meanwhile finds
+ * nothing and makes it exact. */
 export function nextDeadline(): f64 {
   if (!configured) return Infinity;
+  if (connsInUse + remotesInUse > 0) return min<f64>(earliest, gcNext);
+  return earliest;
+}
+
+/** The earliest armed deadline, by a scan of every record in use (the end of a tick). */
+function scanDeadlines(): f64 {
   let d: f64 = Infinity;
   for (let i = 0; i < connHigh; i++) {
     const c = connPtr(i);
@@ -129,6 +138,5 @@ export function nextDeadline(): f64 {
     if (ackWaiting(r)) d = min<f64>(d, load<f64>(r, R_SENDDEADLINE));
     if (remoteInDelay(r)) d = min<f64>(d, load<f64>(r, R_DEBOUNCE));
   }
-  if (connsInUse + remotesInUse > 0) d = min<f64>(d, gcNext);
   return d;
 }

@@ -30,6 +30,27 @@ test("§10.6 incoming handshake timeout fires via tick, once", () => {
   assert.equal([t.code, t.conn, t.remote], [ST.CONNECT_TIMEOUT, c, r]);
 });
 
+test("nextDeadline is a lower bound: a cleared deadline leaves it early; a tick there reports nothing and makes it exact", () => {
+  const { core, x, remote, conn } = readyOutgoing({ synchronous: true });
+  core.mem.set(fill16(0x51), core.idPtr);
+  assert.ok(x.send(conn, 0, 1, 1, 0) >= 0);
+  core.takeOut();
+  x.writeStart(conn, 0);
+  x.writeDone(conn, 1, 0);
+  assert.is(x.nextDeadline(), T, "the send (ACK) deadline");
+  // The ACK arrives: the deadline is cleared, the bound stays.
+  feedOnce(core, conn, frame(fill16(0x51), 9, 2, EMPTY, EMPTY), 10);
+  assert.is(x.remoteWaiting(remote), 0);
+  assert.is(x.nextDeadline(), T, "still T: early, never late");
+  assert.is(x.tick(T), 0, "nothing due at T");
+  const gcOnly = x.nextDeadline();
+  assert.ok(gcOnly > T && gcOnly < T + R, `exact again: the GC run at ${gcOnly}`);
+  // A deadline set later lowers it at once.
+  core.mem.set(fill16(0x52), core.idPtr);
+  assert.ok(x.send(conn, 0, 1, 1, T + 1) >= 0);
+  assert.is(x.nextDeadline(), Math.min(gcOnly, T + 1 + T));
+});
+
 test("§4.3/§10.3 send timeout is not cancelled by an interleaved ACK/NOOP write", () => {
   const { core, x, remote, conn } = readyOutgoing({ synchronous: true });
   core.mem.set(fill16(0x51), core.idPtr);
