@@ -87,6 +87,7 @@ export class TaskError extends Error {
   readonly remoteStack: string;
   /** The name of the error class in the worker ("TypeError", ...). */
   readonly remoteName: string;
+  /** The error `e` (as the worker sent it) of `task` on `worker`. */
   constructor(task: string, worker: string, e: { name?: string; message?: string; stack?: string; code?: string }) {
     super(`${e.message ?? "task failed"} (task ${task} on worker ${worker})`);
     this.name = "TaskError";

@@ -30,7 +30,9 @@ export interface WorkerInfo {
   worker: string;
   /** One of this pool's own threads (else a worker that joined from elsewhere). */
   local: boolean;
+  /** Tasks it runs at once (as it said when it joined). */
   slots: number;
+  /** Tasks it runs now. */
   inFlight: number;
   /** Tasks that returned a value. */
   done: number;

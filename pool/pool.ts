@@ -47,14 +47,17 @@ export interface PoolStats {
   lost: number;
   /** Local threads that crashed (each was replaced). */
   threadCrashes: number;
+  /** One entry per worker (local threads and joined workers). */
   workers: WorkerInfo[];
 }
 
 /** A worker joined, left (LEAVE) or was dropped (lost: died, unreachable, thread crashed). */
 export interface PoolEvent {
+  /** What happened. */
   type: "join" | "leave" | "drop";
   /** "address:port" of the worker's node. */
   worker: string;
+  /** One of this pool's own threads. */
   local: boolean;
   /** Why it was dropped. */
   reason?: string;
