@@ -118,12 +118,15 @@ export class WorkerPool {
         const off = pool!.on("join", check);
         pool!.#offs.push(off);
       });
+      let timer: ReturnType<typeof setTimeout> | undefined;
       try {
         await group.start();
-        await Promise.race([joined, new Promise((_, reject) => setTimeout(() => reject(new ChirpError("TIMEOUT", "pool: the threads did not join within 20 s")), 20_000))]);
+        await Promise.race([joined, new Promise((_, reject) => (timer = setTimeout(() => reject(new ChirpError("TIMEOUT", "pool: the threads did not join within 20 s")), 20_000)))]);
       } catch (e) {
         await pool.close({ drain: false });
         throw e;
+      } finally {
+        clearTimeout(timer);
       }
     }
     return pool;
