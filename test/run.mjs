@@ -36,6 +36,7 @@ const ONCE = {
   "package.test.ts": "imports the package on Node, Deno and Bun itself",
   "interop.test.ts": "starts peers on Node, Deno and Bun itself",
   "patterns/cross-runtime.test.ts": "starts pattern peers on Node, Deno and Bun itself",
+  "pool-cross-runtime.test.ts": "starts a Bun pool and Deno and Node worker processes itself",
   "backchannel-prometheus.test.ts": "starts its reporters on Node, Deno and Bun itself, and one Prometheus",
   "backchannel-browser.test.ts": "starts its reporters on Node, Deno and Bun itself, and one Chromium",
 };
