@@ -283,12 +283,13 @@ export class Chirp implements AsyncIterable<Message> {
   }
 }
 
-/** Whether the node still has work it accepted: queued sends, an ACK awaited, writes the
- * socket has not taken (replies and ACKs included). Sends still waiting for a host name's
+/** Whether the node still has work it accepted: queued sends, an ACK awaited, an ACK about to
+ * be written (send-queue.ts flushControlSoon), writes the socket has not taken (replies and
+ * ACKs included). Sends still waiting for a host name's
  * lookup are not waited for: close fails them with SHUTDOWN at once (names.test.ts). */
 function busy(engine: Engine): boolean {
   for (const r of engine.remotes.values()) if (r.queued > 0 || r.inflight) return true;
-  for (const c of engine.conns) if (c && !c.closed && (c.writesPending > 0 || c.batches.length > 0)) return true;
+  for (const c of engine.conns) if (c && !c.closed && (c.writesPending > 0 || c.batches.length > 0 || c.ackSoon)) return true;
   return false;
 }
 
