@@ -1,20 +1,23 @@
 // Worker-pool benchmark (issue #20): tasks/s of chirp-wasm/pool on local threads for tiny tasks
-// (echo of 16 bytes) and CPU tasks (SHA-256 of 64 KiB in the worker), and a mixed pool of one
-// local thread and one worker process joined over loopback (CPU tasks: tasks/s and how the
-// work split). Each figure is tasks/s over `--tasks` tasks kept `--window` in flight, after a
-// warm-up of 200 tasks (the mixed row's split counts the warm-up too). Not a test: nothing asserts on speed. Writes bench/results/pool.json
-// on Node (the runtime it runs on otherwise: pool-deno.json, pool-bun.json).
+// (echo of 16 bytes) and CPU tasks (SHA-256 of 64 KiB in the worker), next to piscina (npm)
+// with the same number of threads on Node (the same task module, bench/pool-tasks.ts), and a
+// mixed pool of one local thread and one worker process joined over loopback (CPU tasks:
+// tasks/s and how the work split). Each figure is tasks/s over `--tasks` tasks kept `--window`
+// in flight, after a warm-up of 200 tasks (the split counts only the measured tasks). One run
+// each, side by side. Not a test: nothing asserts on speed. Prints a table with the ratios to
+// piscina and the issue's targets; writes bench/results/pool.json and pool.svg on Node (on the
+// other runtimes pool-deno.*, pool-bun.*; piscina is measured on Node only).
 //
-//   node build/js/bench/pool.js [--threads 2] [--tasks 20000] [--window 256]
+//   node build/js/bench/pool.js [--threads 2] [--tasks 20000] [--cpu-tasks 4000] [--window 256]
 //   deno run -A bench/pool.ts ... ; bun bench/pool.ts ...
-//
-// piscina (the issue's baseline) is not measured yet: see the closing note of the pool branch.
 import process from "node:process";
 import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { workerPool, type WorkerPool } from "../pool/mod.ts";
+import { workerPool } from "../pool/mod.ts";
 import { runtime, repoRoot } from "../test/support/runtime.ts";
 import { Child } from "../test/support/process.ts";
+import { machineInfo } from "./harness.ts";
+import { barPanel, PANEL_H, PANEL_W, short, text } from "./chart.ts";
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -25,26 +28,59 @@ const tasks = arg("tasks", 20000);
 const cpuTasks = arg("cpu-tasks", 4000);
 const window = arg("window", 256);
 const TASKS = new URL(`./pool-tasks.${runtime === "node" ? "js" : "ts"}`, import.meta.url);
+/** Targets of issue 20: CPU tasks within 10 % of piscina, tiny tasks at least half of it. */
+const TARGET = { cpu: 0.9, tiny: 0.5 };
 
-async function rate(pool: WorkerPool, name: string, input: (i: number) => unknown, n: number): Promise<number> {
+type Run = (name: string, input: unknown) => Promise<unknown>;
+
+/** tasks/s of `n` tasks, `window` in flight, after 200 to warm up. */
+async function rate(run: Run, name: string, input: (i: number) => unknown, n: number, atStart?: () => void): Promise<number> {
   const drive = async (count: number): Promise<void> => {
     let next = 0;
     await Promise.all(Array.from({ length: Math.min(window, count) }, async () => {
-      while (next < count) await pool.run(name, input(next++));
+      while (next < count) await run(name, input(next++));
     }));
   };
   await drive(200);
+  atStart?.();
   const t0 = performance.now();
   await drive(n);
   return n / ((performance.now() - t0) / 1000);
 }
 
+/** piscina's Piscina class, when it can be loaded (Node; not a literal import: the build and
+ * the other runtimes do without it). */
+async function loadPiscina(): Promise<(new (o: Record<string, unknown>) => { run(x: unknown, o: { name: string }): Promise<unknown>; destroy(): Promise<void> }) | string> {
+  if (runtime !== "node") return "piscina is measured on Node only";
+  try {
+    const name = "piscina";
+    return ((await import(name)) as { Piscina: never }).Piscina;
+  } catch (e) {
+    return `piscina not loadable (${(e as Error).message.split("\n")[0]})`;
+  }
+}
+
+interface Row { row: string; key: "tiny" | "cpu" | "mixed"; threads: number; tasksPerSecond: number; piscina: number | null; ratio: number | null; target: number | null; split?: { worker: string; tasks: number }[] }
 const tiny = new Uint8Array(16).fill(7);
-const rows: Record<string, unknown>[] = [];
+const rows: Row[] = [];
+const Piscina = await loadPiscina();
+const base: Record<"tiny" | "cpu", number | null> = { tiny: null, cpu: null };
+if (typeof Piscina !== "string") {
+  const p = new Piscina({ filename: TASKS.href, minThreads: threads, maxThreads: threads, idleTimeout: 60_000 });
+  const run: Run = (name, input) => p.run(input, { name });
+  base.tiny = await rate(run, "echo", () => tiny, tasks);
+  base.cpu = await rate(run, "sha256", (i) => i, cpuTasks);
+  await p.destroy();
+}
 {
   const pool = await workerPool({ module: TASKS, threads });
-  rows.push({ row: "tiny (16 B echo)", threads, tasksPerSecond: Math.round(await rate(pool, "echo", () => tiny, tasks)) });
-  rows.push({ row: "CPU (SHA-256 of 64 KiB)", threads, tasksPerSecond: Math.round(await rate(pool, "sha256", (i) => i, cpuTasks)) });
+  const run: Run = (name, input) => pool.run(name, input);
+  const add = (row: string, key: "tiny" | "cpu", r: number): void => {
+    const b = base[key];
+    rows.push({ row, key, threads, tasksPerSecond: Math.round(r), piscina: b === null ? null : Math.round(b), ratio: b === null ? null : r / b, target: TARGET[key] });
+  };
+  add("tiny (16 B echo)", "tiny", await rate(run, "echo", () => tiny, tasks));
+  add("CPU (SHA-256 of 64 KiB)", "cpu", await rate(run, "sha256", (i) => i, cpuTasks));
   await pool.close();
 }
 {
@@ -52,16 +88,51 @@ const rows: Record<string, unknown>[] = [];
   const joined = new Promise((r) => pool.on("join", r));
   const child = await Child.start("cli/chirpcat.ts", ["worker", "--module", join(repoRoot, runtime === "node" ? "build/js/bench/pool-tasks.js" : "bench/pool-tasks.ts"), "--join", pool.address, "--threads", "1"]);
   await joined;
-  const before = pool.stats().workers.map((w) => w.done);
-  const r = await rate(pool, "sha256", (i) => i, cpuTasks);
+  let before: number[] = [];
+  const r = await rate((name, input) => pool.run(name, input), "sha256", (i) => i, cpuTasks, () => (before = pool.stats().workers.map((w) => w.done)));
   const split = pool.stats().workers.map((w, i) => ({ worker: w.local ? "local thread" : "joined process", tasks: w.done - (before[i] ?? 0) }));
-  rows.push({ row: "mixed CPU: 1 thread + 1 joined process", threads: 2, tasksPerSecond: Math.round(r), split });
+  rows.push({ row: "mixed CPU: 1 thread + 1 joined process", key: "mixed", threads: 2, tasksPerSecond: Math.round(r), piscina: base.cpu === null ? null : Math.round(base.cpu), ratio: base.cpu === null ? null : r / base.cpu, target: null, split });
   child.kill("SIGTERM");
   await child.finished(10_000).catch(() => {});
   await pool.close();
 }
-const out = { runtime, date: new Date().toISOString(), window, rows };
-console.log(JSON.stringify(out, null, 2));
+
+const machine = machineInfo([runtime]);
+const piscinaNote = typeof Piscina === "string" ? Piscina : null;
+const fmt = (v: number | null): string => (v === null ? "" : Math.round(v).toLocaleString("en-US"));
+console.log(`${machine.cpuModel}, ${machine.cpuCount} CPUs; ${runtime} ${machine.runtimes[runtime] ?? ""}; ${threads} threads, ${window} tasks in flight`);
+if (piscinaNote) console.log(`note: ${piscinaNote}`);
+console.log(`${"".padEnd(40)} ${"chirp/s".padStart(9)} ${"piscina/s".padStart(10)} ${"ratio".padStart(6)} ${"target".padStart(7)}`);
+for (const r of rows) {
+  const split = r.split ? `  split: ${r.split.map((s) => `${s.worker} ${s.tasks}`).join(", ")}` : "";
+  console.log(`  ${r.row.padEnd(38)} ${fmt(r.tasksPerSecond).padStart(9)} ${fmt(r.piscina).padStart(10)} ${(r.ratio === null ? "" : r.ratio.toFixed(2)).padStart(6)} ${(r.target === null ? "" : `>= ${r.target}`).padStart(7)}${split}`);
+}
+const out = { runtime, date: new Date().toISOString(), command: [runtime, ...process.argv.slice(1)].join(" "), machine, threads, window, tasks, cpuTasks, piscina: piscinaNote ?? "loaded", targets: TARGET, rows };
+const file = join(repoRoot, `bench/results/pool${runtime === "node" ? "" : `-${runtime}`}`);
 mkdirSync(join(repoRoot, "bench/results"), { recursive: true });
-writeFileSync(join(repoRoot, `bench/results/pool${runtime === "node" ? "" : `-${runtime}`}.json`), JSON.stringify(out, null, 2) + "\n");
+writeFileSync(`${file}.json`, JSON.stringify(out, null, 2) + "\n");
+writeFileSync(`${file}.svg`, chart(`${machine.cpuModel}, ${machine.cpuCount} CPUs; ${runtime} ${machine.runtimes[runtime] ?? ""}; one run; ${out.date.slice(0, 10)}`));
+console.log(`wrote ${file}.json\nwrote ${file}.svg`);
 process.exit(0);
+
+/** Two panels: tiny tasks, and CPU tasks (threads, and the mixed row), Chirp next to piscina. */
+function chart(subtitle: string): string {
+  const W = 1040, H = PANEL_H + 100;
+  const PISCINA = "#e69138", CHIRP = "#3d85c6", MIXED = "#9fc5e8";
+  const bars = (r: Row): { kind: string; color: string; value: number; labels: string[] }[] => [
+    { kind: r.key === "mixed" ? "chirp mixed" : "chirp", color: r.key === "mixed" ? MIXED : CHIRP, value: r.tasksPerSecond, labels: [short(r.tasksPerSecond), ...(r.ratio === null ? [] : [`${r.ratio.toFixed(2)}× piscina`])] },
+    ...(r.piscina === null || r.key === "mixed" ? [] : [{ kind: "piscina", color: PISCINA, value: r.piscina, labels: [short(r.piscina)] }]),
+  ];
+  const cluster = (key: Row["key"], label: string) => rows.filter((r) => r.key === key).map((r) => ({ runtime: label, bars: bars(r) }));
+  const mixed = rows.find((r) => r.key === "mixed");
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif">`,
+    `<rect width="${W}" height="${H}" fill="#fff"/>`,
+    text(W / 2, 24, `chirp-wasm/pool (blue) next to piscina (orange), ${threads} threads, tasks/s`, `text-anchor="middle" font-size="16" font-weight="bold"`),
+    text(W / 2, 42, subtitle, `text-anchor="middle" font-size="11" fill="#555"`),
+    barPanel(10, 50, "tiny tasks: 16 B echo", "tasks/s", cluster("tiny", `${threads} threads`), `target: ≥ ${TARGET.tiny}× piscina`),
+    barPanel(10 + PANEL_W + 20, 50, "CPU tasks: SHA-256 of 64 KiB", "tasks/s", [...cluster("cpu", `${threads} threads`), ...cluster("mixed", "1 thread + 1 joined process")], `target: ≥ ${TARGET.cpu}× piscina`),
+    text(W / 2, H - 8, mixed?.split ? `mixed split: ${mixed.split.map((s) => `${s.worker} ${s.tasks}`).join(", ")}` : "", `text-anchor="middle" font-size="11" fill="#555"`),
+    `</svg>`,
+  ].join("\n") + "\n";
+}
