@@ -12,10 +12,11 @@
 // the report on stdout: requests, requests/s, p50/p90/p99/max latency, statuses, batches per
 // worker. A batch whose worker was lost is not run again (that would fire its requests twice):
 // its requests count as failed. SIGINT/SIGTERM stop early and report what was done. Exit 0
-// when every request got an HTTP response (any status), 1 when some did not, 64 on a usage error.
+// when every request got an HTTP response (any status), 1 when some did not, 2 on a usage error.
 import process from "node:process";
 import { workerPool, type WorkerPool } from "../pool/mod.ts";
 import type { Batch, BatchResult } from "./loadtest-task.ts";
+import { EXIT } from "./options.ts";
 
 const USAGE = "usage: chirpcat loadtest URL --rate N --duration S [--threads N] [--join-port P] [--concurrency N] [--timeout S] [--wait-workers N]";
 const TICK_MS = 100;
@@ -77,14 +78,14 @@ const ms = (v: number): string => (v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed
 export async function runLoadtest(args: string[]): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) {
     process.stdout.write(`${USAGE}\n`);
-    return 0;
+    return EXIT.OK;
   }
   let url: string, o: Partial<Record<Name, number>>;
   try {
     ({ url, o } = parse(args));
   } catch (e) {
     process.stderr.write(`chirpcat loadtest: ${(e as Error).message}\n${USAGE}\n`);
-    return 64;
+    return EXIT.USAGE;
   }
   const rate = o.rate!, duration = o.duration!, timeoutMs = (o.timeout ?? 10) * 1000;
   const waitWorkers = o["wait-workers"] ?? (o.threads === 0 ? 1 : 0);
@@ -93,7 +94,7 @@ export async function runLoadtest(args: string[]): Promise<number> {
     pool = await workerPool({ module: TASK_URL, threads: o.threads, concurrentTasksPerThread: o.concurrency ?? 64, node: { port: o["join-port"] ?? 0 } });
   } catch (e) {
     process.stderr.write(`chirpcat loadtest: ${(e as Error).message}\n`);
-    return 1;
+    return EXIT.ERROR;
   }
   const err = (s: string): void => void process.stderr.write(s);
   const local = pool.stats().workers.length;
@@ -162,5 +163,5 @@ export async function runLoadtest(args: string[]): Promise<number> {
     ...(firstError !== undefined ? [`first failure: ${firstError}`] : []),
   ];
   process.stdout.write(out.join("\n") + "\n");
-  return failed > 0 ? 1 : 0;
+  return failed > 0 ? EXIT.ERROR : EXIT.OK;
 }

@@ -5,12 +5,13 @@
 // serves the module's exported functions on N threads (default: the number of CPUs; 0: in
 // the main thread) that join the pool at HOST:PORT, and joins again whenever the pool
 // restarts. Prints {"ev":"ready","port":P,"ports":[...]} once its workers listen; SIGINT or
-// SIGTERM makes them leave the pool, then it exits 0. Exit 64 on a usage error, 1 when the
+// SIGTERM makes them leave the pool, then it exits 0. Exit 2 on a usage error (chirpcat's EXIT.USAGE), 1 when the
 // module or the threads cannot start.
 import process from "node:process";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { joinPool } from "../pool/mod.ts";
+import { EXIT } from "./options.ts";
 
 const USAGE = "usage: chirpcat worker --module FILE --join HOST:PORT [--threads N] [--concurrency N]";
 
@@ -35,6 +36,10 @@ function whole(v: string | undefined, name: string, min: number): number | undef
 
 /** Runs `chirpcat worker ARGS`; resolves with the exit code. */
 export async function runWorker(args: string[]): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    process.stdout.write(`${USAGE}\n`);
+    return EXIT.OK;
+  }
   let o: Record<string, string>, threads: number | undefined, per: number | undefined;
   try {
     o = options(args);
@@ -44,7 +49,7 @@ export async function runWorker(args: string[]): Promise<number> {
     per = whole(o.concurrency, "concurrency", 1);
   } catch (e) {
     process.stderr.write(`chirpcat worker: ${(e as Error).message}\n${USAGE}\n`);
-    return 64;
+    return EXIT.USAGE;
   }
   const module = /^[a-z]+:\/\//.test(o.module) ? o.module : pathToFileURL(resolve(o.module)).href;
   let workers;

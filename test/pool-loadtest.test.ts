@@ -2,7 +2,7 @@
 // all three runtimes): a pool of one thread and one joined `chirpcat worker` fires exactly
 // rate x duration requests, both workers take part, the progress line and the report
 // (requests/s, p50/p90/p99) are printed; a URL nobody listens on counts every request as
-// failed (exit 1); a usage error exits 64.
+// failed (exit 1); a usage error exits 2 (chirpcat's EXIT.USAGE).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import http from "node:http";
@@ -70,10 +70,10 @@ test("loadtest: requests to a port nobody listens on are counted as failed, exit
   assert.match(out, /^first failure: .+$/m);
 });
 
-test("loadtest: a usage error exits 64 and says what is wrong", async () => {
+test("loadtest: a usage error exits 2 and says what is wrong", async () => {
   for (const args of [["http://127.0.0.1:1/", "--duration", "1"], ["ftp://x/", "--rate", "1", "--duration", "1"], ["http://127.0.0.1:1/", "--rate", "1", "--duration", "1", "--bogus", "1"]]) {
     const lt = new Child("cli/chirpcat.ts", ["loadtest", ...args]);
-    assert.is(await lt.finished(20_000), 64, args.join(" "));
+    assert.is(await lt.finished(20_000), 2, args.join(" "));
     assert.match(lt.err(), /chirpcat loadtest: .+\nusage: chirpcat loadtest URL/);
   }
 });
