@@ -7,8 +7,9 @@
 // trip through the pool's sockets. Each figure is tasks/s over `--tasks` tasks kept `--window`
 // in flight, after a warm-up of 200 tasks (the split counts only the measured tasks). One run
 // each, side by side. Not a test: nothing asserts on speed. Prints a table with the ratios to
-// piscina and the issue's targets; writes bench/results/pool.json and pool.svg on Node (on the
-// other runtimes pool-deno.*, pool-bun.*; piscina is measured on Node only).
+// piscina and the issue's targets, for the pool as it starts and tuned for short tasks
+// (prefetch 1, asynchronous node: docs/pool.md "On threads"); writes bench/results/pool.json
+// and pool.svg on Node (on the other runtimes pool-deno.*, pool-bun.*; piscina: Node only).
 //
 //   node build/js/bench/pool.js [--threads 2] [--tasks 20000] [--cpu-tasks 4000] [--heavy-tasks 1000]
 //                            [--window 256]
@@ -64,7 +65,7 @@ async function loadPiscina(): Promise<(new (o: Record<string, unknown>) => { run
   }
 }
 
-interface Row { row: string; key: "tiny" | "cpu" | "heavy" | "mixed"; threads: number; tasksPerSecond: number; piscina: number | null; ratio: number | null; target: number | null; split?: { worker: string; tasks: number }[] }
+interface Row { row: string; key: "tiny" | "cpu" | "heavy" | "mixed"; tuned: boolean; threads: number; tasksPerSecond: number; piscina: number | null; ratio: number | null; target: number | null; split?: { worker: string; tasks: number }[] }
 const tiny = new Uint8Array(16).fill(7);
 const rows: Row[] = [];
 const Piscina = await loadPiscina();
@@ -77,27 +78,33 @@ if (typeof Piscina !== "string") {
   base.heavy = await rate(run, "sha256MiB", (i) => i, heavyTasks);
   await p.destroy();
 }
-{
-  const pool = await workerPool({ module: TASKS, threads });
+/** The pool as it starts by default, and tuned for short tasks (docs/pool.md "On threads"). */
+const CONFIGS = [
+  { tuned: false, label: "", options: {} },
+  { tuned: true, label: ", prefetch 1 + async", options: { prefetch: 1, node: { synchronous: false } } },
+] as const;
+const add = (row: Omit<Row, "piscina" | "ratio" | "target">, b: number | null, target: number | null): void => {
+  rows.push({ ...row, piscina: b === null ? null : Math.round(b), ratio: b === null ? null : row.tasksPerSecond / b, target });
+};
+for (const c of CONFIGS) {
+  const pool = await workerPool({ module: TASKS, threads, ...c.options });
   const run: Run = (name, input) => pool.run(name, input);
-  const add = (row: string, key: "tiny" | "cpu" | "heavy", r: number): void => {
-    const b = base[key];
-    rows.push({ row, key, threads, tasksPerSecond: Math.round(r), piscina: b === null ? null : Math.round(b), ratio: b === null ? null : r / b, target: TARGET[key] });
-  };
-  add("tiny (16 B echo)", "tiny", await rate(run, "echo", () => tiny, tasks));
-  add("CPU (SHA-256 of 64 KiB)", "cpu", await rate(run, "sha256", (i) => i, cpuTasks));
-  add("CPU, 1 ms (SHA-256 of 1 MiB)", "heavy", await rate(run, "sha256MiB", (i) => i, heavyTasks));
+  const local = async (row: string, key: "tiny" | "cpu" | "heavy", name: string, input: (i: number) => unknown, n: number): Promise<void> =>
+    add({ row: row + c.label, key, tuned: c.tuned, threads, tasksPerSecond: Math.round(await rate(run, name, input, n)) }, base[key], TARGET[key]);
+  await local("tiny (16 B echo)", "tiny", "echo", () => tiny, tasks);
+  await local("CPU (SHA-256 of 64 KiB)", "cpu", "sha256", (i) => i, cpuTasks);
+  await local("CPU, 1 ms (SHA-256 of 1 MiB)", "heavy", "sha256MiB", (i) => i, heavyTasks);
   await pool.close();
 }
-{
-  const pool = await workerPool({ module: TASKS, threads: 1 });
+for (const c of CONFIGS) {
+  const pool = await workerPool({ module: TASKS, threads: 1, ...c.options });
   const joined = new Promise((r) => pool.on("join", r));
-  const child = await Child.start("cli/chirpcat.ts", ["worker", "--module", join(repoRoot, runtime === "node" ? "build/js/bench/pool-tasks.js" : "bench/pool-tasks.ts"), "--join", pool.address, "--threads", "1"]);
+  const child = await Child.start("cli/chirpcat.ts", ["worker", "--module", join(repoRoot, runtime === "node" ? "build/js/bench/pool-tasks.js" : "bench/pool-tasks.ts"), "--join", pool.address, "--threads", "1", ...(c.tuned ? ["--prefetch", "1"] : [])]);
   await joined;
   let before: number[] = [];
   const r = await rate((name, input) => pool.run(name, input), "sha256", (i) => i, cpuTasks, () => (before = pool.stats().workers.map((w) => w.done)));
   const split = pool.stats().workers.map((w, i) => ({ worker: w.local ? "local thread" : "joined process", tasks: w.done - (before[i] ?? 0) }));
-  rows.push({ row: "mixed CPU: 1 thread + 1 joined process", key: "mixed", threads: 2, tasksPerSecond: Math.round(r), piscina: base.cpu === null ? null : Math.round(base.cpu), ratio: base.cpu === null ? null : r / base.cpu, target: null, split });
+  add({ row: `mixed CPU: 1 thread + 1 joined${c.label}`, key: "mixed", tuned: c.tuned, threads: 2, tasksPerSecond: Math.round(r), split }, base.cpu, null);
   child.kill("SIGTERM");
   await child.finished(10_000).catch(() => {});
   await pool.close();
@@ -108,10 +115,10 @@ const piscinaNote = typeof Piscina === "string" ? Piscina : null;
 const fmt = (v: number | null): string => (v === null ? "" : Math.round(v).toLocaleString("en-US"));
 console.log(`${machine.cpuModel}, ${machine.cpuCount} CPUs; ${runtime} ${machine.runtimes[runtime] ?? ""}; ${threads} threads, ${window} tasks in flight`);
 if (piscinaNote) console.log(`note: ${piscinaNote}`);
-console.log(`${"".padEnd(40)} ${"chirp/s".padStart(9)} ${"piscina/s".padStart(10)} ${"ratio".padStart(6)} ${"target".padStart(7)}`);
+console.log(`${"".padEnd(58)} ${"chirp/s".padStart(9)} ${"piscina/s".padStart(10)} ${"ratio".padStart(6)} ${"target".padStart(7)}`);
 for (const r of rows) {
   const split = r.split ? `  split: ${r.split.map((s) => `${s.worker} ${s.tasks}`).join(", ")}` : "";
-  console.log(`  ${r.row.padEnd(38)} ${fmt(r.tasksPerSecond).padStart(9)} ${fmt(r.piscina).padStart(10)} ${(r.ratio === null ? "" : r.ratio.toFixed(2)).padStart(6)} ${(r.target === null ? "" : `>= ${r.target}`).padStart(7)}${split}`);
+  console.log(`  ${r.row.padEnd(56)} ${fmt(r.tasksPerSecond).padStart(9)} ${fmt(r.piscina).padStart(10)} ${(r.ratio === null ? "" : r.ratio.toFixed(2)).padStart(6)} ${(r.target === null ? "" : `>= ${r.target}`).padStart(7)}${split}`);
 }
 const out = { runtime, date: new Date().toISOString(), command: [runtime, ...process.argv.slice(1)].join(" "), machine, threads, window, tasks, cpuTasks, piscina: piscinaNote ?? "loaded", targets: TARGET, rows };
 const file = join(repoRoot, `bench/results/pool${runtime === "node" ? "" : `-${runtime}`}`);
@@ -124,21 +131,25 @@ process.exit(0);
 /** Two panels: tiny tasks, and CPU tasks (threads, and the mixed row), Chirp next to piscina. */
 function chart(subtitle: string): string {
   const W = 1040, H = PANEL_H + 100;
-  const PISCINA = "#e69138", CHIRP = "#3d85c6", MIXED = "#9fc5e8";
-  const bars = (r: Row): { kind: string; color: string; value: number; labels: string[] }[] => [
-    { kind: r.key === "mixed" ? "chirp mixed" : "chirp", color: r.key === "mixed" ? MIXED : CHIRP, value: r.tasksPerSecond, labels: [short(r.tasksPerSecond), ...(r.ratio === null ? [] : [`${r.ratio.toFixed(2)}× piscina`])] },
-    ...(r.piscina === null || r.key === "mixed" ? [] : [{ kind: "piscina", color: PISCINA, value: r.piscina, labels: [short(r.piscina)] }]),
-  ];
-  const cluster = (key: Row["key"], label: string) => rows.filter((r) => r.key === key).map((r) => ({ runtime: label, bars: bars(r) }));
-  const mixed = rows.find((r) => r.key === "mixed");
+  const PISCINA = "#e69138", CHIRP = "#3d85c6", TUNED = "#9fc5e8";
+  // Per cluster: the pool as it starts (dark blue), tuned (light blue), piscina (orange).
+  const cluster = (key: Row["key"], label: string) => {
+    const rs = rows.filter((r) => r.key === key);
+    if (rs.length === 0) return [];
+    const bars = rs.map((r) => ({ kind: r.tuned ? "chirp tuned" : "chirp", color: r.tuned ? TUNED : CHIRP, value: r.tasksPerSecond, labels: [short(r.tasksPerSecond), ...(r.ratio === null ? [] : [`${r.ratio.toFixed(2)}×`])] }));
+    const b = rs[0].piscina;
+    if (b !== null && key !== "mixed") bars.push({ kind: "piscina", color: PISCINA, value: b, labels: [short(b)] });
+    return [{ runtime: label, bars }];
+  };
+  const mixed = rows.filter((r) => r.key === "mixed" && r.split);
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
-    text(W / 2, 24, `chirp-wasm/pool (blue) next to piscina (orange), ${threads} threads, tasks/s`, `text-anchor="middle" font-size="16" font-weight="bold"`),
+    text(W / 2, 24, `chirp-wasm/pool (dark blue: default, light blue: prefetch 1 + async) next to piscina (orange), tasks/s`, `text-anchor="middle" font-size="16" font-weight="bold"`),
     text(W / 2, 42, subtitle, `text-anchor="middle" font-size="11" fill="#555"`),
     barPanel(10, 50, "tiny tasks: 16 B echo", "tasks/s", cluster("tiny", `${threads} threads`), `target: ≥ ${TARGET.tiny}× piscina`),
     barPanel(10 + PANEL_W + 20, 50, "CPU tasks: SHA-256 of 64 KiB, of 1 MiB", "tasks/s", [...cluster("cpu", `64 KiB, ${threads} threads`), ...cluster("mixed", "64 KiB, 1 thread + 1 joined"), ...cluster("heavy", `1 MiB, ${threads} threads`)], `target: ≥ ${TARGET.cpu}× piscina`, undefined, true),
-    text(W / 2, H - 8, mixed?.split ? `mixed split: ${mixed.split.map((s) => `${s.worker} ${s.tasks}`).join(", ")}` : "", `text-anchor="middle" font-size="11" fill="#555"`),
+    text(W / 2, H - 8, `mixed split: ${mixed.map((m) => `${m.tuned ? "tuned " : ""}${m.split!.map((s) => `${s.worker} ${s.tasks}`).join(" / ")}`).join("; ")}; ratios: × piscina with ${threads} threads`, `text-anchor="middle" font-size="11" fill="#555"`),
     `</svg>`,
   ].join("\n") + "\n";
 }

@@ -24,7 +24,7 @@ export type Command = (typeof COMMANDS)[number]["name"];
 /** The worker pool's commands (cli/pool.ts, cli/loadtest.ts): they parse their own options,
  * listed here as --help shows them (docs/pool.md). */
 export const POOL_COMMANDS = [
-  { name: "worker", usage: "--module FILE --join HOST:PORT [--threads N] [--concurrency N]", summary: "serve a module's exported functions as tasks on N threads (default: the CPUs) that join the worker pool at HOST:PORT; SIGINT/SIGTERM leave it" },
+  { name: "worker", usage: "--module FILE --join HOST:PORT [--threads N] [--concurrency N] [--prefetch N]", summary: "serve a module's exported functions as tasks on N threads (default: the CPUs) that join the worker pool at HOST:PORT; SIGINT/SIGTERM leave it" },
   { name: "loadtest", usage: "URL --rate N --duration S [--threads N] [--join-port P] [--concurrency N] [--timeout S] [--wait-workers N]", summary: "HTTP load test on a worker pool: its threads and joined workers (chirpcat worker) fire N GET requests/s for S s; prints a progress line, then requests/s and p50/p90/p99 latency" },
 ] as const;
 
