@@ -5,14 +5,14 @@
 // tasks/s and how the work split). A third CPU row hashes 1 MiB (about 1 ms a task) to show
 // the pool where the work dominates: SHA-256 of 64 KiB takes about 50 µs, less than a task's
 // trip through the pool's sockets. Each figure is tasks/s over `--tasks` tasks kept `--window`
-// in flight, after a warm-up of 200 tasks (the split counts only the measured tasks). One run
-// each, side by side. Not a test: nothing asserts on speed. Prints a table with the ratios to
-// piscina and the issue's targets, for the pool as it starts and tuned for short tasks
+// in flight, after a warm-up of `--warmup` tasks of the same kind (default 4000; the split
+// counts only the measured tasks). One run each, side by side. Not a test: nothing asserts on
+// speed. Prints a table with the ratios to piscina and the issue's targets, for the pool as it starts and tuned for short tasks
 // (prefetch 1, asynchronous node: docs/pool.md "On threads"); writes bench/results/pool.json
 // and pool.svg on Node (on the other runtimes pool-deno.*, pool-bun.*; piscina: Node only).
 //
 //   node build/js/bench/pool.js [--threads 2] [--tasks 20000] [--cpu-tasks 4000] [--heavy-tasks 1000]
-//                            [--window 256]
+//                            [--window 256] [--warmup 4000]
 //   deno run -A bench/pool.ts ... ; bun bench/pool.ts ...
 import process from "node:process";
 import { writeFileSync, mkdirSync } from "node:fs";
@@ -32,13 +32,15 @@ const tasks = arg("tasks", 20000);
 const cpuTasks = arg("cpu-tasks", 4000);
 const heavyTasks = arg("heavy-tasks", 1000);
 const window = arg("window", 256);
+const warmup = arg("warmup", 4000);
 const TASKS = new URL(`./pool-tasks.${runtime === "node" ? "js" : "ts"}`, import.meta.url);
 /** Targets of issue 20: CPU tasks within 10 % of piscina, tiny tasks at least half of it. */
 const TARGET = { cpu: 0.9, tiny: 0.5, heavy: 0.9 };
 
 type Run = (name: string, input: unknown) => Promise<unknown>;
 
-/** tasks/s of `n` tasks, `window` in flight, after 200 to warm up. */
+/** tasks/s of `n` tasks, `window` in flight, after `warmup` of them to warm up (a fresh
+ * pool's threads run the first thousands of tasks at half speed or less: JIT). */
 async function rate(run: Run, name: string, input: (i: number) => unknown, n: number, atStart?: () => void): Promise<number> {
   const drive = async (count: number): Promise<void> => {
     let next = 0;
@@ -46,7 +48,7 @@ async function rate(run: Run, name: string, input: (i: number) => unknown, n: nu
       while (next < count) await run(name, input(next++));
     }));
   };
-  await drive(200);
+  await drive(warmup);
   atStart?.();
   const t0 = performance.now();
   await drive(n);
@@ -120,7 +122,7 @@ for (const r of rows) {
   const split = r.split ? `  split: ${r.split.map((s) => `${s.worker} ${s.tasks}`).join(", ")}` : "";
   console.log(`  ${r.row.padEnd(56)} ${fmt(r.tasksPerSecond).padStart(9)} ${fmt(r.piscina).padStart(10)} ${(r.ratio === null ? "" : r.ratio.toFixed(2)).padStart(6)} ${(r.target === null ? "" : `>= ${r.target}`).padStart(7)}${split}`);
 }
-const out = { runtime, date: new Date().toISOString(), command: [runtime, ...process.argv.slice(1)].join(" "), machine, threads, window, tasks, cpuTasks, piscina: piscinaNote ?? "loaded", targets: TARGET, rows };
+const out = { runtime, date: new Date().toISOString(), command: [runtime, ...process.argv.slice(1)].join(" "), machine, threads, window, warmup, tasks, cpuTasks, heavyTasks, piscina: piscinaNote ?? "loaded", targets: TARGET, rows };
 const file = join(repoRoot, `bench/results/pool${runtime === "node" ? "" : `-${runtime}`}`);
 mkdirSync(join(repoRoot, "bench/results"), { recursive: true });
 writeFileSync(`${file}.json`, JSON.stringify(out, null, 2) + "\n");
