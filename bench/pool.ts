@@ -120,7 +120,7 @@ if (piscinaNote) console.log(`note: ${piscinaNote}`);
 console.log(`${"".padEnd(58)} ${"chirp/s".padStart(9)} ${"piscina/s".padStart(10)} ${"ratio".padStart(6)} ${"target".padStart(7)}`);
 for (const r of rows) {
   const split = r.split ? `  split: ${r.split.map((s) => `${s.worker} ${s.tasks}`).join(", ")}` : "";
-  console.log(`  ${r.row.padEnd(56)} ${fmt(r.tasksPerSecond).padStart(9)} ${fmt(r.piscina).padStart(10)} ${(r.ratio === null ? "" : r.ratio.toFixed(2)).padStart(6)} ${(r.target === null ? "" : `>= ${r.target}`).padStart(7)}${split}`);
+  console.log(`  ${r.row.padEnd(56)} ${fmt(r.tasksPerSecond).padStart(9)} ${fmt(r.piscina).padStart(10)} ${(r.ratio === null ? "" : r.ratio.toFixed(2)).padStart(6)} ${(r.target === null || r.ratio === null ? "" : `>= ${r.target}`).padStart(7)}${split}`);
 }
 const out = { runtime, date: new Date().toISOString(), command: [runtime, ...process.argv.slice(1)].join(" "), machine, threads, window, warmup, tasks, cpuTasks, heavyTasks, piscina: piscinaNote ?? "loaded", targets: TARGET, rows };
 const file = join(repoRoot, `bench/results/pool${runtime === "node" ? "" : `-${runtime}`}`);
