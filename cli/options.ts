@@ -21,6 +21,13 @@ export const COMMANDS = [
 
 export type Command = (typeof COMMANDS)[number]["name"];
 
+/** The worker pool's commands (cli/pool.ts, cli/loadtest.ts): they parse their own options,
+ * listed here as --help shows them (docs/pool.md). */
+export const POOL_COMMANDS = [
+  { name: "worker", usage: "--module FILE --join HOST:PORT [--threads N] [--concurrency N] [--prefetch N]", summary: "serve a module's exported functions as tasks on N threads (default: the CPUs) that join the worker pool at HOST:PORT; SIGINT/SIGTERM leave it" },
+  { name: "loadtest", usage: "URL --rate N --duration S [--threads N] [--join-port P] [--concurrency N] [--timeout S] [--wait-workers N]", summary: "HTTP load test on a worker pool: its threads and joined workers (chirpcat worker) fire N GET requests/s for S s; prints a progress line, then requests/s and p50/p90/p99 latency" },
+] as const;
+
 const ALL = COMMANDS.map((c) => c.name) as Command[];
 /** Commands that run a Chirp node. */
 const NODE = ALL.filter((c) => c !== "monitor");
@@ -208,6 +215,12 @@ export function helpText(version: string): string {
   lines.push("Commands:");
   const cw = Math.max(...COMMANDS.map((c) => `${c.name} ${c.args}`.length));
   for (const c of COMMANDS) wrap(c.summary, WIDTH - cw - 4).forEach((t, i) => lines.push(`  ${(i === 0 ? `${c.name} ${c.args}` : "").padEnd(cw)}  ${t}`));
+  lines.push("");
+  lines.push("Worker pool commands (options of their own, docs/pool.md):");
+  for (const c of POOL_COMMANDS) {
+    wrap(`${c.name} ${c.usage}`, WIDTH - 2).forEach((t, i) => lines.push(`${i === 0 ? "  " : "      "}${t}`));
+    wrap(c.summary, WIDTH - 6).forEach((t) => lines.push(`      ${t}`));
+  }
   lines.push("");
   lines.push("Options (the commands each takes in brackets):");
   const label = (o: OptionSpec): string => `${o.short ? `-${o.short}, ` : "    "}--${o.name}${o.arg ? ` ${o.arg}` : ""}`;

@@ -18,6 +18,8 @@ export interface JoinOptions {
   threads?: number;
   /** Tasks each thread runs at once (default 1). */
   concurrentTasksPerThread?: number;
+  /** Tasks each thread takes beyond those (default 0; see PoolOptions.prefetch). */
+  prefetch?: number;
   /** With threads: 0, the node's config (default: port 0). */
   node?: ChirpConfig;
 }
@@ -39,13 +41,15 @@ const isLoopback = (target: string): boolean => /^(127\.|\[::1\]:|localhost:)/.t
 export async function joinPool(options: JoinOptions): Promise<JoinedWorkers> {
   const threads = options.threads ?? threadHost().cpus();
   const per = options.concurrentTasksPerThread ?? 1;
+  const prefetch = options.prefetch ?? 0;
   if (!(Number.isInteger(threads) && threads >= 0)) throw new ChirpError("VALUE_ERROR", `joinPool: threads = ${threads}; a whole number >= 0`);
   if (!(Number.isInteger(per) && per >= 1)) throw new ChirpError("VALUE_ERROR", `joinPool: concurrentTasksPerThread = ${per}; a whole number >= 1`);
+  if (!(Number.isInteger(prefetch) && prefetch >= 0)) throw new ChirpError("VALUE_ERROR", `joinPool: prefetch = ${prefetch}; a whole number >= 0`);
   if (threads === 0) {
     const mod = typeof options.module === "string" ? new URL(options.module) : options.module;
     const tasks = (await import(threadHost().moduleUrl(mod).href)) as Tasks;
     const node = await Chirp.start({ port: 0, reuseTime: 3600, ...options.node });
-    const w = serveTasks(node, tasks, { join: options.join, slots: per });
+    const w = serveTasks(node, tasks, { join: options.join, slots: per, prefetch });
     return {
       ports: [node.port],
       crashes: 0,
@@ -56,7 +60,7 @@ export async function joinPool(options: JoinOptions): Promise<JoinedWorkers> {
     };
   }
   const group = new ThreadGroup({
-    module: options.module, join: options.join, threads, slots: per, synchronous: true,
+    module: options.module, join: options.join, threads, slots: per, prefetch, synchronous: true,
     bind: isLoopback(options.join) ? "127.0.0.1" : null,
   });
   await group.start();

@@ -22,6 +22,12 @@ export interface PoolOptions {
   threads?: number;
   /** Tasks each local thread runs at once (default 1: CPU work; more for tasks that wait on I/O). */
   concurrentTasksPerThread?: number;
+  /** Tasks each local thread takes beyond `concurrentTasksPerThread` (default 0), to start
+   * as soon as one finishes: short tasks do not wait for a round trip through the pool. It
+   * pays with `node: { synchronous: false }` (else the next task waits for the thread's ACK,
+   * sent after the running task); a prefetched task counts as started (an abort does not
+   * withdraw it) and may wait behind a long one while another worker is free. */
+  prefetch?: number;
   /** Attempts per task when workers are lost under it (default 3). */
   maxAttempts?: number;
   /** Tasks that may wait for a worker (default 65536); more reject with ENOMEM. */
@@ -84,10 +90,12 @@ export class WorkerPool {
   static async start(options: PoolOptions = {}): Promise<WorkerPool> {
     const threads = options.threads ?? Math.max(1, threadHost().cpus() - 1);
     const per = options.concurrentTasksPerThread ?? 1;
+    const prefetch = options.prefetch ?? 0;
     const maxAttempts = options.maxAttempts ?? 3;
     const maxQueue = options.maxQueue ?? 65536;
     if (!(Number.isInteger(threads) && threads >= 0)) throw new ChirpError("VALUE_ERROR", `pool: threads = ${threads}; a whole number >= 0`);
     if (!(Number.isInteger(per) && per >= 1)) throw new ChirpError("VALUE_ERROR", `pool: concurrentTasksPerThread = ${per}; a whole number >= 1`);
+    if (!(Number.isInteger(prefetch) && prefetch >= 0)) throw new ChirpError("VALUE_ERROR", `pool: prefetch = ${prefetch}; a whole number >= 0`);
     if (!(maxAttempts >= 1) || !(maxQueue >= 0)) throw new ChirpError("VALUE_ERROR", "pool: maxAttempts must be >= 1 and maxQueue >= 0");
     if (threads > 0 && options.module === undefined) throw new ChirpError("VALUE_ERROR", "pool: threads need a `module` whose exported functions are the tasks");
     const node = await Chirp.start({ port: 0, reuseTime: 3600, ...options.node });
@@ -96,7 +104,7 @@ export class WorkerPool {
     d.isLocal = (key) => key.startsWith("127.0.0.1:") && ports.has(Number(key.slice(10)));
     let pool: WorkerPool | undefined;
     const group = threads === 0 ? null : new ThreadGroup({
-      module: options.module!, join: `127.0.0.1:${node.port}`, threads, slots: per,
+      module: options.module!, join: `127.0.0.1:${node.port}`, threads, slots: per, prefetch,
       synchronous: node.config.synchronous, bind: "127.0.0.1",
       onReady: (port) => ports.add(port),
       onCrash: (port, err) => {

@@ -15,6 +15,8 @@ export interface ThreadInit {
   module: string;
   join: string;
   slots: number;
+  /** Tasks taken beyond `slots` (pool/serve.ts). */
+  prefetch: number;
   synchronous: boolean;
   /** The IPv4 address to listen on (loopback for local threads), or null for the default. */
   bind: string | null;
@@ -42,7 +44,7 @@ async function start(init: ThreadInit): Promise<void> {
     reuseTime: 3600,
     ...(init.bind ? { bindV4: init.bind, bindV6: null } : {}),
   });
-  const w = serveTasks(node, tasks, { slots: init.slots });
+  const w = serveTasks(node, tasks, { slots: init.slots, prefetch: init.prefetch });
   stop = async () => {
     await w.close();
     await node.close();

@@ -18,6 +18,8 @@ export interface ThreadGroupOptions {
   join: string;
   threads: number;
   slots: number;
+  /** Tasks each thread takes beyond `slots` (pool/serve.ts). */
+  prefetch: number;
   synchronous: boolean;
   bind: string | null;
   /** A thread listens on `port` (it joins next). */
@@ -47,7 +49,7 @@ export class ThreadGroup {
     this.#o = options;
     const host = threadHost();
     const mod = typeof options.module === "string" ? new URL(options.module) : options.module;
-    this.#init = { module: host.moduleUrl(mod).href, join: options.join, slots: options.slots, synchronous: options.synchronous, bind: options.bind };
+    this.#init = { module: host.moduleUrl(mod).href, join: options.join, slots: options.slots, prefetch: options.prefetch, synchronous: options.synchronous, bind: options.bind };
   }
 
   /** Starts the threads; resolves when each listens, rejects when one fails to start. */

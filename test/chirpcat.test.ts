@@ -12,7 +12,7 @@ import { repoRoot as repo } from "./support/runtime.ts";
 import { Child } from "./support/process.ts";
 import { refusedPort } from "./support/raw-peer.ts";
 import { testCertDir } from "./support/tls-certs.ts";
-import { COMMANDS, EXIT, EXIT_HELP, OPTIONS } from "../cli/options.ts";
+import { COMMANDS, EXIT, EXIT_HELP, OPTIONS, POOL_COMMANDS } from "../cli/options.ts";
 import { renderStats } from "../cli/monitor.ts";
 import type { ChirpStats } from "../adapters/index.ts";
 
@@ -60,6 +60,12 @@ test("--help lists every command, every option of the parser's table and every e
   const r = await run(["--help"]);
   assert.is(r.code, 0);
   for (const c of COMMANDS) assert.match(r.text, new RegExp(`^  ${c.name} `, "m"), `command ${c.name}`);
+  for (const c of POOL_COMMANDS) {
+    assert.match(r.text, new RegExp(`^  ${c.name} `, "m"), `pool command ${c.name}`);
+    const own = await run([c.name, "--help"]);
+    assert.is(own.code, 0, `${c.name} --help`);
+    assert.match(own.text, new RegExp(`^usage: chirpcat ${c.name} `), `${c.name} --help prints its usage`);
+  }
   for (const o of OPTIONS) assert.match(r.text, new RegExp(`${o.short ? `-${o.short}, ` : "    "}--${o.name}\\b`), `option --${o.name}`);
   const listed = [...r.text.matchAll(/^ {2}(?:-\w, | {4})--([\w-]+)/gm)].map((m) => m[1]);
   assert.equal(listed, OPTIONS.map((o) => o.name), "no option in --help that the parser does not know");

@@ -2,7 +2,7 @@
 // errors (remote, with the worker's stack); abort (a queued task is withdrawn, a running one's
 // late result is ignored); timeout; a thread that crashes mid-task (its task runs again on
 // another thread; with retry: false it rejects); a worker that joins late gets work; close()
-// drains. Prints how long a crashed thread's task took to run elsewhere.
+// drains; prefetch (a thread takes a task beyond its slots, and runs them one at a time). Prints how long a crashed thread's task took to run elsewhere.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -72,6 +72,23 @@ test("abort withdraws a queued task and ignores a running one's late result; tim
   } finally {
     await pool.close({ drain: false });
   }
+});
+
+test("prefetch: a thread takes one task beyond its slots and still runs one at a time", async () => {
+  const pool = await workerPool({ module: TASKS, threads: 1, prefetch: 1, node: { synchronous: false } });
+  try {
+    assert.is(pool.stats().workers[0].slots, 2, "the thread joined with slots + prefetch");
+    const t0 = performance.now();
+    const all = Promise.all([pool.run("sleep", 150), pool.run("sleep", 150), pool.run("sleep", 150)]);
+    assert.is(pool.stats().inFlight, 2, "two sent to the thread");
+    assert.is(pool.stats().queued, 1, "the third waits in the pool");
+    assert.equal(await all, ["slept 150", "slept 150", "slept 150"]);
+    assert.ok(performance.now() - t0 >= 440, `one at a time on the thread (${(performance.now() - t0).toFixed(0)} ms for 3 x 150 ms)`);
+  } finally {
+    await pool.close();
+  }
+  const err = await workerPool({ module: TASKS, threads: 1, prefetch: -1 }).then(() => null, (e) => e);
+  assert.is(err?.code, "VALUE_ERROR");
 });
 
 test("a thread that crashes mid-task: its task runs again on another thread", async () => {
