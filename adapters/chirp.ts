@@ -191,7 +191,7 @@ export class Chirp implements AsyncIterable<Message> {
    * name is resolved first (config.resolve, else the runtime's resolver; cached for
    * config.resolveCacheTime) and its addresses are tried in order until one connects.
    * Resolves with the message identity: in synchronous mode once the receiver released it; in
-   * asynchronous mode, up to 16 KiB to a connected peer, once accepted (copied) into its bounded
+   * asynchronous mode, up to 256 bytes to a connected peer, once accepted (copied) into its bounded
    * queue (under 256 KiB of unwritten frames; written in the same event-loop turn; a later failure goes to onError
    * and the stats' sendErrors), else once the socket took the frame (handed to the kernel: not
    * a delivery receipt). protocol.md §4.2. Rejects with a ChirpError: TIMEOUT, CANNOT_CONNECT (also:

@@ -41,7 +41,7 @@ test("an await send() loop to a peer that stops reading waits, with a bounded qu
   let resolved = 0;
   let stop = false;
   const loop = (async () => {
-    const data = new Uint8Array(1024);
+    const data = new Uint8Array(200); // accepted (up to 256 bytes are)
     while (!stop) {
       await a.send(`127.0.0.1:${port}`, data);
       resolved++;
@@ -55,8 +55,9 @@ test("an await send() loop to a peer that stops reading waits, with a bounded qu
   }
   assert.is(resolved, last, "the loop stalled (a pending promise)");
   const queued = a.stats().queued;
-  // 256 KiB of accepted frames, plus the one send that waits: at most 256 frames of 1 KiB.
-  assert.ok(queued <= 256 + 2, `queued sends: ${queued}`);
+  // At most 256 KiB of accepted frames (227 bytes each) plus the one send that waits (Deno's
+  // and Bun's transports hold up to 1 MiB more in their own write queue, write-queue.ts).
+  assert.ok(queued <= Math.ceil((256 * 1024) / 227) + 2, `queued sends: ${queued}`);
   assert.ok(resolved > 0, "some sends resolved before the kernel buffers filled");
   stop = true;
   await a.close({ drain: false });
