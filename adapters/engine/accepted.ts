@@ -28,15 +28,15 @@ export function copyInto(op: SendOp, header: Uint8Array, data: Uint8Array): void
   slabAt += (n + 7) & ~7;
 }
 
-/** Copies `src` into `dst` at `at`: a plain loop for the short arrays of the hot path (cheaper
- * than TypedArray.set's call overhead there), set() for the rest. */
-export function copySmall(dst: Uint8Array, src: Uint8Array, at: number): void {
-  const n = src.length;
+/** Copies `n` bytes of `src` from `from` into `dst` at `at` (default: all of `src`): a plain
+ * loop for the short arrays of the hot path (cheaper than TypedArray.set's call overhead
+ * there), set() for the rest. */
+export function copySmall(dst: Uint8Array, src: Uint8Array, at: number, from = 0, n = src.length): void {
   if (n > 64) {
-    dst.set(src, at);
+    dst.set(from === 0 && n === src.length ? src : src.subarray(from, from + n), at);
     return;
   }
-  for (let i = 0; i < n; i++) dst[at + i] = src[i];
+  for (let i = 0; i < n; i++) dst[at + i] = src[from + i];
 }
 
 /** Accepted sends that failed after their promise resolved, one onError report per remote and

@@ -118,7 +118,7 @@ export class Sender implements SenderPart {
     if (signal === undefined && !config.synchronous && header.length + data.length <= ACCEPT_MAX &&
       remote.acceptedBytes < ACCEPT_BYTES && this.#connected(remote) && this.#turns.mayAccept()) {
       // Resolved before it is written: the caller may reuse its buffers at once, so copy them
-      // (at most inlineMax bytes, into a slab; larger payloads resolve when written, uncopied).
+      // (at most ACCEPT_MAX bytes, into a slab; larger payloads resolve when written, uncopied).
       const op = new SendOp(remote, ids, idAt, EMPTY, EMPTY, newResolve, newReject);
       op.accepted = true;
       copyInto(op, header, data);
@@ -259,14 +259,8 @@ export class Sender implements SenderPart {
       if (op.accepted) r.acceptedBytes -= FRAME + hl + dl;
       if (inline) {
         const p = core.outPtr + at; // where the core put the payload
-        if (op.accepted) {
-          const n = hl + dl;
-          const src = op.copy;
-          const mem = core.mem;
-          const from = op.copyAt;
-          if (n > 64) mem.set(src.subarray(from, from + n), p);
-          else for (let k = 0; k < n; k++) mem[p + k] = src[from + k];
-        } else {
+        if (op.accepted) copySmall(core.mem, op.copy, p, op.copyAt, hl + dl); // header‖data
+        else {
           if (hl) copySmall(core.mem, op.header, p);
           if (dl) copySmall(core.mem, op.data, p + hl);
         }
