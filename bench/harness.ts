@@ -73,9 +73,14 @@ export function runRole(script: string, rt: RuntimeName, cpu: number, args: stri
   const [cmd, argv] = hasTaskset ? ["taskset", ["-c", String(cpu), bin, ...binArgs]] : [bin, binArgs];
   const child = spawn(cmd, argv, { stdio: ["pipe", "pipe", "inherit"] });
   const exited = new Promise<number | null>((r) => child.once("exit", r));
+  return { lines: linesOf(child.stdout!), stdinEnd: () => child.stdin!.end(), exited };
+}
+
+/** A child's output, line by line. */
+export function linesOf(out: AsyncIterable<unknown>): AsyncIterator<string> {
   async function* lines(): AsyncIterable<string> {
     let buf = "";
-    for await (const d of child.stdout!) {
+    for await (const d of out) {
       buf += new TextDecoder().decode(d as Uint8Array);
       let i: number;
       while ((i = buf.indexOf("\n")) >= 0) {
@@ -84,7 +89,7 @@ export function runRole(script: string, rt: RuntimeName, cpu: number, args: stri
       }
     }
   }
-  return { lines: lines()[Symbol.asyncIterator](), stdinEnd: () => child.stdin!.end(), exited };
+  return lines()[Symbol.asyncIterator]();
 }
 
 /** Reads a role's output until it ends, or until a line starting with `until`; returns

@@ -21,7 +21,7 @@ import process from "node:process";
 import { Chirp } from "../adapters/index.ts";
 import type { RuntimeName } from "../adapters/runtime.ts";
 import { scriptCommand } from "../test/support/runtime.ts";
-import { arg, machineInfo, report, runtimesArg, strArg } from "./harness.ts";
+import { arg, linesOf, machineInfo, report, runtimesArg, strArg } from "./harness.ts";
 import { barPanel, PANEL_H, PANEL_W, short, text } from "./chart.ts";
 
 const SCRIPT = "bench/peers.ts";
@@ -135,19 +135,8 @@ function child(rt: RuntimeName, args: string[], cpu: number): Child {
   const [bin, argv] = scriptCommand(SCRIPT, args, rt);
   const quoted = [bin, ...argv].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
   const p = spawn("bash", ["-c", `ulimit -n $(ulimit -Hn) && exec taskset -c ${cpu} ${quoted}`], { stdio: ["pipe", "pipe", "inherit"] });
-  async function* lines(): AsyncIterable<string> {
-    let buf = "";
-    for await (const d of p.stdout!) {
-      buf += new TextDecoder().decode(d as Uint8Array);
-      let i: number;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        yield buf.slice(0, i);
-        buf = buf.slice(i + 1);
-      }
-    }
-  }
   return {
-    lines: lines()[Symbol.asyncIterator](),
+    lines: linesOf(p.stdout!),
     send: (l) => p.stdin!.write(l + "\n"),
     end: () => p.stdin!.end(),
     exited: new Promise((r) => p.once("exit", r)),
