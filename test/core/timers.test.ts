@@ -30,13 +30,21 @@ test("§10.6 incoming handshake timeout fires via tick, once", () => {
   assert.equal([t.code, t.conn, t.remote], [ST.CONNECT_TIMEOUT, c, r]);
 });
 
-test("nextDeadline is a lower bound: a cleared deadline leaves it early; a tick there reports nothing and makes it exact", () => {
-  const { core, x, remote, conn } = readyOutgoing({ synchronous: true });
+/** A ready outgoing synchronous connection with one message (identity 0x51 × 16, 1 byte)
+ * sent and written at time 0: its ACK deadline is T. */
+function syncSentAt0(): ReturnType<typeof readyOutgoing> {
+  const ready = readyOutgoing({ synchronous: true });
+  const { core, x, conn } = ready;
   core.mem.set(fill16(0x51), core.idPtr);
   assert.ok(x.send(conn, 0, 1, 1, 0) >= 0);
   core.takeOut();
   x.writeStart(conn, 0);
   x.writeDone(conn, 1, 0);
+  return ready;
+}
+
+test("nextDeadline is a lower bound: a cleared deadline leaves it early; a tick there reports nothing and makes it exact", () => {
+  const { core, x, remote, conn } = syncSentAt0();
   assert.is(x.nextDeadline(), T, "the send (ACK) deadline");
   // The ACK arrives: the deadline is cleared, the bound stays.
   feedOnce(core, conn, frame(fill16(0x51), 9, 2, EMPTY, EMPTY), 10);
@@ -52,12 +60,7 @@ test("nextDeadline is a lower bound: a cleared deadline leaves it early; a tick 
 });
 
 test("§4.3/§10.3 send timeout is not cancelled by an interleaved ACK/NOOP write", () => {
-  const { core, x, remote, conn } = readyOutgoing({ synchronous: true });
-  core.mem.set(fill16(0x51), core.idPtr);
-  assert.ok(x.send(conn, 0, 1, 1, 0) >= 0);
-  core.takeOut();
-  x.writeStart(conn, 0);
-  x.writeDone(conn, 1, 0);
+  const { core, x, remote, conn } = syncSentAt0();
   // The peer sends a REQ_ACK message; we release it and write the ACK.
   const r = feedOnce(core, conn, frame(fill16(0x61), 1, 1, EMPTY, ascii("q")), 100);
   assert.equal(kinds(r.evs), [EV.MSG]);
