@@ -762,7 +762,10 @@ class World {
     const b = r.toNode;
     if (a === b || this.small[a] || this.small[b]) return false; // small tables: exhaustion is allowed harm
     const from = r.tCmd - 2 * R - 1000;
-    const to = r.tSettle!;
+    // An asynchronous send resolves when written (or accepted), before the peer read it: a
+    // fault on the pair shortly after still loses it without an error (README "What a settled
+    // send guarantees"), so its window runs on for T, the time the receiver has to read it.
+    const to = r.sync ? r.tSettle! : r.tSettle! + T;
     const recv = this.incs.find((x) => x.node === b && x.port === r.toPort && x.diedAt > to && x.spawnedAt <= from);
     if (!recv || r.inc.spawnedAt > from || r.inc.diedAt <= to) return false;
     for (const t of this.taint) {
