@@ -15,7 +15,7 @@ import { formatTarget, parseTarget, type Target } from "./target.ts";
 import { Engine } from "./engine/engine.ts";
 import type { EventListenOptions } from "./engine/events.ts";
 import { listen } from "./engine/listen.ts";
-import { toBytes } from "./engine/send-queue.ts";
+import { toBytes } from "./engine/send-args.ts";
 import type { SendOptions } from "./engine/records.ts";
 import { snapshot } from "./engine/stats.ts";
 import { NameCache, type Resolve } from "./resolve.ts";
@@ -288,6 +288,7 @@ export class Chirp implements AsyncIterable<Message> {
  * ACKs included). Sends still waiting for a host name's
  * lookup are not waited for: close fails them with SHUTDOWN at once (names.test.ts). */
 function busy(engine: Engine): boolean {
+  if (engine.sender.pendingOut) return true;
   for (const r of engine.remotes.values()) if (r.queued > 0 || r.inflight) return true;
   for (const c of engine.conns) if (c && !c.closed && (c.writesPending > 0 || c.batches.length > 0 || c.ackSoon)) return true;
   return false;

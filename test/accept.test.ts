@@ -26,6 +26,55 @@ test("an await send() loop: every message arrives, in order", async () => {
   await b.close();
 });
 
+test("sends encoded at send time: two peers in turn, small and large mixed, each in order with every byte", async () => {
+  // Small sends go into the core's OUT area as they are made (one connection's bytes at a
+  // time): turning between peers, and larger sends that queue, must keep each peer's order.
+  const got = new Map<string, Uint8Array[]>();
+  const recv = (name: string) => (m: { data: Uint8Array; release(): void }) => {
+    const list = got.get(name) ?? [];
+    list.push(m.data.slice());
+    got.set(name, list);
+    m.release();
+  };
+  const b = await node({ synchronous: false, onMessage: recv("b") });
+  const c = await node({ synchronous: false, onMessage: recv("c") });
+  const a = await node({ synchronous: false });
+  await a.send(to(b), "hello");
+  await a.send(to(c), "hello");
+  const N = 6000;
+  const sent = new Map<string, Uint8Array[]>([["b", []], ["c", []]]);
+  let bytes = 10;
+  let last: Promise<unknown> = Promise.resolve();
+  for (let i = 0; i < N; i++) {
+    const peer = i % 3 === 0 ? "c" : "b";
+    const size = i % 97 === 0 ? 3000 : (i * 7) % 240; // 3000: not accepted, queued behind
+    const data = new Uint8Array(size).map((_, k) => (i + k) & 0xff);
+    if (size >= 4) new DataView(data.buffer).setUint32(0, i);
+    sent.get(peer)!.push(data);
+    bytes += size;
+    last = a.send(to(peer === "b" ? b : c), data);
+    if (i % 500 === 499) await last;
+  }
+  await last;
+  await until(() => (got.get("b")?.length ?? 0) + (got.get("c")?.length ?? 0) === N + 2, 10000, `${N} messages`);
+  for (const peer of ["b", "c"]) {
+    const want = sent.get(peer)!;
+    const have = got.get(peer)!.slice(1); // after "hello"
+    assert.is(have.length, want.length, `${peer}: count`);
+    for (let i = 0; i < want.length; i++) {
+      if (have[i].length !== want[i].length || have[i].some((v, k) => v !== want[i][k])) {
+        assert.unreachable(`${peer}: message ${i} differs (${have[i].length} B, want ${want[i].length} B)`);
+      }
+    }
+  }
+  const st = a.stats();
+  assert.is(st.messagesOut, N + 2, "each message of a batch is counted");
+  assert.is(st.bytesOut, bytes);
+  await a.close();
+  await b.close();
+  await c.close();
+});
+
 test("an await send() loop to a peer that stops reading waits, with a bounded queue", async () => {
   // A raw peer that handshakes and then never reads: TCP pushes back.
   const socks: net.Socket[] = [];

@@ -40,6 +40,7 @@ export class Connections implements LinksPart {
       this.failQueue(r, new ChirpError("TLS_ERROR", `this connection needs TLS (encryption: ${config.encryption}${config.encryption === "auto" ? ", peer not loopback" : ""}) but no tls.certChain/key/cert is configured (${r.address}:${r.port})`));
       return;
     }
+    ctx.sender.flushOut(); // the handshake goes into OUT
     const ci = x.remoteDial(r.idx, now());
     // LATER: a dial is in progress (EV_HANDSHAKE follows) or the reconnect delay runs (the core
     // emits EV_RETRY when it ends, protocol.md §4.5). STATE: it is connected already.
@@ -91,6 +92,7 @@ export class Connections implements LinksPart {
     const core = ctx.core;
     const x = core.x;
     core.setAddress(address);
+    ctx.sender.flushOut(); // the handshake goes into OUT
     const ci = x.connAccept(now());
     if (ci < 0) {
       // The dialler sees its connection closed during the handshake: the wire has no error
@@ -220,6 +222,7 @@ export class Connections implements LinksPart {
     const r = conn.remote;
     const where = r ? `${r.address}:${r.port}` : `${conn.address}`;
     const err = new ChirpError(code, `${why}${code === "PROTOCOL_ERROR" ? oversized(conn, r) : ""} (${where})`);
+    ctx.sender.connClosed(conn, err);
     const sync = ctx.config.synchronous;
     // The socket closed under frames it had not yet taken (their write callbacks are pending:
     // the kernel never had them, so the peer cannot have read them). Typically the peer closed

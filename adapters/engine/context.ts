@@ -24,6 +24,11 @@ export interface SenderPart {
   /** Writes them after a few microtasks unless a send to the peer carried them first. */
   flushControlSoon(conn: Conn): void;
   write(conn: Conn, chunks: Uint8Array[], ops: SendOp[], bufs?: Uint8Array[]): boolean;
+  /** Writes the frames encoded at send time, which hold OUT (before another connection's
+   * command that needs it). */
+  flushOut(): void;
+  /** The connection closed: its frames still in OUT are lost (reported). */
+  connClosed(conn: Conn, err: Error): void;
 }
 
 /** connections.ts: dialling, accepting, handshakes and closing (protocol.md §1, §4.5, §5). */

@@ -38,6 +38,9 @@ export class SendOp {
   copyDl = 0;
   /** Synchronous mode: when the frame went into a write (for the ACK round trip). */
   at = 0;
+  /** The messages this record stands for: 1, or for a run of accepted sends encoded at send
+   * time (send-queue.ts #encodeNow) their number; a run's `copyDl` is their bytes. */
+  count = 1;
   constructor(
     readonly remote: Remote,
     /** The identity's bytes are `ids[idAt .. idAt + 16]` (the pool, or the caller's array). */
@@ -56,8 +59,13 @@ export class SendOp {
     return this.accepted ? this.copyDl : this.data.length;
   }
   get identity(): Uint8Array {
-    return this.idAt === 0 && this.ids.length === 16 ? this.ids : this.ids.subarray(this.idAt, this.idAt + 16);
+    return identityOf(this.ids, this.idAt);
   }
+}
+
+/** A send's identity: the caller's 16-byte array, or its 16 bytes of the identity pool. */
+export function identityOf(ids: Uint8Array, idAt: number): Uint8Array {
+  return idAt === 0 && ids.length === 16 ? ids : ids.subarray(idAt, idAt + 16);
 }
 
 /** Settles a send once: resolves with its identity, or rejects (counted by code). A send
@@ -66,7 +74,7 @@ export function settle(op: SendOp, err?: Error): void {
   if (op.done) return;
   op.done = true;
   if (err) {
-    op.remote.tally.sendError((err as ChirpError).code ?? "FATAL");
+    op.remote.tally.sendError((err as ChirpError).code ?? "FATAL", op.count);
     if (op.accepted) op.remote.onLost?.(op, err);
     else op.reject(err);
   } else if (!op.accepted) op.resolve(op.identity);

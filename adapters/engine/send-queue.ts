@@ -3,11 +3,12 @@
 // write per batch (protocol.md §4.1, §4.2). Control frames (ACKs) are flushed here too.
 import { ST } from "../core/core.ts";
 import { ChirpError } from "../errors.ts";
-import { EMPTY, settle, SendOp, type Conn, type Remote, type SendOptions } from "./records.ts";
+import { EMPTY, identityOf, settle, SendOp, type Conn, type Remote, type SendOptions } from "./records.ts";
 import type { Ctx, SenderPart } from "./context.ts";
 import type { WriteBuffers } from "./write-buffers.ts";
 import { Turns } from "./turns.ts";
-import { copyInto, copySmall, LostSends } from "./accepted.ts";
+import { copyInto, copySmall, LostSends, SendTimeEncoder } from "./accepted.ts";
+import { aborted, executor, idPool, newReject, newResolve, nextIdentity, toBytes } from "./send-args.ts";
 
 /** Payloads up to this size are copied into the core's OUT area; larger ones are written
  * from their own buffers right after their 27-byte header (no copy). */
@@ -31,38 +32,10 @@ const ACK_HOPS = 8;
 const FRAME = 27;
 
 const now = (): number => performance.now();
-const encoder = new TextEncoder();
-
 /** Runs `fn` as a microtask. Not queueMicrotask: Node wraps every call of that in an
  * AsyncResource (a few hundred ns a time, and it runs once per send in synchronous mode). */
 const RESOLVED = Promise.resolve();
 const microtask = (fn: () => void): void => void RESOLVED.then(fn);
-
-/** Random message identities, drawn from a pool filled 64 KiB at a time (one
- * getRandomValues call per message costs more than the rest of a send). A send keeps the pool
- * and an offset; the identity's own Uint8Array is made only when its promise settles, so a
- * queued send holds one object less. */
-let idPool = new Uint8Array(0);
-let idPos = 0;
-
-/** The executor of every send's Promise: no closure per send (read right after `new`). */
-let newResolve: (id: Uint8Array) => void = () => {};
-let newReject: (e: Error) => void = () => {};
-function executor(res: (id: Uint8Array) => void, rej: (e: Error) => void): void {
-  newResolve = res;
-  newReject = rej;
-}
-
-function aborted(signal: AbortSignal): ChirpError {
-  return new ChirpError("ABORTED", "the send was aborted by its signal", { cause: signal.reason });
-}
-
-export function toBytes(v: Uint8Array | string | undefined, what: string): Uint8Array {
-  if (v === undefined) return EMPTY;
-  if (typeof v === "string") return encoder.encode(v);
-  if (v instanceof Uint8Array) return v;
-  throw new ChirpError("VALUE_ERROR", `${what} must be a Uint8Array or a string`);
-}
 
 export class Sender implements SenderPart {
   #dirty = new Set<Remote>();
@@ -80,9 +53,35 @@ export class Sender implements SenderPart {
   /** Inline payloads must fit an empty OUT area beside queued ACKs (at most 2·32 + 1
    * headers of 27 bytes): with a small bufferSize that is less than INLINE_MAX. */
   readonly #inlineMax: number;
+  /** Accepted sends encoded into OUT at send time (accepted.ts). */
+  readonly #encoder: SendTimeEncoder;
+  /** The clock, read once per pump pass for the sends encoded at send time (the core uses it
+   * for idle times, §4.6, §5.5: a pass lasts well under a millisecond); -1: read it. */
+  #t = -1;
   constructor(readonly ctx: Ctx, readonly buffers: WriteBuffers) {
     this.#inlineMax = Math.min(INLINE_MAX, ctx.core.outCap - 2048);
     this.#lost = new LostSends(ctx.onError);
+    this.#encoder = new SendTimeEncoder(ctx.core, this.#onLost, (conn, run) => {
+      const b = this.buffers.takeOut();
+      this.write(conn, [b.view], [run], [b.buffer]);
+    });
+  }
+
+  /** Frames encoded at send time wait in OUT for their write. */
+  get pendingOut(): boolean {
+    return this.#encoder.pending;
+  }
+
+  /** Writes the frames encoded at send time now: before a command that needs OUT for another
+   * connection (a dial's or an accept's handshake). */
+  flushOut(): void {
+    this.#encoder.flush();
+  }
+
+  /** The connection closed (the core dropped its OUT bytes): its frames encoded at send time
+   * are reported lost. */
+  connClosed(conn: Conn, err: Error): void {
+    this.#encoder.closed(conn, err);
   }
 
   enqueue(remote: Remote, data: Uint8Array, options: SendOptions | undefined): Promise<Uint8Array> {
@@ -107,18 +106,25 @@ export class Sender implements SenderPart {
       }
       ids = options.identity.slice(); // the caller may change its array before the write
     } else {
-      if (idPos + 16 > idPool.length) {
-        idPool = crypto.getRandomValues(new Uint8Array(65536));
-        idPos = 0;
-      }
+      idAt = nextIdentity();
       ids = idPool;
-      idAt = idPos;
-      idPos += 16;
     }
+    let conn: Conn | undefined;
     if (signal === undefined && !config.synchronous && header.length + data.length <= ACCEPT_MAX &&
-      remote.acceptedBytes < ACCEPT_BYTES && this.#connected(remote) && this.#turns.mayAccept()) {
-      // Resolved before it is written: the caller may reuse its buffers at once, so copy them
-      // (at most ACCEPT_MAX bytes, into a slab; larger payloads resolve when written, uncopied).
+      remote.acceptedBytes < ACCEPT_BYTES && (conn = this.#readyConn(remote)) !== undefined && this.#turns.mayAccept()) {
+      // Resolved before it is written: the caller may reuse its buffers at once. With nothing
+      // queued before it, its frame goes into OUT now (accepted.ts SendTimeEncoder); else its
+      // bytes are copied (at most ACCEPT_MAX, into a slab) and it waits in the queue. Larger
+      // payloads resolve when written, uncopied.
+      if (remote.qHead === remote.queue.length) {
+        if (this.#t < 0) this.#t = now();
+        if (this.#encoder.encode(conn, remote, ids, idAt, header, data, this.#t)) {
+          this.#accepted++;
+          this.#acceptedBytes += FRAME + header.length + data.length;
+          this.#schedule();
+          return Promise.resolve(identityOf(ids, idAt));
+        }
+      }
       const op = new SendOp(remote, ids, idAt, EMPTY, EMPTY, newResolve, newReject);
       op.accepted = true;
       copyInto(op, header, data);
@@ -155,21 +161,26 @@ export class Sender implements SenderPart {
 
   markDirty(r: Remote): void {
     this.#dirty.add(r);
+    this.#schedule();
+  }
+
+  #schedule(): void {
     if (!this.#pumpScheduled) {
       this.#pumpScheduled = true;
       microtask(() => this.#pumpDirty());
     }
   }
 
-  /** Whether the remote has a current connection that takes writes now. */
-  #connected(r: Remote): boolean {
+  /** The remote's current connection if it takes writes now. */
+  #readyConn(r: Remote): Conn | undefined {
     const ci = this.ctx.core.x.remoteConn(r.idx);
-    if (ci < 0) return false;
+    if (ci < 0) return undefined;
     const conn = this.ctx.conns[ci];
-    return conn !== undefined && !conn.needDrain && !conn.closed;
+    return conn !== undefined && !conn.needDrain && !conn.closed && conn.sock !== null ? conn : undefined;
   }
 
   #pumpDirty(): void {
+    this.#t = -1;
     if (this.#accepted !== this.#acceptedSeen && this.#acceptedBytes < BATCH_BYTES) {
       // Sends were accepted since the last pass: the code that made them may make more in
       // its next microtask (an await loop); pass once more, and write when it stops.
@@ -180,6 +191,7 @@ export class Sender implements SenderPart {
     this.#acceptedSeen = this.#accepted;
     this.#acceptedBytes = 0;
     this.#pumpScheduled = false;
+    this.#encoder.flush();
     const dirty = this.#dirty;
     this.#dirty = new Set();
     for (const r of dirty) this.#pump(r);
@@ -205,6 +217,7 @@ export class Sender implements SenderPart {
   }
 
   #writeQueue(conn: Conn, r: Remote): void {
+    this.#encoder.flush(); // OUT is shared: frames encoded at send time go first
     const core = this.ctx.core;
     const x = core.x;
     const t = now();
@@ -305,6 +318,7 @@ export class Sender implements SenderPart {
   /** Control frames (ACKs) for a connection, written on their own (protocol.md §4.1). */
   flushControl(conn: Conn): void {
     if (conn.closed || !conn.sock) return;
+    this.#encoder.flush();
     const x = this.ctx.core.x;
     // OUT is taken after every command, so it is free here (assembly/ABI.md "Driving the core").
     const n = x.flush(conn.idx);
@@ -350,19 +364,21 @@ export class Sender implements SenderPart {
     const sync = this.ctx.config.synchronous;
     let bytes = 0;
     let ready = 0;
+    let messages = 0;
     for (let i = 0; i < n; i++) {
       const op = ops[i];
       bytes += op.hl + op.dl;
+      messages += op.count;
       op.written = true;
       if (!sync || op.acked) ready++;
     }
     if (ready === n) this.#turns.settleWritten(ops);
     else if (ready > 0) this.#turns.settleWritten(ops.filter((op) => op.acked));
     const rt = ops[0].remote.tally;
-    rt.messagesOut += n;
+    rt.messagesOut += messages;
     rt.bytesOut += bytes;
     const tt = this.ctx.tally;
-    tt.messagesOut += n;
+    tt.messagesOut += messages;
     tt.bytesOut += bytes;
   }
 }

@@ -132,9 +132,9 @@ export class Tally {
   lastAckRttMs: number | null = null;
   constructor(readonly parent: Tally | null = null) {}
 
-  sendError(code: ChirpErrorCode): void {
-    this.sendErrors[code] = (this.sendErrors[code] ?? 0) + 1;
-    this.parent?.sendError(code);
+  sendError(code: ChirpErrorCode, n = 1): void {
+    this.sendErrors[code] = (this.sendErrors[code] ?? 0) + n;
+    this.parent?.sendError(code, n);
   }
 
   connectionError(code: ChirpErrorCode): void {
