@@ -73,22 +73,27 @@ test("a burst of TLS handshakes, good and refused mixed: each connection gets it
 });
 
 /** Node's TLS client, in a Node process (Deno's node:tls client does not offer a saved session):
- * two connections from 127.0.0.2, the second offering the first one's session. */
+ * two connections from 127.0.0.2, the second offering the first one's session; then a
+ * foreign-CA client, twice if it was given a session. */
 const RESUMING_CLIENT = `
 import * as tls from "node:tls"; import * as net from "node:net"; import { readFileSync } from "node:fs";
 setTimeout(() => { console.error("the client timed out"); process.exit(2); }, 10000).unref();
 const [port, dir] = process.argv.slice(1); const f = (n) => readFileSync(dir + "/" + n);
-const one = (session) => new Promise((res, rej) => {
+const one = (who, session) => new Promise((res) => {
   const c = tls.connect({ socket: net.connect({ port: +port, host: "127.0.0.1", localAddress: "127.0.0.2" }),
-    key: f("node2.key"), cert: f("node2.crt"), ca: f("ca.crt"), checkServerIdentity: () => undefined, session });
+    key: f(who + ".key"), cert: f(who + ".crt"), ca: f("ca.crt"), checkServerIdentity: () => undefined, session });
   let ticket, got = 0;
+  const end = () => { clearInterval(done); res({ reused: c.isSessionReused(), ticket, got }); c.destroy(); };
   c.on("session", (t) => (ticket = t));
   c.on("data", (b) => { got += b.length; });
-  const done = setInterval(() => { if (got >= 18 && (ticket || session)) { clearInterval(done); res({ reused: c.isSessionReused(), ticket }); c.destroy(); } }, 10);
-  c.on("error", rej);
+  const done = setInterval(() => { if (got >= 18 && (ticket || session)) end(); }, 10);
+  c.on("error", () => {});
+  c.on("close", end);
 });
-const a = await one(); const b = await one(a.ticket);
-console.log(JSON.stringify({ first: a.reused, second: b.reused }));`;
+const a = await one("node2"); const b = await one("node2", a.ticket);
+// A refused (foreign-CA) client: no chirp bytes, and a session it got (if any) is refused too.
+const x = await one("foreign"); const y = x.ticket ? await one("foreign", x.ticket) : { got: 0 };
+console.log(JSON.stringify({ first: a.reused, second: b.reused, foreignBytes: x.got + y.got }));`;
 
 test("a client resumes its TLS session on a later connection (the node's TLS server is reused)", async () => {
   const b = await node({ encryption: "always", bindV6: null, tls: { certChain: pem("node1.pem", dir) } });
@@ -99,11 +104,12 @@ test("a client resumes its TLS session on a later connection (the node's TLS ser
   child.stderr!.on("data", (d: Buffer) => (err += d));
   const code = await new Promise<number | null>((res) => child.on("close", res));
   assert.is(code, 0, err);
-  const r = JSON.parse(out) as { first: boolean; second: boolean };
+  const r = JSON.parse(out) as { first: boolean; second: boolean; foreignBytes: number };
   assert.not.ok(r.first);
   // With one server per connection Node and Bun could not resume (each server had its own
   // ticket keys); Deno resumed even then (its TLS server keeps sessions beyond one server).
   assert.ok(r.second, "the second connection resumed the first one's session");
+  assert.is(r.foreignBytes, 0, "a foreign-CA client gets no chirp bytes, with or without a session");
   await b.close();
 });
 
