@@ -1,6 +1,6 @@
 // Incoming TLS (protocol.md §1.3): the TLS server handshake on a socket the runtime's transport
 // accepted, with one node:tls server (one secure context) reused for many connections instead of
-// one per connection (issue #15: building one cost Node about 1.6 ms per connection).
+// one per connection (issue #15: building one cost Node about 1.3-1.6 ms per connection).
 //
 // The runtime's own tls.Server does the client-certificate check (requestCert +
 // rejectUnauthorized: a bare tls.TLSSocket does not refuse a foreign-CA certificate on Node or
@@ -18,9 +18,10 @@
 //   handshake's (every earlier handshake on it ended with an event carrying its own TLSSocket);
 //   a handshake that ends without an event (timeout, peer gone) retires its server. Up to
 //   IDLE_MAX idle servers are kept. Handshakes running at once each hold a server (so stalled
-//   ones still cost one each), which is cheap there: about 0.07 ms (Deno) and 0.2 ms (Bun) per
-//   server, against 1.6 ms on Node. Measured: bench/tls-accept.ts, bench/faults.ts (tls),
-//   figures in CHANGELOG.md (issue #15).
+//   ones still cost one each), which is cheap there: tls.createServer with the test
+//   certificates took a median 0.14 ms (Deno) and 0.24 ms (Bun), against 1.3 ms on Node (2-CPU
+//   machine, 1,000 calls). Handshake figures: bench/tls-accept.ts, bench/faults.ts (tls), in
+//   CHANGELOG.md (issue #15).
 import * as tls from "node:tls";
 import type * as net from "node:net";
 import { Duplex } from "node:stream";
