@@ -13,13 +13,16 @@
 // storm:     2,000 junk connections (218 random bytes each, then close), then a Chirp node
 //            sends one sync message, retried every 250 ms. Figure: ms until it succeeded.
 // tls:       2,000 TCP connections from 127.0.0.2 (TLS by the loopback rule, protocol.md §1.2)
-//            that send 5 bytes of a TLS record and stall. Figure: the victim's open fds after them.
+//            that send 5 bytes of a TLS record and stall. Figures: the victim's open fds after them,
+//            ms to open them all (mostly the attacker's SYN retries when the victim's accept
+//            queue is full: about 1 s each), and the victim's CPU ms (user + system, from
+//            /proc/PID/stat) while they were opened.
 // partition: a sync sender (timeout 2 s) through a TCP proxy to the victim; the proxy goes
 //            silent (drops everything, new connections accepted and ignored), then 20 sends
 //            are queued. Figure: ms until the slowest settled, and how they failed.
 import process from "node:process";
 import * as net from "node:net";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { Chirp } from "../adapters/index.ts";
 import type { RuntimeName } from "../adapters/runtime.ts";
 import { Child, type Json } from "../test/support/process.ts";
@@ -131,6 +134,13 @@ async function stalledTls(rt: RuntimeName): Promise<Json> {
   const v = await victim(rt, { tlsDir: testCertDir() });
   const fds = (): number => readdirSync(`/proc/${v.pid}/fd`).length;
   const before = fds();
+  // utime + stime of the victim, in clock ticks (100 per second on Linux).
+  const cpuMs = (): number => {
+    const stat = readFileSync(`/proc/${v.pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10;
+  };
+  const cpu0 = cpuMs();
   const socks: net.Socket[] = [];
   const t0 = Date.now();
   for (let b = 0; b < 20; b++) {
@@ -145,12 +155,13 @@ async function stalledTls(rt: RuntimeName): Promise<Json> {
     }));
   }
   const openMs = Date.now() - t0;
+  const victimCpuMs = cpuMs() - cpu0;
   await sleep(1000);
   const held = fds() - before;
   for (const s of socks) s.destroy();
   const errors = errLines(v);
   await v.stop();
-  return { fdsHeld: held, openMs, lines: summary(errors) };
+  return { fdsHeld: held, openMs, victimCpuMs, lines: summary(errors) };
 }
 
 /** A TCP proxy to `port` that can go silent (partition: bytes dropped both ways). */

@@ -20,12 +20,24 @@ export class NodeSocket implements Socket {
     } catch {
       // a TLS socket over a stream (tls/node-tls.ts): its TCP socket has these set already
     }
-    s.on("data", (b: Buffer) => this.onData(b));
-    s.on("drain", () => this.onDrain());
-    s.on("error", (e) => {
-      this.#err ??= e;
-    });
-    s.on("close", () => this.onClose(this.#err));
+    s.on("data", this.#data);
+    s.on("drain", this.#drain);
+    s.on("error", this.#error);
+    s.on("close", this.#close);
+  }
+  #data = (b: Buffer): void => this.onData(b);
+  #drain = (): void => this.onDrain();
+  #error = (e: Error): void => {
+    this.#err ??= e;
+  };
+  #close = (): void => this.onClose(this.#err);
+  /** Hands the node:net socket over (tls/accept.ts gives it to a shared tls.Server): paused,
+   * this object's listeners removed; this object is done. */
+  release(): net.Socket {
+    const s = this.#s;
+    s.pause();
+    s.off("data", this.#data).off("drain", this.#drain).off("error", this.#error).off("close", this.#close);
+    return s;
   }
   write(chunks: Uint8Array[], done: (err?: Error) => void): boolean {
     const s = this.#s;
