@@ -27,7 +27,7 @@
 // ran, else with Node's.
 //
 //   node build/js/bench/patterns-scale.js [--runs 3] [--deliveries 320000] [--items 100000]
-//       [--sync-deliveries 32000] [--sync-items 10000] [--modes async] [--sub-procs 8]
+//       [--sync-deliveries 32000] [--sync-items 10000] [--modes async,sync] [--sub-procs 8]
 //       [--runtimes node,deno,bun] [--pin split|none] [--out bench/results/patterns.json]
 //
 // Prints a table per case; writes the JSON and an SVG chart next to it (.svg).
@@ -319,7 +319,7 @@ async function measure(c: Case, rt: RuntimeName, impl: Impl, mode: string, count
 async function main(): Promise<void> {
   const runs = arg("runs", 3);
   const procs = arg("sub-procs", 8);
-  const modes = strArg("modes", "async").split(",");
+  const modes = strArg("modes", "async,sync").split(",");
   const pin = strArg("pin", "split") !== "none" && hasTaskset;
   const rts = runtimesArg();
   const out = resolve(strArg("out", "bench/results/patterns.json"));
