@@ -45,7 +45,7 @@ export interface Cluster { runtime: string; bars: Bar[]; targetValue?: number }
 export function barPanel(x0: number, y0: number, title: string, unit: string, clusters: Cluster[], targetNote: string, targetLine?: number, log = false): string {
   const out: string[] = [];
   const left = x0 + 58, right = x0 + PANEL_W - 10, top = y0 + 48, bottom = y0 + PANEL_H - 30;
-  const values = [...clusters.flatMap((c) => c.bars.map((b) => b.value)), targetLine ?? 0].filter((v) => v > 0);
+  const values = [...clusters.flatMap((c) => [...c.bars.map((b) => b.value), c.targetValue ?? 0]), targetLine ?? 0].filter((v) => v > 0);
   const ticks: number[] = [];
   let y: (v: number) => number;
   if (log) {

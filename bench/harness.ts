@@ -59,21 +59,23 @@ export function scriptIn(root: string): ScriptCommand {
 export interface Role {
   /** The child's stdout, line by line. */
   lines: AsyncIterator<string>;
+  /** Writes `s` to the child's stdin (e.g. a "go" line). */
+  stdinWrite(s: string): void;
   stdinEnd(): void;
   exited: Promise<number | null>;
 }
 
 /** Runs `script` (a .ts path from the repo root) with `args` on runtime `rt`, pinned to `cpu`
- * when taskset exists. `runtimeFlags` go to the runtime (before the script); `command`
+ * when taskset exists (`cpu` null: not pinned). `runtimeFlags` go to the runtime (before the script); `command`
  * says whose script it is (default: this checkout's). */
-export function runRole(script: string, rt: RuntimeName, cpu: number, args: string[], runtimeFlags: string[] = [], command: ScriptCommand = scriptCommand): Role {
+export function runRole(script: string, rt: RuntimeName, cpu: number | null, args: string[], runtimeFlags: string[] = [], command: ScriptCommand = scriptCommand): Role {
   const [bin, cmdArgs] = command(script, args, rt);
   // node: [script, ...]; deno: ["run", "-A", script, ...]; bun: ["run", script, ...]
   const binArgs = rt === "node" ? [...runtimeFlags, ...cmdArgs] : [cmdArgs[0], ...runtimeFlags, ...cmdArgs.slice(1)];
-  const [cmd, argv] = hasTaskset ? ["taskset", ["-c", String(cpu), bin, ...binArgs]] : [bin, binArgs];
+  const [cmd, argv] = hasTaskset && cpu !== null ? ["taskset", ["-c", String(cpu), bin, ...binArgs]] : [bin, binArgs];
   const child = spawn(cmd, argv, { stdio: ["pipe", "pipe", "inherit"] });
   const exited = new Promise<number | null>((r) => child.once("exit", r));
-  return { lines: linesOf(child.stdout!), stdinEnd: () => child.stdin!.end(), exited };
+  return { lines: linesOf(child.stdout!), stdinWrite: (s) => void child.stdin!.write(s), stdinEnd: () => child.stdin!.end(), exited };
 }
 
 /** A child's output, line by line. */
