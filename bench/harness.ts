@@ -211,3 +211,21 @@ export async function countingReceiver(config: ChirpConfig, count: number, each?
   process.stdin.on("end", () => void node.close().then(() => process.exit(0)));
   return node;
 }
+
+/** zeromq.js (the baseline of several benches), or the reason it cannot be used. Not a literal
+ * import: the build and the runtimes where it does not load do without it. */
+export async function loadZeromq<Z>(): Promise<Z | string> {
+  const name = "zeromq";
+  try {
+    return (await import(name)) as Z;
+  } catch (e) {
+    return `zeromq not loadable (${(e as Error).message.split("\n")[0]})`;
+  }
+}
+
+/** zeromq.js, or an Error with the reason it cannot be used. */
+export async function zeromqOrThrow<Z>(): Promise<Z> {
+  const z = await loadZeromq<Z>();
+  if (typeof z === "string") throw new Error(z);
+  return z;
+}

@@ -37,7 +37,7 @@ import process from "node:process";
 import { Chirp, type ChirpConfig } from "../adapters/index.ts";
 import type { RuntimeName } from "../adapters/runtime.ts";
 import { Router, attach, publisher, pusher, puller, subscriber } from "../patterns/mod.ts";
-import { arg, collect, hasTaskset, machineInfo, median, report, runRole, runtimesArg, SEND_WINDOW, strArg, type Role } from "./harness.ts";
+import { arg, collect, hasTaskset, machineInfo, median, report, runRole, runtimesArg, SEND_WINDOW, strArg, type Role, loadZeromq, zeromqOrThrow } from "./harness.ts";
 import { short } from "./chart.ts";
 import { chart, TARGET, type Case, type Impl, type Row } from "./patterns-chart.ts";
 
@@ -65,20 +65,8 @@ interface ZmqSocket {
 type Ctor = new () => ZmqSocket;
 interface Zmq { Push: Ctor; Pull: Ctor; Publisher: Ctor; Subscriber: Ctor; version: string }
 
-async function loadZmq(): Promise<Zmq | string> {
-  const name = "zeromq"; // not a literal import: the build and the other runtimes do without it
-  try {
-    return (await import(name)) as Zmq;
-  } catch (e) {
-    return `zeromq not loadable (${(e as Error).message.split("\n")[0]})`;
-  }
-}
-
-async function zmq(): Promise<Zmq> {
-  const z = await loadZmq();
-  if (typeof z === "string") throw new Error(z);
-  return z;
-}
+const loadZmq = (): Promise<Zmq | string> => loadZeromq<Zmq>();
+const zmq = (): Promise<Zmq> => zeromqOrThrow<Zmq>();
 
 const portOfEndpoint = (s: ZmqSocket): string => s.lastEndpoint!.split(":").pop()!;
 

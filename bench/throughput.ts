@@ -56,7 +56,7 @@ import { denoTransport } from "../adapters/deno/transport.ts";
 import { bunTransport } from "../adapters/bun/transport.ts";
 import type { RuntimeName } from "../adapters/runtime.ts";
 import { runtime } from "../test/support/runtime.ts";
-import { arg, countingReceiver, hasTaskset, machineInfo, median, report, runPair, runtimesArg, SEND_WINDOW, sendLoop, strArg } from "./harness.ts";
+import { arg, countingReceiver, hasTaskset, machineInfo, median, report, runPair, runtimesArg, SEND_WINDOW, sendLoop, strArg, loadZeromq, zeromqOrThrow } from "./harness.ts";
 import { chartSvg } from "./chart.ts";
 import { TARGETS, type Group, type Kind, type MemSide, type Mode, type Results, type Row, type Soak } from "./throughput-results.ts";
 
@@ -91,21 +91,8 @@ interface Zmq {
   version: string;
 }
 
-/** zeromq.js, or the reason it cannot be used. */
-async function loadZmq(): Promise<Zmq | string> {
-  const name = "zeromq"; // not a literal import: the build and the other runtimes do without it
-  try {
-    return (await import(name)) as Zmq;
-  } catch (e) {
-    return `zeromq not loadable (${(e as Error).message.split("\n")[0]})`;
-  }
-}
-
-async function zmqOrThrow(): Promise<Zmq> {
-  const z = await loadZmq();
-  if (typeof z === "string") throw new Error(z);
-  return z;
-}
+const loadZmq = (): Promise<Zmq | string> => loadZeromq<Zmq>();
+const zmqOrThrow = (): Promise<Zmq> => zeromqOrThrow<Zmq>();
 
 // ------------------------------------------------------------------ memory samples
 
