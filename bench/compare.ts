@@ -36,14 +36,12 @@
 // paired ratios, and whether new is within 5 % of old or faster), writes the
 // JSON (every round's figures, medians, ratios, both commits, machine, options, date) and an
 // SVG chart.
-import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
-import { fileURLToPath } from "node:url";
 import type { RuntimeName } from "../adapters/runtime.ts";
-import { runtime } from "../test/support/runtime.ts";
+import { buildRevision, git, repo, unpackRevision } from "./revision.ts";
 import { arg, hasTaskset, machineInfo, median, runPair, runtimesArg, scriptIn, SEND_WINDOW, strArg, type ScriptCommand } from "./harness.ts";
 import { COLORS, PANEL_H, PANEL_W, barPanel, short, text, type Cluster } from "./chart.ts";
 
@@ -51,8 +49,6 @@ const SCRIPT = "bench/throughput.ts";
 /** This checkout's bench files the base gets when its throughput.ts has no Chirp roles. */
 const HARNESS = ["bench/throughput.ts", "bench/harness.ts", "bench/chart.ts", "bench/throughput-results.ts"];
 
-// build/js/bench/compare.js when compiled for Node, else bench/compare.ts.
-const repo = fileURLToPath(new URL(runtime === "node" ? "../../../" : "../", import.meta.url));
 
 interface Case { id: string; title: string; mode: "async" | "sync"; payload: number; count: number; unit: string }
 
@@ -78,17 +74,9 @@ interface Comparison {
   within5Percent: boolean;
 }
 
-function git(args: string[], input?: Uint8Array): Buffer {
-  const r = spawnSync("git", args, { cwd: repo, input, maxBuffer: 1 << 30 });
-  if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr?.toString().trim() || `exit ${r.status}`}`);
-  return r.stdout;
-}
-
 /** The base revision unpacked into `dir` and built there. Returns what drives it. */
 function buildBase(commit: string, dir: string): string {
-  const tar = spawnSync("tar", ["-x", "-C", dir], { input: git(["archive", "--format=tar", commit]) });
-  if (tar.status !== 0) throw new Error(`tar -x: ${tar.stderr.toString().trim()}`);
-  symlinkSync(resolve(repo, "node_modules"), join(dir, "node_modules"));
+  unpackRevision(commit, dir);
   let harness = "the base's own bench/throughput.ts roles";
   const own = existsSync(join(dir, SCRIPT)) ? readFileSync(join(dir, SCRIPT), "utf8") : "";
   if (!own.includes('"recv-chirp"') || !own.includes('"send-chirp"')) {
@@ -99,10 +87,7 @@ function buildBase(commit: string, dir: string): string {
     harness = `this checkout's ${HARNESS.join(", ")} copied over the base's (it has no recv-chirp/send-chirp roles)`;
     console.log(`note: ${harness}`);
   }
-  console.log(`building ${commit.slice(0, 12)} in ${dir} ...`);
-  const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-  const b = spawnSync(npm, ["run", "build"], { cwd: dir, encoding: "utf8", maxBuffer: 64 << 20 });
-  if (b.status !== 0) throw new Error(`npm run build of the base failed:\n${(b.stdout + b.stderr).split("\n").slice(-30).join("\n")}`);
+  buildRevision(commit, dir);
   return harness;
 }
 

@@ -12,35 +12,22 @@
 //
 // The base: `git archive REV` unpacked into a temporary directory, this checkout's
 // node_modules symlinked into it, `npm run build` there; removed at the end.
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join, resolve } from "node:path";
 import process from "node:process";
 import * as net from "node:net";
 import * as tls from "node:tls";
-import { fileURLToPath } from "node:url";
 import type { RuntimeName } from "../adapters/runtime.ts";
-import { runtime } from "../test/support/runtime.ts";
 import { testCertDir } from "../test/support/tls-certs.ts";
+import { buildRevision, git, repo, unpackRevision } from "./revision.ts";
 import { arg, collect, machineInfo, median, runRole, runtimesArg, scriptIn, strArg, type ScriptCommand } from "./harness.ts";
 import { COLORS, PANEL_H, PANEL_W, barPanel, short, text, type Cluster } from "./chart.ts";
 
-const repo = fileURLToPath(new URL(runtime === "node" ? "../../../" : "../", import.meta.url));
-
-function git(args: string[], input?: Uint8Array): Buffer {
-  const r = spawnSync("git", args, { cwd: repo, input, maxBuffer: 1 << 30 });
-  if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr?.toString().trim() || `exit ${r.status}`}`);
-  return r.stdout;
-}
 
 function buildBase(commit: string, dir: string): void {
-  const tar = spawnSync("tar", ["-x", "-C", dir], { input: git(["archive", "--format=tar", commit]) });
-  if (tar.status !== 0) throw new Error(`tar -x: ${tar.stderr.toString().trim()}`);
-  symlinkSync(resolve(repo, "node_modules"), join(dir, "node_modules"));
-  console.log(`building ${commit.slice(0, 12)} in ${dir} ...`);
-  const b = spawnSync("npm", ["run", "build"], { cwd: dir, encoding: "utf8", maxBuffer: 64 << 20 });
-  if (b.status !== 0) throw new Error(`npm run build of the base failed:\n${(b.stdout + b.stderr).split("\n").slice(-30).join("\n")}`);
+  unpackRevision(commit, dir);
+  buildRevision(commit, dir);
 }
 
 /** One TLS connection to the victim; resolves once its chirp handshake arrived (false: failed). */
