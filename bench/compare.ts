@@ -7,6 +7,7 @@
 //   node build/js/bench/compare.js --base REV [options]
 //     --base REV               the revision to compare with (required; any git revision)
 //     --runtimes node,deno,bun
+//     --cases async,sync,kib   which cases to run (default all three)
 //     --rounds 3               each round runs every case once on each build (old first in
 //                              even rounds, new first in odd ones); the table shows medians
 //     --async-count 400000     messages per 16 B one-way run
@@ -154,6 +155,9 @@ async function main(): Promise<void> {
     { id: "sync", title: "16 B round trips (sync)", mode: "sync", payload: 16, count: arg("sync-count", 10_000), unit: "round trips/s" },
     { id: "kib", title: "1 KiB one-way (async)", mode: "async", payload: 1024, count: arg("kib-count", 150_000), unit: "MB/s" },
   ];
+  const only = strArg("cases", "").split(",").filter(Boolean);
+  for (const id of only) if (!cases.some((c) => c.id === id)) throw new Error(`--cases: unknown case ${id} (known: ${cases.map((c) => c.id).join(", ")})`);
+  if (only.length > 0) cases.splice(0, cases.length, ...cases.filter((c) => only.includes(c.id)));
   const commit = git(["rev-parse", "--verify", `${rev}^{commit}`]).toString().trim();
   const headCommit = git(["rev-parse", "HEAD"]).toString().trim();
   const dirty = git(["status", "--porcelain", "--untracked-files=no"]).toString().trim() !== "";

@@ -148,4 +148,33 @@ test("async mode sends no ACK for type-0 messages", async () => {
   await b.close();
 });
 
+test("async: a burst of queued sends over many OUT areas (written several areas per write) arrives in order with every byte", async () => {
+  // Sends over ACCEPT_MAX wait in the queue; a batch gathers several full OUT areas before one
+  // socket write (engine/send-queue.ts). A small bufferSize makes many areas per batch.
+  for (const bufferSize of [65536, 4096]) {
+    const got: Uint8Array[] = [];
+    const b = await node({ synchronous: false, onMessage: (m) => { got.push(m.data.slice()); m.release(); } });
+    const a = await node({ synchronous: false, bufferSize });
+    const N = 3000;
+    const sent: Uint8Array[] = [];
+    const sends: Promise<unknown>[] = [];
+    for (let i = 0; i < N; i++) {
+      const data = new Uint8Array(300 + ((i * 37) % 2500)).map((_, k) => (i * 31 + k) & 0xff);
+      new DataView(data.buffer).setUint32(0, i);
+      sent.push(data);
+      sends.push(a.send(`127.0.0.1:${b.port}`, data));
+    }
+    await Promise.all(sends);
+    await until(() => got.length === N, 10000, `${N} messages (bufferSize ${bufferSize})`);
+    for (let i = 0; i < N; i++) {
+      if (got[i].length !== sent[i].length || got[i].some((v, k) => v !== sent[i][k])) {
+        assert.unreachable(`bufferSize ${bufferSize}: message ${i} differs (${got[i].length} B, want ${sent[i].length} B)`);
+      }
+    }
+    assert.is(a.stats().messagesOut, N);
+    await a.close();
+    await b.close();
+  }
+});
+
 test.run();

@@ -14,7 +14,7 @@ import { aborted, executor, idPool, newReject, newResolve, nextIdentity, toBytes
  * from their own buffers right after their 27-byte header (no copy). */
 const INLINE_MAX = 16 * 1024;
 /** A write batch is cut at about this many bytes so that one burst does not build one huge
- * buffer. */
+ * buffer list. */
 const BATCH_BYTES = 256 * 1024;
 /** Asynchronous mode: a send (up to ACCEPT_MAX bytes, copied) to a remote with a ready connection
  * resolves at once, accepted into the remote's queue, while the remote holds fewer accepted, unwritten bytes than this
@@ -260,7 +260,11 @@ export class Sender implements SenderPart {
           r.qHead++;
           continue;
         }
-        if (!write()) break;
+        // OUT is full: its bytes join the batch, and the batch is written once it reaches
+        // BATCH_BYTES (one writev of several OUT buffers: fewer syscalls and wake-ups of a
+        // loopback receiver than one write per OUT buffer).
+        if (batchBytes < BATCH_BYTES) take();
+        else if (!write()) break;
         continue;
       }
       if (at === -ST.RETIRED) {
