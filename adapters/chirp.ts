@@ -75,6 +75,7 @@ export class Chirp implements AsyncIterable<Message> {
       maxConns: cfg.maxConnections,
       maxRemotes: cfg.maxRemotes,
       maxSlots: cfg.maxSlots,
+      window: cfg.window,
       synchronous: cfg.synchronous,
       maxMsgSize: cfg.maxMsgSize,
       timeoutMs: cfg.timeout * 1000,
@@ -289,7 +290,7 @@ export class Chirp implements AsyncIterable<Message> {
  * lookup are not waited for: close fails them with SHUTDOWN at once (names.test.ts). */
 function busy(engine: Engine): boolean {
   if (engine.sender.pendingOut) return true;
-  for (const r of engine.remotes.values()) if (r.queued > 0 || r.inflight) return true;
+  for (const r of engine.remotes.values()) if (r.queued > 0 || r.unacked.length > 0) return true;
   for (const c of engine.conns) if (c && !c.closed && (c.writesPending > 0 || c.batches.length > 0 || c.ackSoon)) return true;
   return false;
 }

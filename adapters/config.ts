@@ -36,9 +36,16 @@ export interface ChirpConfig {
   reuseTime?: number;
   /** Synchronous mode (default true): the receiver ACKs on release and `send` settles then. */
   synchronous?: boolean;
-  /** Message slots per connection (protocol.md §3.2): 1..32. Synchronous mode uses 1; asynchronous
-   * defaults to 16. */
+  /** Message slots per connection (protocol.md §3.2): 1..32. Synchronous mode uses `window`;
+   * asynchronous defaults to 16. */
   maxSlots?: number;
+  /** Synchronous mode: messages per remote that may wait for their ACK at once, 1..32 (default
+   * 1, libchirp's behaviour). Each is still acknowledged on release and settles then; the node
+   * also receives with as many slots. Use more than 1 only toward peers that have at least as
+   * many slots (Chirp nodes with the same window) or that release a message before they send
+   * to us: a one-slot peer that replies before it releases locks up until the timeout
+   * (protocol.md §4.7, §10.2). */
+  window?: number;
   /** Largest header+data accepted from a peer, in bytes: 1..4294967295, default 100 MiB. */
   maxMsgSize?: number;
   /** Largest header+data this node sends, in bytes: 1..4294967295, default `maxMsgSize` (a
@@ -109,6 +116,8 @@ export interface ResolvedConfig {
   synchronous: boolean;
   /** Message slots per connection. */
   maxSlots: number;
+  /** Synchronous mode: unacknowledged messages per remote (1 in asynchronous mode). */
+  window: number;
   /** Largest header + data accepted from a peer, in bytes. */
   maxMsgSize: number;
   /** Largest header + data a send may carry, in bytes. */
@@ -189,12 +198,15 @@ export function resolveConfig(input: ChirpConfig = {}): ResolvedConfig {
   const sync = cfg.synchronous ?? true;
   if (typeof sync !== "boolean") bad("synchronous", sync, "true or false");
   let maxSlots: number;
+  let window = 1;
   if (sync) {
-    if (cfg.maxSlots !== undefined && cfg.maxSlots !== 1) {
-      bad("maxSlots", cfg.maxSlots, "1 in synchronous mode (the default: each message waits for its ACK, one at a time per connection); for up to 32 slots set synchronous: false");
+    window = num(cfg, "window", 1, 1, 32, true);
+    if (cfg.maxSlots !== undefined && cfg.maxSlots !== window) {
+      bad("maxSlots", cfg.maxSlots, `${window} in synchronous mode (its window: the messages per remote that wait for their ACK at once; default 1); for up to 32 slots set window, or synchronous: false`);
     }
-    maxSlots = 1;
+    maxSlots = window;
   } else {
+    if (cfg.window !== undefined && cfg.window !== 1) bad("window", cfg.window, "1 in asynchronous mode (nothing is acknowledged); the window is for synchronous: true");
     maxSlots = num(cfg, "maxSlots", 16, 1, 32, true);
   }
   const maxMsgSize = num(cfg, "maxMsgSize", 100 * 1024 * 1024, 1, 0xffffffff, true);
@@ -227,7 +239,7 @@ export function resolveConfig(input: ChirpConfig = {}): ResolvedConfig {
     throw new ChirpError("VALUE_ERROR", 'config.encryption = "always" needs TLS material: set config.tls to { certChain } (key, certificate and CA in one PEM) or { key, cert, ca }');
   }
   const known = new Set([
-    "port", "timeout", "reuseTime", "synchronous", "maxSlots", "maxMsgSize", "maxSendSize", "bufferSize", "maxInFlightBytes",
+    "port", "timeout", "reuseTime", "synchronous", "window", "maxSlots", "maxMsgSize", "maxSendSize", "bufferSize", "maxInFlightBytes",
     "maxConnections", "maxRemotes", "maxQueued", "bindV4", "bindV6", "backlog", "identity", "onMessage", "onError",
     "encryption", "tls", "resolve", "resolveCacheTime", "signal",
   ]);
@@ -235,7 +247,7 @@ export function resolveConfig(input: ChirpConfig = {}): ResolvedConfig {
     if (!known.has(k)) throw new ChirpError("VALUE_ERROR", `config.${k} is not a known option (known: ${[...known].join(", ")})`);
   }
   return {
-    port, timeout, reuseTime, effectiveReuse, synchronous: sync, maxSlots, maxMsgSize, maxSendSize, bufferSize,
+    port, timeout, reuseTime, effectiveReuse, synchronous: sync, window, maxSlots, maxMsgSize, maxSendSize, bufferSize,
     maxInFlightBytes, maxConnections, maxRemotes, maxQueued, bindV4: bindV4 as string | null, bindV6: bindV6 as string | null,
     bindV6Explicit: cfg.bindV6 !== undefined, backlog, identity: parseIdentity(cfg.identity),
     encryption: encryption as EncryptionMode, tls, resolve: (cfg.resolve as ResolvedConfig["resolve"] | undefined) ?? null, resolveCacheTime,

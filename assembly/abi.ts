@@ -8,7 +8,7 @@ export const E_STATE: i32 = 3; // the command does not apply now (before/after c
 // status codes: conditions the host handles
 export const E_FULL: i32 = 16; // no free connection or remote record
 export const E_SPACE: i32 = 17; // no room in OUT (or in the ACK queue): take OUT and call again
-export const E_WAIT: i32 = 18; // synchronous mode: the remote's message waits for its ACK; send again after EV_ACK
+export const E_WAIT: i32 = 18; // synchronous mode: the remote's window of unacknowledged messages is full (or they wait on another connection); send again after EV_ACK
 export const E_NOT_READY: i32 = 19; // the connection has not received the peer's handshake
 export const E_LATER: i32 = 20; // remoteDial: a dial is in progress or the reconnect delay runs; EV_HANDSHAKE or EV_RETRY follows
 export const E_NO_MEMORY: i32 = 21; // configure: the memory cannot grow to the layout (or it would exceed 2 GiB)
@@ -58,13 +58,14 @@ export const CONFIG_SIZE: usize = 72;
 export const CF_IDENTITY: usize = 0; // u8[16]: this node's identity (protocol.md §1.4)
 export const CF_MAX_CONNS: usize = 16; // i32: connection records, 1..65535
 export const CF_MAX_REMOTES: usize = 20; // i32: remote records, 1..65535
-export const CF_MAX_SLOTS: usize = 24; // i32: message slots per connection, 1..32; synchronous mode uses 1 whatever is written (protocol.md §6)
+export const CF_MAX_SLOTS: usize = 24; // i32: message slots per connection, 1..32; synchronous mode uses max(1, window) whatever is written (protocol.md §6)
 export const CF_SYNCHRONOUS: usize = 28; // i32: 1: every message asks for an ACK and waits for it (protocol.md §4.2); 0: asynchronous
 export const CF_MAX_MSG_SIZE: usize = 32; // u32: largest header_len + data_len accepted from a peer
 export const CF_BUF_SIZE: usize = 36; // i32: IN area bytes, 1024..16 MiB (OUT is buf_size + OUT_EXTRA)
 export const CF_PORT: usize = 40; // i32: the port announced in our handshake, 0..65535
 export const CF_SEED_LO: usize = 44; // u32: PRNG seed, low 32 bits (crypto-random; serial starts, GC jitter, reconnect delay)
 export const CF_SEED_HI: usize = 48; // u32: PRNG seed, high 32 bits
+export const CF_WINDOW: usize = 52; // i32: synchronous mode: unacknowledged messages per remote, 0..32 (0 and 1: one, libchirp's behaviour; protocol.md §4.7)
 export const CF_TIMEOUT_MS: usize = 56; // f64: T: send/ACK and write timeout, ms; connect timeout min(2·T, 60 s) (protocol.md §4.3)
 export const CF_REUSE_MS: usize = 64; // f64: REUSE_TIME, ms; the core uses R = max(reuse_ms, 3·T) (protocol.md §5.5)
 

@@ -6,17 +6,17 @@
 //  heapBase ──── IN area       inCap  = buf_size
 //                OUT area      outCap = buf_size + OUT_EXTRA
 //                EVENT area    EV_CAP × EV_SIZE
-//                remotes       maxRemotes × REMOTE_SIZE
+//                remotes       maxRemotes × remoteStride  (REMOTE_SIZE, + window × W_SIZE if window > 1)
 //                connections   maxConns × connStride   (fixed part, slot ids, ACK queue)
 //  end ───────── rounded up to a page; `configure` grows memory once, nothing grows it later.
 import {
   ARGS_SIZE, BUF_SIZE_MAX, BUF_SIZE_MIN, CF_BUF_SIZE, CF_MAX_CONNS, CF_MAX_MSG_SIZE,
-  CF_MAX_REMOTES, CF_MAX_SLOTS, CF_PORT, CF_REUSE_MS, CF_SEED_HI, CF_SEED_LO, CF_SYNCHRONOUS,
+  CF_MAX_REMOTES, CF_MAX_SLOTS, CF_PORT, CF_REUSE_MS, CF_SEED_HI, CF_SEED_LO, CF_SYNCHRONOUS, CF_WINDOW,
   CF_TIMEOUT_MS, CONFIG_SIZE, E_ARG, E_NO_MEMORY, E_STATE, EV_CAP, EV_SIZE, MAX_CONNS_MAX,
   MAX_REMOTES_MAX, MAX_SLOTS_MAX, OUT_EXTRA,
 } from "./abi";
 import { seedRng } from "./prng";
-import { C_FIXED, REMOTE_SIZE } from "./records";
+import { C_FIXED, REMOTE_SIZE, W_SIZE } from "./records";
 
 export const CONFIG: usize = memory.data(<i32>CONFIG_SIZE, 8);
 export const ARGS: usize = memory.data(<i32>ARGS_SIZE, 8);
@@ -27,6 +27,8 @@ export let maxRemotes: i32 = 0;
 export let maxSlots: i32 = 0;
 export let slotMask: u32 = 0;
 export let synchronous: bool = false;
+/** Synchronous mode: unacknowledged messages per remote (1: libchirp's one, protocol.md §4.7). */
+export let ackWindow: i32 = 1;
 export let maxMsgSize: u32 = 0;
 export let timeoutMs: f64 = 0;
 /** R = max(REUSE_TIME, 3·T) (protocol.md §5.5). */
@@ -45,6 +47,7 @@ export let evBase: usize = 0;
 export let remoteBase: usize = 0;
 export let connBase: usize = 0;
 export let connStride: usize = 0;
+export let remoteStride: usize = REMOTE_SIZE;
 export let ackOffset: usize = 0; // offset of the ACK queue inside a connection record
 export let memoryEnd: usize = 0;
 
@@ -62,8 +65,14 @@ export function configure(): i32 {
   const conns = load<i32>(CONFIG, CF_MAX_CONNS);
   const remotes = load<i32>(CONFIG, CF_MAX_REMOTES);
   const sync = load<i32>(CONFIG, CF_SYNCHRONOUS);
-  // Synchronous mode has one message in flight per remote: one slot is all it uses (protocol.md §6).
-  const slots = sync == 1 ? 1 : load<i32>(CONFIG, CF_MAX_SLOTS);
+  const win = load<i32>(CONFIG, CF_WINDOW);
+  if (win < 0 || win > MAX_SLOTS_MAX) return -E_ARG;
+  const window = sync == 1 ? max<i32>(1, win) : 1;
+  // Synchronous mode has `window` messages in flight per remote (one by default): as many
+  // slots are all it uses, and a peer with the same window never stops reading with an ACK
+  // behind unread data (protocol.md §6, §4.7, §10.2).
+  const slots = sync == 1 ? window : load<i32>(CONFIG, CF_MAX_SLOTS);
+  const rStride = window > 1 ? REMOTE_SIZE + <usize>window * W_SIZE : REMOTE_SIZE;
   const bufSize = load<i32>(CONFIG, CF_BUF_SIZE);
   const port = load<i32>(CONFIG, CF_PORT);
   const tMs = load<f64>(CONFIG, CF_TIMEOUT_MS);
@@ -82,7 +91,7 @@ export function configure(): i32 {
   const outC = <u64>bufSize + <u64>OUT_EXTRA;
   const evB = (outB + outC + 15) & ~<u64>15;
   const remB = evB + <u64>(EV_CAP * <i32>EV_SIZE);
-  const conB = remB + <u64>remotes * <u64>REMOTE_SIZE;
+  const conB = remB + <u64>remotes * <u64>rStride;
   const end = conB + <u64>conns * <u64>stride;
   const pages = (end + 0xFFFF) >> 16;
   if (pages > 32767) return -E_NO_MEMORY; // memoryBytes() is an i32
@@ -96,6 +105,8 @@ export function configure(): i32 {
   maxSlots = slots;
   slotMask = slots == 32 ? 0xFFFFFFFF : (<u32>1 << <u32>slots) - 1;
   synchronous = sync != 0;
+  ackWindow = window;
+  remoteStride = rStride;
   maxMsgSize = load<u32>(CONFIG, CF_MAX_MSG_SIZE);
   timeoutMs = tMs;
   reuseMs = max<f64>(reuse, 3 * tMs);

@@ -11,9 +11,9 @@ import { configured, evBase, inBase, inCap, maxConns, maxMsgSize, slotMask } fro
 import {
   C_ACTIVITY, C_BODYDONE, C_CURDL, C_CURHL, C_CURSERIAL, C_CURSLOT, C_CURTYPE, C_FIXED, C_GEN,
   C_HDRBUF, C_HDRLEN, C_HSBUF, C_HSDEADLINE, C_HSLEN, C_PAUSED, C_REMOTE, C_REQACK, C_RSTATE, C_STATE, C_USED,
-  R_ACTIVITY, R_WAITID, connPtr, copy16, eq16, remotePtr,
+  R_ACTIVITY, connPtr, copy16, remotePtr,
 } from "./records";
-import { ackArrived, ackWaiting, connFailed, connHandshaken } from "./state";
+import { ackReceived, connFailed, connHandshaken } from "./state";
 
 // reader states (protocol.md §3.1: WAIT, SLOT, HEADER/DATA merged into BODY)
 const RS_HDR: i32 = 0;
@@ -145,10 +145,7 @@ export function feed(conn: i32, len: i32, now: f64): i32 {
         // ACK: completes the remote's waiting message if the identity matches, else it is
         // stale and ignored (§2.6). It does not count as activity (§5.5).
         const r = remotePtr(remote);
-        if (ackWaiting(r) && eq16(r + R_WAITID, h)) {
-          ackArrived(r);
-          ev = evOther(ev, EV_ACK, conn, gen, remote, 0, 0, h);
-        }
+        if (ackReceived(r, h)) ev = evOther(ev, EV_ACK, conn, gen, remote, 0, 0, h);
       }
       continue;
     }

@@ -2,7 +2,7 @@
 // pointers to them, which ones are in use (counts and high-water marks, assigned only here)
 // and the 16-byte identity/address helpers.
 import { CONN_FREE, REMOTE_FREE } from "./abi";
-import { configured, connBase, connStride, maxConns, maxRemotes, remoteBase } from "./globals";
+import { configured, connBase, connStride, maxConns, maxRemotes, remoteBase, remoteStride } from "./globals";
 import { gcArm } from "./timers";
 
 // ── connection record ─────────────────────────────────────────────────────────────────────
@@ -49,7 +49,11 @@ export const R_DEBOUNCE: usize = 48; // f64 reconnect allowed from this time (pr
 export const R_WAITID: usize = 56; //   16 bytes identity of the ACK-waiting message
 export const R_ADDR: usize = 72; //     16 bytes peer address
 export const R_KEEP: usize = 88; //     i32 bit 0: the host has work for it (remoteKeep); bit 1: scratch of evictRemote
-export const REMOTE_SIZE: usize = 96;
+export const R_UNACKED: usize = 92; //  i32 window > 1: unacknowledged messages, entries below
+export const REMOTE_SIZE: usize = 96; // window > 1: then `window` entries of W_SIZE (protocol.md §4.7)
+export const W_ID: usize = 0; //        16 bytes identity of an unacknowledged message
+export const W_DEADLINE: usize = 16; // f64 its send (ACK) timer
+export const W_SIZE: usize = 24;
 
 /** A lower bound of every armed deadline (connect/handshake, write, send, reconnect delay):
  * each one set lowers it (noteDeadline); a cleared one leaves it, so nextDeadline() may be
@@ -73,7 +77,7 @@ export let remoteHigh: i32 = 0; // every used remote index is < remoteHigh
 }
 
 @inline export function remotePtr(remote: i32): usize {
-  return remoteBase + <usize>remote * REMOTE_SIZE;
+  return remoteBase + <usize>remote * remoteStride;
 }
 
 /** A connection index that names a record in use, or 0. */

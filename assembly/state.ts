@@ -21,19 +21,21 @@
 //   its handshake; DOWN: the current connection closed (no promotion of an older one, §5.4) or
 //   was retired at a send after 0.75·R idle (§4.6).
 //
-// ACK (R_ACK)       SEND     ACK    ABANDON
-//   NONE            WAITING  -      -
-//   WAITING         -        NONE   NONE       (ABANDON: its connection closed, §10.10)
+// ACK (R_ACK)       SEND     ACK    ABANDON  SEND_MORE  ACK_SOME
+//   NONE            WAITING  -      -        -          -
+//   WAITING         -        NONE   NONE     WAITING    WAITING
+//   (ABANDON: its connection closed, §10.10; SEND_MORE, ACK_SOME: with a window > 1, a
+//   message joins the unacknowledged ones, or one of several is acknowledged, §4.7)
 //
 // A transition the table does not allow is a core bug: it traps (the fuzzer looks for them).
 import { CONN_FREE, E_FULL, REMOTE_DELAY, REMOTE_FREE, REMOTE_IDLE } from "./abi";
-import { connectTimeoutMs, timeoutMs } from "./globals";
+import { ackWindow, connectTimeoutMs, remoteStride, timeoutMs } from "./globals";
 import { rand32 } from "./prng";
 import {
   C_ACTIVITY, C_ADDR, C_FIXED, C_GEN, C_HSDEADLINE, C_OUTGOING, C_PORT, C_REMOTE, C_SERIAL,
   C_STATE, C_WRITEDEADLINE, R_ACK, R_ACTIVITY, R_ADDR, R_CONN, R_DEBOUNCE, R_DIALING,
-  R_KEEP, R_PORT, R_SENDDEADLINE, R_SERIAL, R_STATE, R_WAITCONN, R_WAITGEN, R_WAITID, REMOTE_SIZE,
-  connHigh, connPtr, copy16, findRemote, freeRemote, liveRemote, noteConnFreed, noteConnUsed,
+  R_KEEP, R_PORT, R_SENDDEADLINE, R_SERIAL, R_STATE, R_UNACKED, R_WAITCONN, R_WAITGEN, R_WAITID,
+  REMOTE_SIZE, W_DEADLINE, W_ID, W_SIZE, connHigh, connPtr, copy16, eq16, findRemote, freeRemote, liveRemote, noteConnFreed, noteConnUsed,
   noteDeadline, noteRemoteFreed, noteRemoteUsed, remoteHigh, remotePtr,
 } from "./records";
 
@@ -61,12 +63,12 @@ const REMOTE_NEXT: usize = memory.data<u8>([
 ]);
 
 export const ACK_NONE = 0, ACK_WAITING = 1;
-const AE_SEND = 0, AE_ACK = 1, AE_ABANDON = 2;
-const ACK_EVENTS = 3;
+const AE_SEND = 0, AE_ACK = 1, AE_ABANDON = 2, AE_SEND_MORE = 3, AE_ACK_SOME = 4;
+const ACK_EVENTS = 5;
 // prettier-ignore
 const ACK_NEXT: usize = memory.data<u8>([
-  1, X, X, // NONE
-  X, 0, 0, // WAITING
+  1, X, X, X, X, // NONE
+  X, 0, 0, 1, 1, // WAITING
 ]);
 
 @inline function next(table: usize, events: i32, state: i32, event: i32): i32 {
@@ -178,6 +180,7 @@ export function connClosed(conn: i32, now: f64): i32 {
     }
     if (load<i32>(r, R_ACK) == ACK_WAITING && load<i32>(r, R_WAITCONN) == conn) {
       ackTo(r, AE_ABANDON);
+      store<i32>(r, 0, R_UNACKED);
       store<f64>(r, Infinity, R_SENDDEADLINE);
       flags |= 1;
     }
@@ -208,7 +211,7 @@ export function connRetired(r: usize): void {
  * (§2.3). */
 export function remoteOpened(remote: i32, addr: usize, port: i32, now: f64): void {
   const r = remotePtr(remote);
-  memory.fill(r, 0, REMOTE_SIZE);
+  memory.fill(r, 0, remoteStride);
   remoteTo(r, RE_OPEN);
   store<u32>(r, rand32(), R_SERIAL);
   store<i32>(r, -1, R_CONN);
@@ -230,7 +233,7 @@ export function remoteFreed(remote: i32): void {
     if (load<i32>(c, C_STATE) != CONN_FREE && load<i32>(c, C_REMOTE) == remote) store<i32>(c, -1, C_REMOTE);
   }
   remoteTo(r, RE_FREE);
-  memory.fill(r, 0, REMOTE_SIZE);
+  memory.fill(r, 0, remoteStride);
   noteRemoteFreed(remote);
 }
 
@@ -293,20 +296,70 @@ export function remoteDelayEnded(r: usize, now: f64): bool {
 }
 
 /** SEND: a synchronous message now waits for its ACK; the send timer T belongs to it, not to
- * the connection's writes (fixes §4.3). */
+ * the connection's writes (fixes §4.3). With a window > 1 it joins the remote's entries
+ * (R_UNACKED of them, on one connection); R_SENDDEADLINE is the earliest of their timers. */
 export function ackWaits(r: usize, conn: i32, gen: i32, id: usize, now: f64): void {
-  ackTo(r, AE_SEND);
+  const deadline = now + timeoutMs;
+  noteDeadline(deadline);
+  if (ackWindow > 1) {
+    const n = load<i32>(r, R_UNACKED);
+    ackTo(r, n == 0 ? AE_SEND : AE_SEND_MORE);
+    const e = r + REMOTE_SIZE + <usize>n * W_SIZE;
+    copy16(e + W_ID, id);
+    store<f64>(e, deadline, W_DEADLINE);
+    store<i32>(r, n + 1, R_UNACKED);
+    if (n > 0) return;
+  } else {
+    ackTo(r, AE_SEND);
+    copy16(r + R_WAITID, id);
+  }
   store<i32>(r, conn, R_WAITCONN);
   store<i32>(r, gen, R_WAITGEN);
-  copy16(r + R_WAITID, id);
-  store<f64>(r, now + timeoutMs, R_SENDDEADLINE);
-  noteDeadline(now + timeoutMs);
+  store<f64>(r, deadline, R_SENDDEADLINE);
 }
 
-/** ACK: the waiting message was acknowledged (§2.6). */
-export function ackArrived(r: usize): void {
-  ackTo(r, AE_ACK);
+/** Whether a synchronous send on `conn` must wait (-E_WAIT): the window is full, or its
+ * unacknowledged messages went over another connection (they are acknowledged, or abandoned
+ * with it, first: one connection's ACKs, §10.10). */
+export function ackMustWait(r: usize, conn: i32, gen: i32): bool {
+  if (!ackWaiting(r)) return false;
+  if (ackWindow <= 1 || load<i32>(r, R_UNACKED) >= ackWindow) return true;
+  return load<i32>(r, R_WAITCONN) != conn || load<i32>(r, R_WAITGEN) != gen;
+}
+
+/** ACK: the waiting message with identity `id` was acknowledged (§2.6); false if none waits
+ * with it (a stale ACK, ignored). */
+export function ackReceived(r: usize, id: usize): bool {
+  if (!ackWaiting(r)) return false;
+  if (ackWindow <= 1) {
+    if (!eq16(r + R_WAITID, id)) return false;
+    ackTo(r, AE_ACK);
+    store<f64>(r, Infinity, R_SENDDEADLINE);
+    return true;
+  }
+  const n = load<i32>(r, R_UNACKED);
+  const base = r + REMOTE_SIZE;
+  for (let k = 0; k < n; k++) {
+    const e = base + <usize>k * W_SIZE;
+    if (!eq16(e + W_ID, id)) continue;
+    const last = base + <usize>(n - 1) * W_SIZE;
+    if (e != last) memory.copy(e, last, W_SIZE);
+    store<i32>(r, n - 1, R_UNACKED);
+    ackTo(r, n == 1 ? AE_ACK : AE_ACK_SOME);
+    let d = Infinity;
+    for (let j = 0; j < n - 1; j++) d = min<f64>(d, load<f64>(base + <usize>j * W_SIZE, W_DEADLINE));
+    store<f64>(r, d, R_SENDDEADLINE);
+    return true;
+  }
+  return false;
+}
+
+/** The send timer fired (EV_TIMEOUT, the host closes the connection): no timer of the
+ * waiting messages fires again; connClose reports them abandoned. */
+export function ackTimedOut(r: usize): void {
   store<f64>(r, Infinity, R_SENDDEADLINE);
+  const n = ackWindow > 1 ? load<i32>(r, R_UNACKED) : 0;
+  for (let j = 0; j < n; j++) store<f64>(r + REMOTE_SIZE + <usize>j * W_SIZE, Infinity, W_DEADLINE);
 }
 
 @inline export function ackWaiting(r: usize): bool {

@@ -13,7 +13,7 @@ import {
   R_CONN, R_DEBOUNCE, R_DIALING, R_SENDDEADLINE, R_STATE, R_WAITCONN, R_WAITGEN, connHigh, connPtr,
   connsInUse, earliest, remoteHigh, remotePtr, remotesInUse, setEarliest,
 } from "./records";
-import { ackWaiting, remoteDelayEnded, remoteInDelay } from "./state";
+import { ackTimedOut, ackWaiting, remoteDelayEnded, remoteInDelay } from "./state";
 
 let gcNext: f64 = 0;
 let gcRunning: bool = false;
@@ -63,8 +63,8 @@ export function tick(now: f64): i32 {
     if (load<i32>(r, R_STATE) == REMOTE_FREE) continue;
     if (ackWaiting(r) && load<f64>(r, R_SENDDEADLINE) <= now) {
       if (ev >= end) return evFinish(ev);
-      // The waiting message stays recorded: connClose of its connection reports it abandoned.
-      store<f64>(r, Infinity, R_SENDDEADLINE);
+      // The waiting messages stay recorded: connClose of their connection reports them abandoned.
+      ackTimedOut(r);
       ev = evOther(ev, EV_TIMEOUT, load<i32>(r, R_WAITCONN), load<i32>(r, R_WAITGEN), i, E_ACK_TIMEOUT, 0, 0);
     }
     if (remoteInDelay(r) && load<f64>(r, R_DEBOUNCE) <= now) {

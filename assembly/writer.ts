@@ -12,7 +12,7 @@ import {
   C_ACKCOUNT, C_ACKHEAD, C_GEN, C_REMOTE, C_SERIAL, C_STATE, R_ACTIVITY, R_CONN, R_SERIAL,
   copy16, liveConn, remotePtr, zero16,
 } from "./records";
-import { ackWaiting, ackWaits, connRetired } from "./state";
+import { ackMustWait, ackWaits, connRetired } from "./state";
 
 const HDR_LEN: i32 = FRAME_HEADER_SIZE;
 
@@ -120,8 +120,9 @@ export function send(conn: i32, hl: u32, dl: u32, inline: i32, now: f64): i32 {
   if (hl > <u32>HEADER_LEN_MAX) return -E_ARG;
   if (!outFor(conn)) return -E_STATE;
   const r = remotePtr(remote);
-  // One unacknowledged message per remote in synchronous mode (§4.1, §10.2).
-  if (synchronous && ackWaiting(r)) return -E_WAIT;
+  // One unacknowledged message per remote in synchronous mode, or `window` of them on one
+  // connection (§4.1, §4.7, §10.2).
+  if (synchronous && ackMustWait(r, conn, load<i32>(c, C_GEN))) return -E_WAIT;
   if (now - load<f64>(r, R_ACTIVITY) > retireIdleMs && load<i32>(r, R_CONN) == conn) {
     connRetired(r);
     return -E_RETIRED;

@@ -8,7 +8,7 @@ import type { Results } from "./throughput-results.ts";
 const W = 1040;
 export const PANEL_W = 500;
 export const PANEL_H = 300;
-export const COLORS = { raw: "#9e9e9e", zeromq: "#e69138", "chirp-await": "#9fc5e8", chirp: "#3d85c6" } as const;
+export const COLORS = { raw: "#9e9e9e", zeromq: "#e69138", "chirp-await": "#9fc5e8", "chirp-window": "#6aa84f", chirp: "#3d85c6" } as const;
 const RT_COLORS: Record<string, string> = { node: "#3d85c6", deno: "#6aa84f", bun: "#a64d79" };
 const TARGET = "#cc0000";
 
@@ -165,7 +165,7 @@ export function chartSvg(res: Results): string {
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
     text(W / 2, 24, "Chirp throughput: medians per runtime, one connection, two processes", `text-anchor="middle" font-size="16" font-weight="bold"`),
     text(W / 2, 42, `${m.cpuModel}, ${m.cpuCount} CPUs, ${res.pinning}; median of ${res.options.runs} runs; load average ${res.loadAverage.start[0].toFixed(1)} at start; ${res.date.slice(0, 10)}; ${Object.entries(m.runtimes).map(([k, v]) => `${k} ${v}`).join(", ")}`, `text-anchor="middle" font-size="11" fill="#555"`),
-    ...(["raw", "zeromq", "chirp-await", "chirp"] as const).map((k, i) => `<rect x="${160 + i * 150}" y="${legendY}" width="12" height="12" fill="${COLORS[k]}"/>` + text(160 + i * 150 + 16, legendY + 10, k === "raw" ? "raw sockets (baseline)" : k === "zeromq" ? "zeromq.js (Node)" : k === "chirp-await" ? "Chirp await loop" : "Chirp (windows)", `font-size="11"`)),
+    ...(["raw", "zeromq", "chirp-await", "chirp-window", "chirp"] as const).map((k, i) => `<rect x="${120 + i * 150}" y="${legendY}" width="12" height="12" fill="${COLORS[k]}"/>` + text(120 + i * 150 + 16, legendY + 10, k === "raw" ? "raw sockets (baseline)" : k === "zeromq" ? "zeromq.js (Node)" : k === "chirp-await" ? "Chirp await loop" : k === "chirp-window" ? "Chirp sync, window 16" : "Chirp async (windows)", `font-size="11"`)),
     `<line x1="770" y1="${legendY + 6}" x2="796" y2="${legendY + 6}" stroke="${TARGET}" stroke-width="2" stroke-dasharray="4 2"/>` + text(800, legendY + 10, "target", `font-size="11" fill="${TARGET}"`),
     barPanel(10, 80, "16 B one-way (Chirp async)", "msg/s", cluster(0, (r) => r.median), `target: ${short(t.asyncMsgPerSec)} msg/s`, t.asyncMsgPerSec, true),
     barPanel(10 + PANEL_W + 20, 80, "16 B round trips (Chirp sync)", "round trips/s", cluster(1, (r) => r.median, (raw) => raw * t.syncVsRaw), `target: ${t.syncVsRaw * 100} % of raw`),

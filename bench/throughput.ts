@@ -7,7 +7,9 @@
 //                   carrying the same 43-byte frames (27-byte header + 16 B) batched into
 //                   64 KiB writes; the receiver parses the frame lengths. Chirp async:
 //                   messages/s received and released by the handler, from a plain
-//                   `for (…) await node.send()` loop and from sends in windows (--window).
+//                   `for (…) await node.send()` loop and from sends in windows (--window);
+//                   the same windows in synchronous mode with window 16 (protocol.md §4.7:
+//                   each message acknowledged on release; target ≥ 0.5× the async rate).
 //                   zeromq PUSH/PULL (Node; its sender is an `await sock.send()` loop). Each
 //                   Chirp async run also reports the longest gap of a 10 ms interval in the
 //                   sender (the "gap ms" column, issue 14).
@@ -58,7 +60,7 @@ import type { RuntimeName } from "../adapters/runtime.ts";
 import { runtime } from "../test/support/runtime.ts";
 import { arg, countingReceiver, hasTaskset, machineInfo, median, report, runPair, runtimesArg, SEND_WINDOW, sendLoop, strArg, loadZeromq, zeromqOrThrow } from "./harness.ts";
 import { chartSvg } from "./chart.ts";
-import { TARGETS, type Group, type Kind, type MemSide, type Mode, type Results, type Row, type Soak } from "./throughput-results.ts";
+import { BENCH_SYNC_WINDOW, TARGETS, type Group, type Kind, type MemSide, type Mode, type Results, type Row, type Soak } from "./throughput-results.ts";
 
 const SCRIPT = "bench/throughput.ts";
 
@@ -102,9 +104,11 @@ function memLine(n: number, node: Chirp): void {
 
 // ------------------------------------------------------------------ receivers (child process)
 
-/** Chirp receiver. memEvery > 0: memory lines at start, every memEvery messages, at the end. */
-async function chirpReceiver(mode: string, count: number, memEvery: number): Promise<void> {
-  const node = await countingReceiver({ synchronous: mode === "sync" }, count, (n, nd) => {
+/** Chirp receiver. memEvery > 0: memory lines at start, every memEvery messages, at the end.
+ * window > 1: synchronous with that window, whatever the mode. */
+async function chirpReceiver(mode: string, count: number, memEvery: number, window = 1): Promise<void> {
+  const cfg = window > 1 ? { synchronous: true, window } : { synchronous: mode === "sync" };
+  const node = await countingReceiver(cfg, count, (n, nd) => {
     if (memEvery > 0 && (n % memEvery === 0 || n === count)) memLine(n, nd);
   });
   if (memEvery > 0) memLine(0, node);
@@ -208,8 +212,8 @@ function timerGaps(): { stop(): number } {
 
 /** Chirp sender; `window` 1 is the plain `for (…) await node.send()` loop. Reports the
  * longest timer gap with its "sent" line. */
-async function chirpSender(mode: string, count: number, payloadBytes: number, memEvery: number, port: number, window = WINDOW): Promise<void> {
-  const node = await Chirp.start({ port: 0, bindV6: null, synchronous: mode === "sync" });
+async function chirpSender(mode: string, count: number, payloadBytes: number, memEvery: number, port: number, window = WINDOW, syncWindow = 1): Promise<void> {
+  const node = await Chirp.start({ port: 0, bindV6: null, ...(syncWindow > 1 ? { synchronous: true, window: syncWindow } : { synchronous: mode === "sync" }) });
   const payload = new Uint8Array(payloadBytes).fill(0x61);
   const to = `127.0.0.1:${port}`;
   if (memEvery > 0) memLine(0, node);
@@ -306,6 +310,7 @@ const LABEL: Record<Kind, Record<Mode, string>> = {
   zeromq: { async: "zeromq PUSH/PULL", sync: "zeromq REQ/REP round trips" },
   chirp: { async: "chirp async, sends in windows", sync: "chirp sync (send waits for ACK)" },
   "chirp-await": { async: "chirp async, await send() loop", sync: "" },
+  "chirp-window": { async: `chirp sync, window ${BENCH_SYNC_WINDOW}, in windows`, sync: "" },
 };
 
 /** One run: msg/s measured by the receiver, and the sender's longest timer gap (Chirp). */
@@ -365,7 +370,9 @@ function printRuntime(rt: RuntimeName, version: string, groups: Group[], runs: n
       const vsZmq = r.kind === "chirp" ? g.chirpVsZeromq : r.kind === "chirp-await" ? g.awaitVsZeromq ?? null : null;
       // The longest timer gap of the runs (the sender's event loop held that long at most).
       const gap = r.timerGapMs?.length ? Math.max(...r.timerGapMs) : null;
-      const target = r.kind === "chirp" ? `${g.target}: ${g.pass === null ? "n/a" : g.pass ? "yes" : "NO"}` : r.kind === "chirp-await" ? awaitTarget(rt, r.median, vsZmq) : "";
+      const asyncMedian = g.rows.find((x) => x.kind === "chirp")?.median;
+      const target = r.kind === "chirp" ? `${g.target}: ${g.pass === null ? "n/a" : g.pass ? "yes" : "NO"}` : r.kind === "chirp-await" ? awaitTarget(rt, r.median, vsZmq)
+        : r.kind === "chirp-window" && asyncMedian ? `>= ${TARGETS.windowVsAsync.toFixed(2)} x async: ${(r.median / asyncMedian).toFixed(2)} ${r.median / asyncMedian >= TARGETS.windowVsAsync ? "yes" : "NO"}` : "";
       const gapCell = gap === null ? "" : `${gap.toFixed(0)}${gap < TARGETS.timerGapMs ? "" : "!"}`;
       console.log(`  ${r.label.padEnd(36)} ${fmt(r.median).padStart(11)} ${(r.mbPerSec === null ? "" : r.mbPerSec.toFixed(1)).padStart(8)} ${spread.padStart(7)} ${(vsRaw === null ? "" : vsRaw.toFixed(2)).padStart(7)} ${(vsZmq === null ? "" : vsZmq.toFixed(2)).padStart(7)} ${gapCell.padStart(7)}   ${target}`);
     }
@@ -427,7 +434,7 @@ async function main(): Promise<void> {
       ["1 KiB one-way (raw: 1051-byte frames)", "async", 1024, kibCount],
     ] as const) {
       const awaitRow = mode === "async" && payload === 16;
-      const kinds = [...(withZmq ? ["raw", "zeromq"] : ["raw"]), ...(awaitRow ? ["chirp-await"] : []), "chirp"] as Kind[];
+      const kinds = [...(withZmq ? ["raw", "zeromq"] : ["raw"]), ...(awaitRow ? ["chirp-await", "chirp-window"] : []), "chirp"] as Kind[];
       const countOf = (kind: Kind): number => (kind === "raw" && mode === "async" ? count * RAW_FACTOR[payload] : count);
       // Rounds of one run per kind, so that a noisy moment hits Chirp and its baselines alike.
       const xs = new Map<Kind, number[]>(kinds.map((k) => [k, []]));
@@ -483,10 +490,12 @@ async function main(): Promise<void> {
 const [role, mode, count, payload, memEvery, port] = process.argv.slice(2);
 const n = Number(count), bytes = Number(payload), every = Number(memEvery), p = Number(port);
 if (role === "recv-chirp") await chirpReceiver(mode, n, every);
+else if (role === "recv-chirp-window") await chirpReceiver(mode, n, every, BENCH_SYNC_WINDOW);
 else if (role === "recv-raw") rawReceiver(mode, n);
 else if (role === "recv-zeromq") await zmqReceiver(mode, n);
 else if (role === "send-chirp") await chirpSender(mode, n, bytes, every, p);
 else if (role === "send-chirp-await") await chirpSender(mode, n, bytes, every, p, 1);
+else if (role === "send-chirp-window") await chirpSender(mode, n, bytes, every, p, WINDOW, BENCH_SYNC_WINDOW);
 else if (role === "send-raw") await rawSender(mode, n, bytes, p);
 else if (role === "send-zeromq") await zmqSender(mode, n, bytes, p);
 else await main();

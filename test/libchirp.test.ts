@@ -246,6 +246,28 @@ if (!build.ok) {
       }
     });
 
+    if (sync) {
+      test("sync, window 16 toward a one-slot libchirp echo (protocol.md §4.7, §10.9): libchirp loses ACKs of pipelined messages; those sends fail with TIMEOUT, none silently, each message arrives once", async () => {
+        // libchirp keeps one ACK frame per connection: a release while the previous ACK is still
+        // being written overwrites it (§10.9). A window to a libchirp peer therefore loses ACKs;
+        // the sends whose ACK was lost fail with TIMEOUT after T, like any unacknowledged send.
+        const c = await startC(lib.node, (port) => ["echo", "--port", String(port), ...cMode, "--slots", "1", ...cPlain]);
+        const { me, got } = await collector({ synchronous: true, window: 16, timeout: 1 });
+        try {
+          const n = 48;
+          const codes = await Promise.all(Array.from({ length: n }, (_, i) => me.send(`127.0.0.1:${c.port}`, pattern(16, i)).then(() => "ok", (e: ChirpError) => e.code)));
+          assert.ok(codes.every((x) => x === "ok" || x === "TIMEOUT" || x === "PROTOCOL_ERROR"), `each send settled with success or an error: ${codes.join(",")}`);
+          const echoed = c.lines.filter((l) => l.startsWith("echo "));
+          const ids = new Set(echoed.map((l) => l.split(" ")[1]));
+          assert.is(ids.size, echoed.length, "the C node saw no message twice");
+          console.log(`libchirp window: ${codes.filter((x) => x === "ok").length} of ${n} acknowledged, ${codes.filter((x) => x !== "ok").length} failed (lost ACKs), ${echoed.length} echoed, ${got.length} echoes received`);
+        } finally {
+          c.child.kill("SIGKILL");
+          await me.close();
+        }
+      });
+    }
+
     test(`${mode}: libchirp sends -> Chirp receives and replies, ${SIZES.join(", ")} B`, async () => {
       for (const size of SIZES) await receiveRound(lib, { synchronous: sync, timeout: 20 }, [...cMode, ...cPlain], size, size >= 1 << 20 ? 3 : 20);
     });

@@ -13,7 +13,7 @@ export const ST = {
   FULL: 16,
   /** condition: no room in OUT (or in the ACK queue): take OUT and call again */
   SPACE: 17,
-  /** condition: synchronous mode: the remote's message waits for its ACK; send again after EV_ACK */
+  /** condition: synchronous mode: the remote's window of unacknowledged messages is full (or they wait on another connection); send again after EV_ACK */
   WAIT: 18,
   /** condition: the connection has not received the peer's handshake */
   NOT_READY: 19,
@@ -120,7 +120,7 @@ export const CONFIG = {
   MAX_CONNS: 16,
   /** i32: remote records, 1..65535 */
   MAX_REMOTES: 20,
-  /** i32: message slots per connection, 1..32; synchronous mode uses 1 whatever is written (protocol.md §6) */
+  /** i32: message slots per connection, 1..32; synchronous mode uses max(1, window) whatever is written (protocol.md §6) */
   MAX_SLOTS: 24,
   /** i32: 1: every message asks for an ACK and waits for it (protocol.md §4.2); 0: asynchronous */
   SYNCHRONOUS: 28,
@@ -134,6 +134,8 @@ export const CONFIG = {
   SEED_LO: 44,
   /** u32: PRNG seed, high 32 bits */
   SEED_HI: 48,
+  /** i32: synchronous mode: unacknowledged messages per remote, 0..32 (0 and 1: one, libchirp's behaviour; protocol.md §4.7) */
+  WINDOW: 52,
   /** f64: T: send/ACK and write timeout, ms; connect timeout min(2·T, 60 s) (protocol.md §4.3) */
   TIMEOUT_MS: 56,
   /** f64: REUSE_TIME, ms; the core uses R = max(reuse_ms, 3·T) (protocol.md §5.5) */

@@ -14,9 +14,11 @@ export interface CoreConfig {
   identity: Uint8Array;
   maxConns: number;
   maxRemotes: number;
-  /** Synchronous mode uses 1 whatever this says (the core decides, protocol.md §6). */
+  /** Synchronous mode uses `window` whatever this says (the core decides, protocol.md §6). */
   maxSlots: number;
   synchronous: boolean;
+  /** Synchronous mode: unacknowledged messages per remote (protocol.md §4.7); 1 if absent. */
+  window?: number;
   maxMsgSize: number;
   timeoutMs: number;
   /** REUSE_TIME in ms; the core uses R = max(reuseMs, 3·timeoutMs) (protocol.md §5.5). */
@@ -98,6 +100,7 @@ function writeConfigRecord(x: CoreExports, c: CoreConfig, seed?: Uint32Array): v
   dv.setInt32(p + CONFIG.MAX_REMOTES, c.maxRemotes, true);
   dv.setInt32(p + CONFIG.MAX_SLOTS, c.maxSlots, true);
   dv.setInt32(p + CONFIG.SYNCHRONOUS, c.synchronous ? 1 : 0, true);
+  dv.setInt32(p + CONFIG.WINDOW, c.window ?? 1, true);
   dv.setUint32(p + CONFIG.MAX_MSG_SIZE, c.maxMsgSize >>> 0, true);
   dv.setInt32(p + CONFIG.BUF_SIZE, c.bufSize, true);
   dv.setInt32(p + CONFIG.PORT, c.port, true);

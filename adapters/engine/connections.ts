@@ -7,7 +7,7 @@ import { encryptionNeeded } from "../tls/policy.ts";
 import { normalizeAddress } from "../target.ts";
 import { toHex } from "../monitor/stats.ts";
 import { CONN, K, ST } from "../core/core.ts";
-import { Conn, settle, type Remote, type SendOp } from "./records.ts";
+import { Conn, failUnacked, settle, type Remote, type SendOp } from "./records.ts";
 import { dropPartial } from "./messages.ts";
 import type { Ctx, LinksPart } from "./context.ts";
 
@@ -21,8 +21,7 @@ const DEFAULT_MAX_MSG = 100 * 1024 * 1024;
 function oversized(conn: Conn, r: Remote | null): string {
   let big = 0;
   for (const batch of conn.batches) for (const op of batch) if (!op.done) big = Math.max(big, op.header.length + op.data.length);
-  const f = r?.inflight;
-  if (f && !f.done) big = Math.max(big, f.header.length + f.data.length);
+  for (const f of r?.unacked ?? []) if (!f.done) big = Math.max(big, f.header.length + f.data.length);
   if (big <= DEFAULT_MAX_MSG) return "";
   return ` while a ${big}-byte message was in flight: the peer's maxMsgSize may be smaller (default ${DEFAULT_MAX_MSG})`;
 }
@@ -238,7 +237,8 @@ export class Connections implements LinksPart {
         if (retry && !op.retried) {
           op.retried = true;
           retry.push(op);
-          if (r!.inflight === op) r!.inflight = null;
+          const u = r!.unacked.indexOf(op);
+          if (u >= 0) r!.unacked.splice(u, 1);
         } else settle(op, err);
       }
     }
@@ -257,10 +257,7 @@ export class Connections implements LinksPart {
     }
     if (!r) return;
     r.conns.delete(conn);
-    if ((flags & K.CLOSE_ABANDONED) && r.inflight) {
-      settle(r.inflight, err);
-      r.inflight = null;
-    }
+    if (flags & K.CLOSE_ABANDONED) failUnacked(r, err);
     // A failed dial fails every message queued for the remote. libchirp fails only the head
     // ("abort one", protocol.md §4.5) and retries after a 50-549 ms debounce, so a long queue to a
     // dead peer drains one message per debounce and, being always in debounce, escapes GC.
@@ -289,8 +286,7 @@ export class Connections implements LinksPart {
     r.freed = true;
     const err = new ChirpError("ENOMEM", `remote ${r.address}:${r.port} was evicted from the full remote table (maxRemotes ${this.ctx.config.maxRemotes})`);
     this.failQueue(r, err);
-    if (r.inflight) settle(r.inflight, err);
-    r.inflight = null;
+    failUnacked(r, err);
     for (const c of [...r.conns]) this.closeConn(c, err.code, err.message);
   }
 
@@ -299,8 +295,7 @@ export class Connections implements LinksPart {
     if (r.freed) return;
     r.freed = true;
     this.failQueue(r, err);
-    if (r.inflight) settle(r.inflight, err);
-    r.inflight = null;
+    failUnacked(r, err);
     for (const c of [...r.conns]) this.closeConn(c, err.code, err.message);
     this.ctx.core.x.remoteFree(r.idx);
     this.ctx.remotes.delete(r);

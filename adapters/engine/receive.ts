@@ -5,7 +5,7 @@ import { EV, K, PEER_FAULT, ST } from "../core/core.ts";
 import { ChirpError } from "../errors.ts";
 import { looksLikeTls, PEER_TLS, plaintextTail } from "../tls/policy.ts";
 import type { Message } from "../message.ts";
-import { settle, type Conn } from "./records.ts";
+import { settle, takeAcked, type Conn } from "./records.ts";
 import { InFlightRefused, MessageCopier } from "./messages.ts";
 import type { Ctx, ReceiverPart } from "./context.ts";
 
@@ -122,9 +122,8 @@ export class Receiver implements ReceiverPart {
           break;
         case EV.ACK: {
           const r = ctx.remotes.at(core.evRemote(i));
-          const op = r?.inflight;
+          const op = r === undefined ? undefined : takeAcked(r, core.mem, core.evIdentityAt(i));
           if (!r || !op) break;
-          r.inflight = null;
           op.acked = true;
           r.tally.ackRtt(now() - op.at);
           if (op.written) settle(op);

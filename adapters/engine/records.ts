@@ -64,6 +64,26 @@ export class SendOp {
 }
 
 /** A send's identity: the caller's 16-byte array, or its 16 bytes of the identity pool. */
+/** Takes the unacknowledged send with this identity (16 bytes of `mem` at `at`) out of the
+ * remote's list; the oldest if none matches (the core matched it already). */
+export function takeAcked(r: Remote, mem: Uint8Array, at: number): SendOp | undefined {
+  const list = r.unacked;
+  for (let i = 0; i < list.length; i++) {
+    const op = list[i];
+    let k = 0;
+    while (k < 16 && op.ids[op.idAt + k] === mem[at + k]) k++;
+    if (k === 16) return list.splice(i, 1)[0];
+  }
+  return list.shift();
+}
+
+/** Fails every unacknowledged send of the remote with `err`. */
+export function failUnacked(r: Remote, err: Error): void {
+  const list = r.unacked;
+  r.unacked = [];
+  for (const op of list) settle(op, err);
+}
+
 export function identityOf(ids: Uint8Array, idAt: number): Uint8Array {
   return idAt === 0 && ids.length === 16 ? ids : ids.subarray(idAt, idAt + 16);
 }
@@ -136,8 +156,9 @@ export class Conn {
 export class Remote {
   queue: SendOp[] = [];
   qHead = 0;
-  /** Synchronous mode: the send whose ACK the core waits for (its promise settles on EV_ACK). */
-  inflight: SendOp | null = null;
+  /** Synchronous mode: the written sends whose ACKs the core waits for, oldest first (one, or
+   * up to `window`, protocol.md §4.7); each promise settles on its EV_ACK. */
+  unacked: SendOp[] = [];
   /** Asynchronous mode: bytes (frames) of accepted sends not yet handed to a socket. */
   acceptedBytes = 0;
   /** Reports an accepted send that failed after its promise resolved (send-queue.ts). */

@@ -14,7 +14,7 @@ enum chirp_status {
   CHIRP_STATE = 3, /* host: the command does not apply now (before/after configure, OUT holds another connection's bytes, dialling a connected remote) */
   CHIRP_FULL = 16, /* condition: no free connection or remote record */
   CHIRP_SPACE = 17, /* condition: no room in OUT (or in the ACK queue): take OUT and call again */
-  CHIRP_WAIT = 18, /* condition: synchronous mode: the remote's message waits for its ACK; send again after EV_ACK */
+  CHIRP_WAIT = 18, /* condition: synchronous mode: the remote's window of unacknowledged messages is full (or they wait on another connection); send again after EV_ACK */
   CHIRP_NOT_READY = 19, /* condition: the connection has not received the peer's handshake */
   CHIRP_LATER = 20, /* condition: remoteDial: a dial is in progress or the reconnect delay runs; EV_HANDSHAKE or EV_RETRY follows */
   CHIRP_NO_MEMORY = 21, /* condition: configure: the memory cannot grow to the layout (or it would exceed 2 GiB) */
@@ -99,13 +99,14 @@ enum chirp_remote_state {
 #define CHIRP_CONFIG_IDENTITY 0 /* u8[16]: this node's identity (protocol.md §1.4) */
 #define CHIRP_CONFIG_MAX_CONNS 16 /* i32: connection records, 1..65535 */
 #define CHIRP_CONFIG_MAX_REMOTES 20 /* i32: remote records, 1..65535 */
-#define CHIRP_CONFIG_MAX_SLOTS 24 /* i32: message slots per connection, 1..32; synchronous mode uses 1 whatever is written (protocol.md §6) */
+#define CHIRP_CONFIG_MAX_SLOTS 24 /* i32: message slots per connection, 1..32; synchronous mode uses max(1, window) whatever is written (protocol.md §6) */
 #define CHIRP_CONFIG_SYNCHRONOUS 28 /* i32: 1: every message asks for an ACK and waits for it (protocol.md §4.2); 0: asynchronous */
 #define CHIRP_CONFIG_MAX_MSG_SIZE 32 /* u32: largest header_len + data_len accepted from a peer */
 #define CHIRP_CONFIG_BUF_SIZE 36 /* i32: IN area bytes, 1024..16 MiB (OUT is buf_size + OUT_EXTRA) */
 #define CHIRP_CONFIG_PORT 40 /* i32: the port announced in our handshake, 0..65535 */
 #define CHIRP_CONFIG_SEED_LO 44 /* u32: PRNG seed, low 32 bits (crypto-random; serial starts, GC jitter, reconnect delay) */
 #define CHIRP_CONFIG_SEED_HI 48 /* u32: PRNG seed, high 32 bits */
+#define CHIRP_CONFIG_WINDOW 52 /* i32: synchronous mode: unacknowledged messages per remote, 0..32 (0 and 1: one, libchirp's behaviour; protocol.md §4.7) */
 #define CHIRP_CONFIG_TIMEOUT_MS 56 /* f64: T: send/ACK and write timeout, ms; connect timeout min(2·T, 60 s) (protocol.md §4.3) */
 #define CHIRP_CONFIG_REUSE_MS 64 /* f64: REUSE_TIME, ms; the core uses R = max(reuse_ms, 3·T) (protocol.md §5.5) */
 
