@@ -43,8 +43,9 @@ export interface ChirpConfig {
    * 1, libchirp's behaviour). Each is still acknowledged on release and settles then; the node
    * also receives with as many slots. Use more than 1 only toward peers that have at least as
    * many slots (Chirp nodes with the same window) or that release a message before they send
-   * to us: a one-slot peer that replies before it releases locks up until the timeout
-   * (protocol.md §4.7, §10.2). */
+   * to us: a one-slot peer that replies before it releases locks up until the timeout, and
+   * libchirp loses ACKs of pipelined messages; after such a timeout the peer's window is 1
+   * (protocol.md §4.7, §10.2, §10.9). */
   window?: number;
   /** Largest header+data accepted from a peer, in bytes: 1..4294967295, default 100 MiB. */
   maxMsgSize?: number;

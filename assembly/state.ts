@@ -35,7 +35,7 @@ import {
   C_ACTIVITY, C_ADDR, C_FIXED, C_GEN, C_HSDEADLINE, C_OUTGOING, C_PORT, C_REMOTE, C_SERIAL,
   C_STATE, C_WRITEDEADLINE, R_ACK, R_ACTIVITY, R_ADDR, R_CONN, R_DEBOUNCE, R_DIALING,
   R_KEEP, R_PORT, R_SENDDEADLINE, R_SERIAL, R_STATE, R_UNACKED, R_WAITCONN, R_WAITGEN, R_WAITID,
-  REMOTE_SIZE, W_DEADLINE, W_ID, W_SIZE, connHigh, connPtr, copy16, eq16, findRemote, freeRemote, liveRemote, noteConnFreed, noteConnUsed,
+  R_WINDOW, REMOTE_SIZE, W_DEADLINE, W_ID, W_SIZE, connHigh, connPtr, copy16, eq16, findRemote, freeRemote, liveRemote, noteConnFreed, noteConnUsed,
   noteDeadline, noteRemoteFreed, noteRemoteUsed, remoteHigh, remotePtr,
 } from "./records";
 
@@ -323,7 +323,8 @@ export function ackWaits(r: usize, conn: i32, gen: i32, id: usize, now: f64): vo
  * with it, first: one connection's ACKs, §10.10). */
 export function ackMustWait(r: usize, conn: i32, gen: i32): bool {
   if (!ackWaiting(r)) return false;
-  if (ackWindow <= 1 || load<i32>(r, R_UNACKED) >= ackWindow) return true;
+  const window = load<i32>(r, R_WINDOW) == 1 ? 1 : ackWindow;
+  if (ackWindow <= 1 || load<i32>(r, R_UNACKED) >= window) return true;
   return load<i32>(r, R_WAITCONN) != conn || load<i32>(r, R_WAITGEN) != gen;
 }
 
@@ -355,9 +356,13 @@ export function ackReceived(r: usize, id: usize): bool {
 }
 
 /** The send timer fired (EV_TIMEOUT, the host closes the connection): no timer of the
- * waiting messages fires again; connClose reports them abandoned. */
+ * waiting messages fires again; connClose reports them abandoned. With a window > 1 the
+ * remote's window falls back to one for as long as the remote is known: the peer lost an ACK
+ * of pipelined messages (libchirp, §10.9) or replied before it released with fewer slots
+ * (§10.2), and one message at a time is what both handle. */
 export function ackTimedOut(r: usize): void {
   store<f64>(r, Infinity, R_SENDDEADLINE);
+  if (ackWindow > 1) store<i32>(r, 1, R_WINDOW);
   const n = ackWindow > 1 ? load<i32>(r, R_UNACKED) : 0;
   for (let j = 0; j < n; j++) store<f64>(r + REMOTE_SIZE + <usize>j * W_SIZE, Infinity, W_DEADLINE);
 }

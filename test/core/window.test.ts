@@ -1,10 +1,11 @@
 // The synchronous window (protocol.md §4.7): up to `window` messages per remote wait for their
 // ACKs at once, each matched by identity; the send timer is the earliest one's; a close
-// abandons them all; a windowed node receives with as many slots.
+// abandons them all and an ACK timeout makes the remote's window one; a windowed node receives
+// with as many slots.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { EV, ST } from "../../adapters/core/core.ts";
-import { EMPTY, ackFrame, ascii, concat, fill16, frame } from "./wire.ts";
+import { EMPTY, HS_PEER, ackFrame, ascii, concat, fill16, frame } from "./wire.ts";
 import { T, events, feedOnce, kinds, readyIncoming, readyOutgoing } from "./pair.ts";
 
 /** Sends a 1-byte message with identity fill16(id) at `now` and writes it; the send's result. */
@@ -43,7 +44,7 @@ test("window 4: four messages wait at once, the fifth says WAIT; each ACK comple
   assert.ok(sendOne(ready, 0x76, 21) >= 0);
 });
 
-test("window: the send timer is the earliest unacknowledged message's, fires once; connClose abandons them all", () => {
+test("window: the send timer is the earliest unacknowledged message's, fires once; connClose abandons them all; the remote's window then falls back to one", () => {
   const ready = readyOutgoing({ synchronous: true, window: 3 });
   const { core, x, conn, remote } = ready;
   assert.ok(sendOne(ready, 0x41, 0) >= 0);
@@ -59,6 +60,17 @@ test("window: the send timer is the earliest unacknowledged message's, fires onc
   assert.is(x.tick(200 + T), 0, "reported once for the connection");
   assert.is(x.connClose(conn, 200 + T) & 1, 1, "the waiting messages are abandoned");
   assert.is(x.remoteWaiting(remote), 0);
+  // The remote's window fell back to one (the peer lost an ACK or waits on us, §4.7).
+  const t = 200 + T + 2000; // past the reconnect delay
+  const c2 = x.remoteDial(remote, t);
+  assert.ok(c2 >= 0, `redial ${c2}`);
+  core.takeOut();
+  assert.equal(kinds(feedOnce(core, c2, HS_PEER, t).evs), [EV.HANDSHAKE]);
+  const again = { ...ready, conn: c2 };
+  assert.ok(sendOne(again, 0x44, t) >= 0);
+  assert.is(sendOne(again, 0x45, t), -ST.WAIT, "one message at a time now");
+  feedOnce(core, c2, ackFrame(fill16(0x44), 2), t + 1);
+  assert.ok(sendOne(again, 0x45, t + 2) >= 0);
 });
 
 test("window 1 (the default) is libchirp's: one message waits, a second says WAIT", () => {
