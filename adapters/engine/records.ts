@@ -63,7 +63,6 @@ export class SendOp {
   }
 }
 
-/** A send's identity: the caller's 16-byte array, or its 16 bytes of the identity pool. */
 /** Takes the unacknowledged send with this identity (16 bytes of `mem` at `at`) out of the
  * remote's list; the oldest if none matches (the core matched it already). */
 export function takeAcked(r: Remote, mem: Uint8Array, at: number): SendOp | undefined {
@@ -84,6 +83,7 @@ export function failUnacked(r: Remote, err: Error): void {
   for (const op of list) settle(op, err);
 }
 
+/** A send's identity: the caller's 16-byte array, or its 16 bytes of the identity pool. */
 export function identityOf(ids: Uint8Array, idAt: number): Uint8Array {
   return idAt === 0 && ids.length === 16 ? ids : ids.subarray(idAt, idAt + 16);
 }
