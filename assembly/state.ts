@@ -35,8 +35,9 @@ import {
   C_ACTIVITY, C_ADDR, C_FIXED, C_GEN, C_HSDEADLINE, C_OUTGOING, C_PORT, C_REMOTE, C_SERIAL,
   C_STATE, C_WRITEDEADLINE, R_ACK, R_ACTIVITY, R_ADDR, R_CONN, R_DEBOUNCE, R_DIALING,
   R_KEEP, R_PORT, R_SENDDEADLINE, R_SERIAL, R_STATE, R_UNACKED, R_WAITCONN, R_WAITGEN, R_WAITID,
-  R_WINDOW, REMOTE_SIZE, W_DEADLINE, W_ID, W_SIZE, connHigh, connPtr, copy16, eq16, findRemote, freeRemote, liveRemote, noteConnFreed, noteConnUsed,
-  noteDeadline, noteRemoteFreed, noteRemoteUsed, remoteHigh, remotePtr,
+  R_WINDOW, REMOTE_SIZE, W_DEADLINE, W_ID, W_SIZE, connHigh, connPtr, copy16, eq16, findRemote,
+  freeRemote, liveRemote, noteConnFreed, noteConnUsed, noteDeadline, noteRemoteFreed,
+  noteRemoteUsed, remoteHigh, remotePtr,
 } from "./records";
 
 const X: u8 = 0xFF;
