@@ -6,7 +6,7 @@
 //  heapBase ──── IN area       inCap  = buf_size
 //                OUT area      outCap = buf_size + OUT_EXTRA
 //                EVENT area    EV_CAP × EV_SIZE
-//                remotes       maxRemotes × remoteStride  (REMOTE_SIZE, + window × W_SIZE if window > 1)
+//                remotes       maxRemotes × remoteStride  (REMOTE_SIZE, + window × W_SIZE if synchronous)
 //                connections   maxConns × connStride   (fixed part, slot ids, ACK queue)
 //  end ───────── rounded up to a page; `configure` grows memory once, nothing grows it later.
 import {
@@ -72,7 +72,7 @@ export function configure(): i32 {
   // slots are all it uses, and a peer with the same window never stops reading with an ACK
   // behind unread data (protocol.md §6, §4.7, §10.2).
   const slots = sync == 1 ? window : load<i32>(CONFIG, CF_MAX_SLOTS);
-  const rStride = window > 1 ? REMOTE_SIZE + <usize>window * W_SIZE : REMOTE_SIZE;
+  const rStride = sync == 1 ? REMOTE_SIZE + <usize>window * W_SIZE : REMOTE_SIZE;
   const bufSize = load<i32>(CONFIG, CF_BUF_SIZE);
   const port = load<i32>(CONFIG, CF_PORT);
   const tMs = load<f64>(CONFIG, CF_TIMEOUT_MS);

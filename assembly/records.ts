@@ -38,20 +38,20 @@ export const C_FIXED: usize = 168; //   slot identities (maxSlots × 16), then A
 export const R_STATE: usize = 0; //     i32 REMOTE_* (state.ts)
 export const R_SERIAL: usize = 4; //    u32 last serial used (protocol.md §2.3)
 export const R_CONN: usize = 8; //      i32 current connection or -1 (protocol.md §5.4)
-export const R_ACK: usize = 12; //      i32 ACK_* (state.ts): a sync message waits for its ACK
-export const R_WAITCONN: usize = 16; // i32 connection that message was written on
+export const R_ACK: usize = 12; //      i32 ACK_* (state.ts): sync messages wait for their ACKs
+export const R_WAITCONN: usize = 16; // i32 connection those messages were written on
 export const R_WAITGEN: usize = 20; //  i32 its generation
 export const R_DIALING: usize = 24; //  i32 outgoing connection waiting for its handshake, or -1
 export const R_PORT: usize = 28; //     i32 the peer's port
 export const R_ACTIVITY: usize = 32; // f64
-export const R_SENDDEADLINE: usize = 40; // f64 send (ACK) timer (Infinity = off)
+export const R_SENDDEADLINE: usize = 40; // f64 send (ACK) timer: the earliest entry's (Infinity = off)
 export const R_DEBOUNCE: usize = 48; // f64 reconnect allowed from this time (protocol.md §4.5)
-export const R_WAITID: usize = 56; //   16 bytes identity of the ACK-waiting message
+export const R_UNACKED: usize = 56; //  i32 synchronous messages waiting for their ACKs: entries 0 .. R_UNACKED - 1
+export const R_WINDOW: usize = 60; //   i32 1: this remote's window fell back to one (an ACK timeout, §4.7); 0: the configured one
 export const R_ADDR: usize = 72; //     16 bytes peer address
 export const R_KEEP: usize = 88; //     i32 bit 0: the host has work for it (remoteKeep); bit 1: scratch of evictRemote
-export const R_UNACKED: usize = 92; //  i32 window > 1: unacknowledged messages, entries below
-export const R_WINDOW: usize = 96; //   i32 1: this remote's window fell back to one (an ACK timeout, §4.7); 0: the configured one
-export const REMOTE_SIZE: usize = 104; // window > 1: then `window` entries of W_SIZE (protocol.md §4.7)
+export const REMOTE_SIZE: usize = 96; // synchronous mode: then `window` entries of W_SIZE (protocol.md §4.7)
+// ── entry of an unacknowledged message (after its remote record) ─────────────────────────────
 export const W_ID: usize = 0; //        16 bytes identity of an unacknowledged message
 export const W_DEADLINE: usize = 16; // f64 its send (ACK) timer
 export const W_SIZE: usize = 24;

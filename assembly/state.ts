@@ -34,8 +34,8 @@ import { rand32 } from "./prng";
 import {
   C_ACTIVITY, C_ADDR, C_FIXED, C_GEN, C_HSDEADLINE, C_OUTGOING, C_PORT, C_REMOTE, C_SERIAL,
   C_STATE, C_WRITEDEADLINE, R_ACK, R_ACTIVITY, R_ADDR, R_CONN, R_DEBOUNCE, R_DIALING,
-  R_KEEP, R_PORT, R_SENDDEADLINE, R_SERIAL, R_STATE, R_UNACKED, R_WAITCONN, R_WAITGEN, R_WAITID,
-  R_WINDOW, REMOTE_SIZE, W_DEADLINE, W_ID, W_SIZE, connHigh, connPtr, copy16, eq16, findRemote,
+  R_KEEP, R_PORT, R_SENDDEADLINE, R_SERIAL, R_STATE, R_UNACKED, R_WAITCONN, R_WAITGEN, R_WINDOW,
+  REMOTE_SIZE, W_DEADLINE, W_ID, W_SIZE, connHigh, connPtr, copy16, eq16, findRemote,
   freeRemote, liveRemote, noteConnFreed, noteConnUsed, noteDeadline, noteRemoteFreed,
   noteRemoteUsed, remoteHigh, remotePtr,
 } from "./records";
@@ -296,24 +296,24 @@ export function remoteDelayEnded(r: usize, now: f64): bool {
   return load<i32>(r, R_STATE) == REMOTE_DELAY;
 }
 
+/** The entry of a remote's k-th unacknowledged message (after its record, globals.ts). */
+@inline function ackEntry(r: usize, k: i32): usize {
+  return r + REMOTE_SIZE + <usize>k * W_SIZE;
+}
+
 /** SEND: a synchronous message now waits for its ACK; the send timer T belongs to it, not to
- * the connection's writes (fixes §4.3). With a window > 1 it joins the remote's entries
- * (R_UNACKED of them, on one connection); R_SENDDEADLINE is the earliest of their timers. */
+ * the connection's writes (fixes §4.3). It joins the remote's entries (R_UNACKED of them, up
+ * to the window, on one connection); R_SENDDEADLINE is the earliest of their timers. */
 export function ackWaits(r: usize, conn: i32, gen: i32, id: usize, now: f64): void {
   const deadline = now + timeoutMs;
   noteDeadline(deadline);
-  if (ackWindow > 1) {
-    const n = load<i32>(r, R_UNACKED);
-    ackTo(r, n == 0 ? AE_SEND : AE_SEND_MORE);
-    const e = r + REMOTE_SIZE + <usize>n * W_SIZE;
-    copy16(e + W_ID, id);
-    store<f64>(e, deadline, W_DEADLINE);
-    store<i32>(r, n + 1, R_UNACKED);
-    if (n > 0) return;
-  } else {
-    ackTo(r, AE_SEND);
-    copy16(r + R_WAITID, id);
-  }
+  const n = load<i32>(r, R_UNACKED);
+  ackTo(r, n == 0 ? AE_SEND : AE_SEND_MORE);
+  const e = ackEntry(r, n);
+  copy16(e + W_ID, id);
+  store<f64>(e, deadline, W_DEADLINE);
+  store<i32>(r, n + 1, R_UNACKED);
+  if (n > 0) return; // the earlier ones' connection and timer stand
   store<i32>(r, conn, R_WAITCONN);
   store<i32>(r, gen, R_WAITGEN);
   store<f64>(r, deadline, R_SENDDEADLINE);
@@ -325,31 +325,23 @@ export function ackWaits(r: usize, conn: i32, gen: i32, id: usize, now: f64): vo
 export function ackMustWait(r: usize, conn: i32, gen: i32): bool {
   if (!ackWaiting(r)) return false;
   const window = load<i32>(r, R_WINDOW) == 1 ? 1 : ackWindow;
-  if (ackWindow <= 1 || load<i32>(r, R_UNACKED) >= window) return true;
+  if (load<i32>(r, R_UNACKED) >= window) return true;
   return load<i32>(r, R_WAITCONN) != conn || load<i32>(r, R_WAITGEN) != gen;
 }
 
-/** ACK: the waiting message with identity `id` was acknowledged (§2.6); false if none waits
- * with it (a stale ACK, ignored). */
+/** ACK: the waiting message with identity `id` was acknowledged (§2.6), in any order; false if
+ * none waits with it (a stale ACK, ignored). */
 export function ackReceived(r: usize, id: usize): bool {
-  if (!ackWaiting(r)) return false;
-  if (ackWindow <= 1) {
-    if (!eq16(r + R_WAITID, id)) return false;
-    ackTo(r, AE_ACK);
-    store<f64>(r, Infinity, R_SENDDEADLINE);
-    return true;
-  }
   const n = load<i32>(r, R_UNACKED);
-  const base = r + REMOTE_SIZE;
   for (let k = 0; k < n; k++) {
-    const e = base + <usize>k * W_SIZE;
+    const e = ackEntry(r, k);
     if (!eq16(e + W_ID, id)) continue;
-    const last = base + <usize>(n - 1) * W_SIZE;
+    const last = ackEntry(r, n - 1);
     if (e != last) memory.copy(e, last, W_SIZE);
     store<i32>(r, n - 1, R_UNACKED);
     ackTo(r, n == 1 ? AE_ACK : AE_ACK_SOME);
     let d = Infinity;
-    for (let j = 0; j < n - 1; j++) d = min<f64>(d, load<f64>(base + <usize>j * W_SIZE, W_DEADLINE));
+    for (let j = 0; j < n - 1; j++) d = min<f64>(d, load<f64>(ackEntry(r, j), W_DEADLINE));
     store<f64>(r, d, R_SENDDEADLINE);
     return true;
   }
@@ -357,15 +349,15 @@ export function ackReceived(r: usize, id: usize): bool {
 }
 
 /** The send timer fired (EV_TIMEOUT, the host closes the connection): no timer of the
- * waiting messages fires again; connClose reports them abandoned. With a window > 1 the
- * remote's window falls back to one for as long as the remote is known: the peer lost an ACK
- * of pipelined messages (libchirp, §10.9) or replied before it released with fewer slots
- * (§10.2), and one message at a time is what both handle. */
+ * waiting messages fires again; connClose reports them abandoned. The remote's window falls
+ * back to one for as long as the remote is known: the peer lost an ACK of pipelined messages
+ * (libchirp, §10.9) or replied before it released with fewer slots (§10.2), and one message
+ * at a time is what both handle. */
 export function ackTimedOut(r: usize): void {
   store<f64>(r, Infinity, R_SENDDEADLINE);
-  if (ackWindow > 1) store<i32>(r, 1, R_WINDOW);
-  const n = ackWindow > 1 ? load<i32>(r, R_UNACKED) : 0;
-  for (let j = 0; j < n; j++) store<f64>(r + REMOTE_SIZE + <usize>j * W_SIZE, Infinity, W_DEADLINE);
+  store<i32>(r, 1, R_WINDOW);
+  const n = load<i32>(r, R_UNACKED);
+  for (let j = 0; j < n; j++) store<f64>(ackEntry(r, j), Infinity, W_DEADLINE);
 }
 
 @inline export function ackWaiting(r: usize): bool {
