@@ -63,8 +63,8 @@ export class SendOp {
   }
 }
 
-/** Takes the unacknowledged send with this identity (16 bytes of `mem` at `at`) out of the
- * remote's list; the oldest if none matches (the core matched it already). */
+/** Takes the unacknowledged send with this identity (16 bytes of `mem` at `at`: an EV_ACK's,
+ * which the core matched to one of its entries) out of the remote's list. */
 export function takeAcked(r: Remote, mem: Uint8Array, at: number): SendOp | undefined {
   const list = r.unacked;
   for (let i = 0; i < list.length; i++) {
@@ -73,7 +73,7 @@ export function takeAcked(r: Remote, mem: Uint8Array, at: number): SendOp | unde
     while (k < 16 && op.ids[op.idAt + k] === mem[at + k]) k++;
     if (k === 16) return list.splice(i, 1)[0];
   }
-  return list.shift();
+  return undefined;
 }
 
 /** Fails every unacknowledged send of the remote with `err`. */

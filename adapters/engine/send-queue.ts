@@ -289,10 +289,9 @@ export class Sender implements SenderPart {
       ops.push(op);
       batchBytes += 27 + hl + dl;
       if (sync) {
-        // The core answers -WAIT once the window is full (protocol.md §4.7).
+        // The core answers -WAIT once the remote's window is full (protocol.md §4.7).
         op.at = t;
         r.unacked.push(op);
-        if (r.unacked.length >= this.ctx.config.window) break;
         continue;
       }
       if (batchBytes >= BATCH_BYTES && !write()) break;
