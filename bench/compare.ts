@@ -150,14 +150,14 @@ async function main(): Promise<void> {
   const window = arg("window", SEND_WINDOW);
   process.env.CHIRP_BENCH_WINDOW = String(window); // both builds' sender roles read it
   const out = resolve(strArg("out", "bench/results/compare.json"));
-  const cases: Case[] = [
+  const all: Case[] = [
     { id: "async", title: "16 B one-way (async)", mode: "async", payload: 16, count: arg("async-count", 400_000), unit: "msg/s" },
     { id: "sync", title: "16 B round trips (sync)", mode: "sync", payload: 16, count: arg("sync-count", 10_000), unit: "round trips/s" },
     { id: "kib", title: "1 KiB one-way (async)", mode: "async", payload: 1024, count: arg("kib-count", 150_000), unit: "MB/s" },
   ];
-  const only = strArg("cases", "").split(",").filter(Boolean);
-  for (const id of only) if (!cases.some((c) => c.id === id)) throw new Error(`--cases: unknown case ${id} (known: ${cases.map((c) => c.id).join(", ")})`);
-  if (only.length > 0) cases.splice(0, cases.length, ...cases.filter((c) => only.includes(c.id)));
+  const only = strArg("cases", "async,sync,kib").split(",").filter(Boolean);
+  for (const id of only) if (!all.some((c) => c.id === id)) throw new Error(`--cases: unknown case ${id} (known: ${all.map((c) => c.id).join(", ")})`);
+  const cases = all.filter((c) => only.includes(c.id));
   const commit = git(["rev-parse", "--verify", `${rev}^{commit}`]).toString().trim();
   const headCommit = git(["rev-parse", "HEAD"]).toString().trim();
   const dirty = git(["status", "--porcelain", "--untracked-files=no"]).toString().trim() !== "";

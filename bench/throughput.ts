@@ -104,11 +104,14 @@ function memLine(n: number, node: Chirp): void {
 
 // ------------------------------------------------------------------ receivers (child process)
 
-/** Chirp receiver. memEvery > 0: memory lines at start, every memEvery messages, at the end.
- * window > 1: synchronous with that window, whatever the mode. */
-async function chirpReceiver(mode: string, count: number, memEvery: number, window = 1): Promise<void> {
-  const cfg = window > 1 ? { synchronous: true, window } : { synchronous: mode === "sync" };
-  const node = await countingReceiver(cfg, count, (n, nd) => {
+/** A Chirp role's mode: `syncWindow` > 1 is synchronous with that window, whatever `mode`
+ * says (the "chirp-window" rows); else synchronous when `mode` is "sync". */
+const modeConfig = (mode: string, syncWindow: number): { synchronous: boolean; window?: number } =>
+  syncWindow > 1 ? { synchronous: true, window: syncWindow } : { synchronous: mode === "sync" };
+
+/** Chirp receiver. memEvery > 0: memory lines at start, every memEvery messages, at the end. */
+async function chirpReceiver(mode: string, count: number, memEvery: number, syncWindow = 1): Promise<void> {
+  const node = await countingReceiver(modeConfig(mode, syncWindow), count, (n, nd) => {
     if (memEvery > 0 && (n % memEvery === 0 || n === count)) memLine(n, nd);
   });
   if (memEvery > 0) memLine(0, node);
@@ -213,7 +216,7 @@ function timerGaps(): { stop(): number } {
 /** Chirp sender; `window` 1 is the plain `for (…) await node.send()` loop. Reports the
  * longest timer gap with its "sent" line. */
 async function chirpSender(mode: string, count: number, payloadBytes: number, memEvery: number, port: number, window = WINDOW, syncWindow = 1): Promise<void> {
-  const node = await Chirp.start({ port: 0, bindV6: null, ...(syncWindow > 1 ? { synchronous: true, window: syncWindow } : { synchronous: mode === "sync" }) });
+  const node = await Chirp.start({ port: 0, bindV6: null, ...modeConfig(mode, syncWindow) });
   const payload = new Uint8Array(payloadBytes).fill(0x61);
   const to = `127.0.0.1:${port}`;
   if (memEvery > 0) memLine(0, node);
