@@ -28,7 +28,8 @@
 //
 //   node build/js/bench/patterns-scale.js [--runs 3] [--deliveries 320000] [--items 100000]
 //       [--sync-deliveries 32000] [--sync-items 10000] [--modes async,sync] [--sub-procs 8]
-//       [--runtimes node,deno,bun] [--pin split|none] [--out bench/results/patterns.json]
+//       [--runtimes node,deno,bun] [--pin split|none] [--cases pubsub-8,pubsub-64,pushpull-4]
+//       [--out bench/results/patterns.json]
 //
 // Prints a table per case; writes the JSON and an SVG chart next to it (.svg).
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -320,11 +321,12 @@ async function main(): Promise<void> {
   console.log(`${machine.cpuModel}, ${machine.cpuCount} CPUs; ${Object.entries(machine.runtimes).map(([k, v]) => `${k} ${v}`).join(", ")}; ${zmqVersion ?? z}`);
   const placement = pin ? "publisher/pusher on CPU 0, subscriber/worker processes on CPU 1" : "not pinned";
   console.log(`placement: ${placement}; median of ${runs} runs`);
+  const only = strArg("cases", "").split(",").filter(Boolean);
   const cases: Case[] = [
     { id: "pubsub-8", title: "pub/sub, 8 subscribers", unit: "deliveries/s", subscribers: 8 },
     { id: "pubsub-64", title: "pub/sub, 64 subscribers", unit: "deliveries/s", subscribers: 64 },
     { id: "pushpull-4", title: `push/pull, ${WORKERS} workers`, unit: "items/s" },
-  ];
+  ].filter((c) => only.length === 0 || only.includes(c.id));
   const rows: Row[] = [];
   for (const c of cases) {
     const subProcs = c.subscribers ? Math.min(procs, c.subscribers) : 0;

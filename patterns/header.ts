@@ -117,8 +117,19 @@ export function text(b: Uint8Array): string {
   return decoder.decode(b);
 }
 
-/** The header bytes for `pattern`/`op` with an optional op-specific body. */
+/** Headers without a body, made once per pattern and op (a call's header is only read: the
+ * send copies it into the core's OUT area). */
+const BARE = new Map<number, Uint8Array>();
+
+/** The header bytes for `pattern`/`op` with an optional op-specific body. Without a body the
+ * same (shared, not to be modified) bytes come back each time. */
 export function encodeHeader(pattern: PatternId, op: number, body?: Uint8Array | string): Uint8Array {
+  if (body === undefined || body.length === 0) {
+    const k = (pattern << 8) | op;
+    let h = BARE.get(k);
+    if (h === undefined) BARE.set(k, (h = new Uint8Array([MAGIC, pattern, op])));
+    return h;
+  }
   const b = bytes(body);
   const h = new Uint8Array(PREFIX_LEN + b.length);
   h[0] = MAGIC;
@@ -155,6 +166,15 @@ export function hex(b: Uint8Array): string {
   let s = "";
   for (let i = 0; i < b.length; i++) s += HEX[b[i]];
   return s;
+}
+
+/** A map key for a message identity: for the 16 bytes of Chirp identities, a 16-character
+ * string of one char code per byte (one string; hex() would build 16 partial ones for every
+ * message routed); hex for other lengths. Keys of the two forms never collide (16 vs 2n
+ * characters, n != 8). */
+export function idKey(b: Uint8Array): string {
+  if (b.length !== 16) return hex(b);
+  return String.fromCharCode(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
 /** "address:port" (IPv6 in brackets): the Target string for an address. Patterns key a

@@ -12,7 +12,7 @@
 //
 // Uses the public API only.
 import type { Chirp, Message } from "../adapters/mod.ts";
-import { hex } from "./header.ts";
+import { idKey } from "./header.ts";
 
 /** Takes a message (returns true) or leaves it to the next handler. A handler that takes a
  * message owns its slot and must release it. Usable directly as Chirp's `onMessage`. */
@@ -51,8 +51,9 @@ export class Router {
 
   /** The node's message handler: pass it as `onMessage` (then call attach(node, router)). */
   readonly dispatch = (msg: Message): void => {
-    const key = hex(msg.identity);
-    const w = this.#waiters.get(key);
+    // Most messages a worker or subscriber gets answer nothing it sent: no key to make then.
+    const key = this.#waiters.size > 0 || this.#finished.size > 0 ? idKey(msg.identity) : "";
+    const w = key === "" ? undefined : this.#waiters.get(key);
     try {
       if (w !== undefined && w(msg)) return;
       if (this.#finished.size > 0 && this.#finished.has(key)) {
@@ -86,7 +87,7 @@ export class Router {
    * waited for came; otherwise (deadline, abort, several answers possible) messages with the
    * identity are dropped as late for a minute afterwards. One waiter per identity. */
   expect(identity: Uint8Array, take: (msg: Message) => boolean): (answered?: boolean) => void {
-    const key = hex(identity);
+    const key = idKey(identity);
     if (this.#waiters.has(key)) throw new Error("an answer with this identity is already awaited");
     this.#waiters.set(key, take);
     return (answered = false) => {

@@ -63,6 +63,12 @@ export class SendOp {
   }
 }
 
+const ignore = (): void => {};
+/** What a remote's queue holds below its head (qHead) once a send has left the queue: the
+ * queue is compacted only now and then, and the send itself would keep its payload. */
+export const SPENT: SendOp = new SendOp(null as unknown as Remote, EMPTY, 0, EMPTY, EMPTY, ignore, ignore);
+SPENT.done = true;
+
 /** Takes the unacknowledged send with this identity (16 bytes of `mem` at `at`: an EV_ACK's,
  * which the core matched to one of its entries) out of the remote's list. */
 export function takeAcked(r: Remote, mem: Uint8Array, at: number): SendOp | undefined {

@@ -3,7 +3,7 @@
 // write per batch (protocol.md §4.1, §4.2). Control frames (ACKs) are flushed here too.
 import { ST } from "../core/core.ts";
 import { ChirpError } from "../errors.ts";
-import { EMPTY, identityOf, settle, SendOp, type Conn, type Remote, type SendOptions } from "./records.ts";
+import { EMPTY, identityOf, settle, SendOp, SPENT, type Conn, type Remote, type SendOptions } from "./records.ts";
 import type { Ctx, SenderPart } from "./context.ts";
 import type { WriteBuffers } from "./write-buffers.ts";
 import { Turns } from "./turns.ts";
@@ -244,7 +244,7 @@ export class Sender implements SenderPart {
     while (r.qHead < r.queue.length) {
       const op = r.queue[r.qHead];
       if (op.done) {
-        r.qHead++;
+        r.queue[r.qHead++] = SPENT;
         continue;
       }
       const hl = op.hl;
@@ -257,7 +257,7 @@ export class Sender implements SenderPart {
       if (at === -ST.SPACE) {
         if (x.outLen() === 0) {
           settle(op, new ChirpError("FATAL", "internal: the core has no room for a frame in an empty buffer"));
-          r.qHead++;
+          r.queue[r.qHead++] = SPENT;
           continue;
         }
         // OUT is full: its bytes join the batch, and the batch is written once it reaches
@@ -272,7 +272,9 @@ export class Sender implements SenderPart {
         break;
       }
       if (at < 0) break; // WAIT: a sync message waits for its ACK; NOT_READY: no handshake yet
-      r.qHead++;
+      // The queue drops its reference (the batch and, in sync mode, unacked hold the op now):
+      // a taken slot below qHead would keep the payload until the queue is compacted.
+      r.queue[r.qHead++] = SPENT;
       if (op.accepted) r.acceptedBytes -= FRAME + hl + dl;
       if (inline) {
         const p = core.outPtr + at; // where the core put the payload

@@ -10,6 +10,7 @@ import { node4, to } from "../../test/support/nodes.ts";
 import { sleep } from "../../test/support/wait.ts";
 import { refusedPort } from "../../test/support/raw-peer.ts";
 import { startPeer } from "../../test/support/process.ts";
+import { Tracker } from "../../test/support/gc.ts";
 
 
 /** A worker node whose handler sleeps `ms` and tracks its concurrency. */
@@ -238,6 +239,34 @@ test("close rejects queued items with SHUTDOWN; idle() waits for the rest", asyn
     await p.idle();
     assert.is((await p.push("3").then(() => null, (e) => e))?.code, "SHUTDOWN");
   } finally {
+    await node.close();
+    await w.node.close();
+  }
+});
+
+test("finished items are not kept while items keep flowing (attempt deadlines, send queue)", async () => {
+  // Each attempt has a deadline in a queue served by one timer, armed for the oldest; while
+  // items keep flowing that timer never fires, and the queue once kept every finished attempt
+  // (its item, payload and result) until the timeout: 100,000 items held ~200 MB.
+  const w = await worker("w", 0, { synchronous: false });
+  const node = await node4({ synchronous: false });
+  const p = pusher(node, { workers: [{ target: to(w.node), slots: 8 }], timeout: 30 });
+  const tracker = new Tracker();
+  const count = 2000, first = 1500;
+  const results: Promise<unknown>[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const data = new Uint8Array(1024).fill(i & 0xff);
+      tracker.track(data);
+      results.push(p.push(data));
+    }
+    await Promise.all(results.slice(0, first));
+    assert.ok(p.inFlight > 0, "items still in flight (the deadline timer has not fired)");
+    const held = await tracker.alive(first);
+    assert.ok(held <= 16, `${held} of the ${first} finished items' payloads still reachable`);
+    await Promise.all(results);
+  } finally {
+    await Promise.allSettled(results);
     await node.close();
     await w.node.close();
   }

@@ -128,6 +128,8 @@ const EMPTY = new Uint8Array(0);
 /** Queued items looked at per placement (see #pump). */
 const LOOKAHEAD = 16;
 
+const NOTHING = (): void => {};
+
 /** Spreads work items over workers by free capacity, retries failed attempts on other
  * workers and drops workers that keep failing (see the file comment; made by `pusher()`). */
 export class Pusher {
@@ -360,23 +362,33 @@ export class Pusher {
    * order and one timer for the oldest unsettled one serves them all (a timer per item
    * costs more than its send). */
   readonly #deadline: Deadline = (fail) => {
+    // Settled deadlines at the head go first: while items keep flowing the timer (armed for
+    // the oldest) never fires, and without this the queue would keep every attempt so far.
+    this.#dropSettled();
     const d = { at: performance.now() + this.#timeoutMs, fail, settled: false };
     this.#deadlines.push(d);
     if (this.#timer === null) this.#arm();
     return () => {
       d.settled = true;
+      d.fail = NOTHING; // the attempt (its item, its reply) is not kept until the queue moves
     };
   };
 
-  #arm(): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
+  /** Drops the settled deadlines at the head of the queue (in place, amortised O(1)). */
+  #dropSettled(): void {
     const q = this.#deadlines;
     while (this.#dHead < q.length && q[this.#dHead].settled) this.#dHead++;
     if (this.#dHead > 1024 && this.#dHead * 2 > q.length) {
       q.splice(0, this.#dHead);
       this.#dHead = 0;
     }
+  }
+
+  #arm(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#dropSettled();
+    const q = this.#deadlines;
     if (this.#dHead >= q.length) return;
     const wait = Math.max(0, q[this.#dHead].at - performance.now());
     this.#timer = setTimeout(() => {
