@@ -65,10 +65,15 @@ export interface Role {
   exited: Promise<number | null>;
 }
 
+/** Extra runtime flags for every role, for profiling a bench's processes: BENCH_ROLE_FLAGS,
+ * split at spaces (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" for Node roles). */
+const envRoleFlags = (process.env.BENCH_ROLE_FLAGS ?? "").split(" ").filter(Boolean);
+
 /** Runs `script` (a .ts path from the repo root) with `args` on runtime `rt`, pinned to `cpu`
- * when taskset exists (`cpu` null: not pinned). `runtimeFlags` go to the runtime (before the script); `command`
- * says whose script it is (default: this checkout's). */
+ * when taskset exists (`cpu` null: not pinned). `runtimeFlags` go to the runtime (before the
+ * script), then BENCH_ROLE_FLAGS; `command` says whose script it is (default: this checkout's). */
 export function runRole(script: string, rt: RuntimeName, cpu: number | null, args: string[], runtimeFlags: string[] = [], command: ScriptCommand = scriptCommand): Role {
+  runtimeFlags = [...runtimeFlags, ...envRoleFlags];
   const [bin, cmdArgs] = command(script, args, rt);
   // node: [script, ...]; deno: ["run", "-A", script, ...]; bun: ["run", script, ...]
   const binArgs = rt === "node" ? [...runtimeFlags, ...cmdArgs] : [cmdArgs[0], ...runtimeFlags, ...cmdArgs.slice(1)];

@@ -25,7 +25,7 @@ export function chart(cases: Case[], rows: Row[], subtitle: string): string {
         targetValue: chirp ? (chirp.median / chirp.vsZeromq!) * TARGET : undefined,
         bars: mine.map((r) => ({
           kind: r.impl === "zeromq" ? "zeromq" : "chirp",
-          color: r.impl === "chirp" && r.mode === "sync" ? "#9fc5e8" : undefined,
+          color: r.impl === "chirp" && r.mode === "sync" ? "#9fc5e8" : r.impl === "chirp" && r.mode.includes("/") ? "#0b5394" : undefined,
           value: r.median,
           labels: [short(r.median), ...(r.vsZeromq !== null ? [`${r.vsZeromq.toFixed(2)}× zmq`] : [])],
         })),
@@ -33,7 +33,7 @@ export function chart(cases: Case[], rows: Row[], subtitle: string): string {
     });
     return barPanel(x, y, c.title, c.unit, clusters, `red: ${TARGET}× zeromq.js`);
   };
-  const legend = [["#e69138", "zeromq.js"], ["#3d85c6", "Chirp async"], ["#9fc5e8", "Chirp sync"]]
+  const legend = [["#e69138", "zeromq.js"], ["#3d85c6", "Chirp async"], ["#0b5394", "Chirp async, more slots per worker"], ["#9fc5e8", "Chirp sync"]]
     .map(([color, label], i) => `<rect x="${560}" y="${440 + i * 22}" width="12" height="12" fill="${color}"/>` + text(578, 450 + i * 22, label, `font-size="12"`)).join("\n");
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif">`,

@@ -11,7 +11,9 @@
 //               1-byte warm-up messages until every SUB got one (the slow-joiner problem).
 //   push/pull   items/s completed: an item goes to a worker and its 16-byte result comes
 //               back (two messages per item), 4 worker processes. Chirp: pusher() with at
-//               most 4096 items outstanding, puller() workers. zeromq: the classic pipeline:
+//               most 4096 items outstanding, puller() workers; at most `slots` items in
+//               flight per worker: the default (the node's maxSlots, 16 in async mode), and
+//               in an extra row `--push-slots` (256; 0: no extra row). zeromq: the classic pipeline:
 //               PUSH to the workers' PULLs, each worker PUSHes its result to the pusher
 //               process's PULL (the sink); `await send` per item (it blocks at the
 //               high-water mark), the sink counts results.
@@ -29,6 +31,7 @@
 //   node build/js/bench/patterns-scale.js [--runs 3] [--deliveries 320000] [--items 100000]
 //       [--sync-deliveries 32000] [--sync-items 10000] [--modes async,sync] [--sub-procs 8]
 //       [--runtimes node,deno,bun] [--pin split|none] [--cases pubsub-8,pubsub-64,pushpull-4]
+//       [--push-slots 256]
 //       [--out bench/results/patterns.json]
 //
 // Prints a table per case; writes the JSON and an SVG chart next to it (.svg).
@@ -177,10 +180,12 @@ async function chirpWorker(mode: string): Promise<void> {
   exitOnStdinEnd(() => node.close());
 }
 
-/** Pushes `count` items over the workers (at most PUSH_WINDOW outstanding); "done FAILED". */
+/** Pushes `count` items over the workers (at most PUSH_WINDOW outstanding); "done FAILED".
+ * `mode` "async/N": asynchronous, N slots per worker (else the pusher's default). */
 async function chirpPush(mode: string, count: number, ports: number[]): Promise<void> {
   const node = await chirpNode(mode);
-  const p = pusher(node, { workers: ports.map((port) => `127.0.0.1:${port}`), timeout: 30 });
+  const slots = mode.includes("/") ? Number(mode.split("/")[1]) : undefined;
+  const p = pusher(node, { workers: ports.map((port) => `127.0.0.1:${port}`), timeout: 30, slots });
   await Promise.all(ports.map(() => p.push(PAYLOAD))); // connect to every worker first
   report("ready");
   exitOnStdinEnd(() => node.close());
@@ -314,6 +319,7 @@ async function main(): Promise<void> {
   const out = resolve(strArg("out", "bench/results/patterns.json"));
   const deliveries: Record<string, number> = { async: arg("deliveries", 320000), sync: arg("sync-deliveries", 32000) };
   const items: Record<string, number> = { async: arg("items", 100000), sync: arg("sync-items", 10000) };
+  const pushSlots = arg("push-slots", 256);
   const z = await loadZmq();
   const zmqVersion = typeof z === "string" ? null : `zeromq.js 6.8.0 (libzmq ${z.version})`;
   const machine = machineInfo(rts);
@@ -331,10 +337,11 @@ async function main(): Promise<void> {
   for (const c of cases) {
     const subProcs = c.subscribers ? Math.min(procs, c.subscribers) : 0;
     const peers = c.subscribers ? `${c.subscribers} subscribers in ${subProcs} processes x ${c.subscribers / subProcs}` : `${WORKERS} worker processes`;
-    const count = (mode: string): number => (c.subscribers ? Math.ceil(deliveries[mode] / c.subscribers) : items[mode]);
+    const count = (mode: string): number => (c.subscribers ? Math.ceil(deliveries[mode] / c.subscribers) : items[mode.split("/")[0]]);
     const kinds: [RuntimeName, Impl, string][] = rts.flatMap((rt) => [
       ...(zmqRts.includes(rt) && (rt !== "deno" || c.subscribers) ? [[rt, "zeromq", "-"] as [RuntimeName, Impl, string]] : []),
       ...modes.map((m) => [rt, "chirp", m] as [RuntimeName, Impl, string]),
+      ...(!c.subscribers && pushSlots > 0 && modes.includes("async") ? [[rt, "chirp", `async/${pushSlots}`] as [RuntimeName, Impl, string]] : []),
     ]);
     const xs = kinds.map(() => [] as number[]);
     // Rounds of one run per row, so that a noisy moment hits Chirp and zeromq alike.
@@ -355,12 +362,12 @@ async function main(): Promise<void> {
     console.log(`\n${c.title} (${peers}), ${c.unit}`);
     console.log(`  ${"".padEnd(30)} ${"count".padStart(7)} ${"rate".padStart(11)}  ${"runs".padEnd(28)} ${"vs zmq".padStart(7)}  target >= ${TARGET}x`);
     for (const r of mine) {
-      const label = r.impl === "zeromq" ? `zeromq.js ${c.subscribers ? "PUB/SUB" : "PUSH/PULL"}, ${r.runtime}` : `chirp ${r.mode}, ${r.runtime}`;
+      const label = r.impl === "zeromq" ? `zeromq.js ${c.subscribers ? "PUB/SUB" : "PUSH/PULL"}, ${r.runtime}` : `chirp ${r.mode.replace("/", " slots ")}, ${r.runtime}`;
       const vs = r.vsZeromq === null ? "" : `${r.vsZeromq.toFixed(2)}${r.baseline !== r.runtime ? ` (${r.baseline})` : ""}`;
       console.log(`  ${label.padEnd(30)} ${String(r.count).padStart(7)} ${r.median.toLocaleString("en-US").padStart(11)}  ${r.runs.map((x) => short(x)).join(" ").padEnd(28)} ${vs.padStart(7)}  ${r.met === null ? "" : r.met ? "met" : "missed"}`);
     }
   }
-  const res = { date: new Date().toISOString(), command: ["node", ...process.argv.slice(1)].join(" "), options: { runs, procs, modes, deliveries, items, pin }, placement, payload: PAYLOAD.length, target: `chirp >= ${TARGET}x zeromq.js`, machine, zeromq: zmqVersion ?? z, zeromqRuntimes: zmqRts, rows };
+  const res = { date: new Date().toISOString(), command: ["node", ...process.argv.slice(1)].join(" "), options: { runs, procs, modes, deliveries, items, pin, pushSlots }, placement, payload: PAYLOAD.length, target: `chirp >= ${TARGET}x zeromq.js`, machine, zeromq: zmqVersion ?? z, zeromqRuntimes: zmqRts, rows };
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(res, null, 1) + "\n");
   const svg = out.replace(/\.json$/, "") + ".svg";

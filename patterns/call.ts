@@ -11,7 +11,8 @@
 //
 // The answering side: run(handler) turns a handler's throw into a rejection, and answer()
 // sends what it returns back as the reply (REPLY, RESULT: replyParts) or its error's text
-// (ERROR, FAILED) with the request's identity (Message.reply).
+// (ERROR, FAILED) with the request's identity (Message.reply); respond() runs a handler and
+// answers, at once when it returns a plain value.
 //
 // request() (reqrep), connect() (pair), subscribe()/unsubscribe() (pubsub), survey() (one call,
 // several sends) and each attempt of a pusher (pipeline, deadlines from its own timer queue)
@@ -174,3 +175,36 @@ export function answer(
     (e) => msg.reply(e instanceof Error ? e.message : String(e), { header: encodeHeader(pattern, errorOp) }),
   ).catch((e) => onError(e, msg));
 }
+
+/** Runs `handler(msg, appHeader)` and replies as answer() does. A handler that returns a plain
+ * value (not a promise) is answered at once: no promise and no microtask between request and
+ * reply, so the reply also carries the ACK its release queued (protocol.md §4.1). */
+export function respond(
+  msg: Message,
+  pattern: PatternId,
+  op: number,
+  errorOp: number,
+  handler: (msg: Message, appHeader: Uint8Array) => ReplyValue | Promise<ReplyValue>,
+  appHeader: Uint8Array,
+  onError: (err: unknown, msg: Message) => void,
+): void {
+  let v: ReplyValue | Promise<ReplyValue>;
+  try {
+    v = handler(msg, appHeader);
+  } catch (e) {
+    v = Promise.reject(e);
+  }
+  if (v !== null && typeof v === "object" && typeof (v as { then?: unknown }).then === "function") {
+    answer(msg, pattern, op, errorOp, Promise.resolve(v), onError);
+    return;
+  }
+  let sent: Promise<unknown>;
+  try {
+    const { data, header } = replyParts(v as ReplyValue);
+    sent = msg.reply(data, { header: encodeHeader(pattern, op, header) });
+  } catch (e) {
+    sent = Promise.reject(e);
+  }
+  sent.catch((e) => onError(e, msg));
+}
+

@@ -104,7 +104,11 @@ export class Sender implements SenderPart {
       if (!(options.identity instanceof Uint8Array) || options.identity.length !== 16) {
         throw new ChirpError("VALUE_ERROR", "identity must be a Uint8Array of 16 bytes");
       }
-      ids = options.identity.slice(); // the caller may change its array before the write
+      // Copied (the caller may change its array before the write) into the identity pool: a
+      // 16-byte slot there costs less than a new ArrayBuffer per reply.
+      idAt = nextIdentity();
+      ids = idPool;
+      ids.set(options.identity, idAt);
     } else {
       idAt = nextIdentity();
       ids = idPool;

@@ -29,10 +29,10 @@
 // identity), WORK_ONEWAY 0x50/4 (no answer; the worker releases the item only when its
 // handler finished, so in synchronous mode the send itself reports completion).
 import { ChirpError, type Chirp, type Message, type Target } from "../../adapters/mod.ts";
-import { OP, PATTERN, RemoteError, decodeHeader, targetKey, text } from "../header.ts";
+import { OP, PATTERN, RemoteError, decodeHeader, targetKey, text, type PatternHeader } from "../header.ts";
 import { routerOf, type MessageHandler } from "../router.ts";
 import { joinHandler } from "./joins.ts";
-import { Call, answer, run, type Deadline, type ReplyValue } from "../call.ts";
+import { Call, respond, run, type Deadline, type ReplyValue } from "../call.ts";
 
 /** A worker with its own capacity (a plain Target takes the pusher's `slots`). */
 export interface WorkerSpec {
@@ -105,6 +105,9 @@ export interface WorkerStats {
 
 interface Worker extends WorkerStats {
   to: Target;
+  /** What each attempt's Call gets from its worker, made once per worker (not per item). */
+  take: (msg: Message, h: PatternHeader | null, c: Call<Message | undefined>) => boolean;
+  timeoutMessage: () => string;
   /** Bumped when the worker is added again (a JOIN after a restart): failures of attempts
    * made before do not count towards dropping it. */
   epoch: number;
@@ -114,7 +117,8 @@ interface Item {
   data: Uint8Array | string | undefined;
   header: Uint8Array | string | undefined;
   attempts: number;
-  tried: Set<Worker>;
+  /** The workers it failed on (null until it fails once). */
+  tried: Set<Worker> | null;
   lastError: unknown;
   /** When it was queued (performance.now()), for waitForWorkers. */
   since: number;
@@ -199,7 +203,15 @@ export class Pusher {
       old.consecutiveFailures = 0;
     } else {
       if (old) this.#workers.splice(this.#workers.indexOf(old), 1);
-      this.#workers.push({ to: spec.target, target: key, slots, inFlight: 0, done: 0, failures: 0, consecutiveFailures: 0, dropped: false, epoch: 0 });
+      // A result or a FAILED answer ends the attempt (the handler threw: RemoteError).
+      const take = (msg: Message, h: PatternHeader | null, c: Call<Message | undefined>): boolean => {
+        msg.release();
+        if (h?.pattern === PATTERN.PIPELINE && h.op === OP.PIPELINE.FAILED) c.reject(new RemoteError(text(msg.data), key), true);
+        else c.resolve(msg, true);
+        return true;
+      };
+      const timeoutMessage = (): string => `pusher: no result from ${key} within ${this.#timeoutMs / 1000} s`;
+      this.#workers.push({ to: spec.target, target: key, slots, inFlight: 0, done: 0, failures: 0, consecutiveFailures: 0, dropped: false, epoch: 0, take, timeoutMessage });
     }
     this.#pump();
   }
@@ -216,7 +228,7 @@ export class Pusher {
 
   /** Counters per worker (dropped workers are no longer listed). */
   get workers(): WorkerStats[] {
-    return this.#workers.map(({ to: _to, epoch: _e, ...s }) => ({ ...s }));
+    return this.#workers.map(({ to: _to, epoch: _e, take: _t, timeoutMessage: _m, ...s }) => ({ ...s }));
   }
 
   /** Items waiting for a free worker. */
@@ -237,7 +249,7 @@ export class Pusher {
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<PushResult>((resolve, reject) => {
-      const item: Item = { data, header: options.header, attempts: 0, tried: new Set(), lastError: undefined, since: performance.now(), aborted: false, resolve, reject };
+      const item: Item = { data, header: options.header, attempts: 0, tried: null, lastError: undefined, since: performance.now(), aborted: false, resolve, reject };
       if (signal) {
         const onAbort = (): void => {
           item.aborted = true;
@@ -302,7 +314,7 @@ export class Pusher {
       if (!w) {
         const n = Math.min(this.#queue.length, LOOKAHEAD);
         for (let i = 1; i < n; i++) {
-          if (this.#queue[i].tried.size > 0) continue;
+          if (this.#queue[i].tried !== null) continue;
           w = this.#pick(live, this.#queue[i]);
           at = i;
           break;
@@ -342,7 +354,8 @@ export class Pusher {
   /** The live worker with the most free slots among those this item has not failed on (all
    * live workers once it failed on each); ties by round robin. */
   #pick(live: Worker[], item: Item): Worker | undefined {
-    const pool = item.tried.size > 0 && live.some((w) => !item.tried.has(w)) ? live.filter((w) => !item.tried.has(w)) : live;
+    const tried = item.tried;
+    const pool = tried !== null && live.some((w) => !tried.has(w)) ? live.filter((w) => !tried.has(w)) : live;
     let best: Worker | undefined;
     let bestFree = 0;
     const n = pool.length;
@@ -441,12 +454,12 @@ export class Pusher {
       }
       w.failures++;
       if (epoch === w.epoch) w.consecutiveFailures++;
-      item.tried.add(w);
+      (item.tried ??= new Set()).add(w);
       item.lastError = err;
       if (w.consecutiveFailures >= this.#maxFailures && !w.dropped) {
         w.dropped = true;
         this.#workers.splice(this.#workers.indexOf(w), 1);
-        const { to: _to, epoch: _e, ...stats } = w;
+        const { to: _to, epoch: _e, take: _t, timeoutMessage: _m, ...stats } = w;
         this.#onDrop?.({ ...stats }, err);
       }
       if (item.attempts >= this.#maxAttempts) item.reject(err);
@@ -458,16 +471,9 @@ export class Pusher {
       pattern: PATTERN.PIPELINE,
       op: results ? OP.PIPELINE.WORK : OP.PIPELINE.WORK_ONEWAY,
       header: item.header,
-      take: results
-        ? (msg, h, c) => {
-          msg.release();
-          if (h?.pattern === PATTERN.PIPELINE && h.op === OP.PIPELINE.FAILED) c.reject(new RemoteError(text(msg.data), w.target), true);
-          else c.resolve(msg, true);
-          return true;
-        }
-        : undefined,
+      take: results ? w.take : undefined,
       timeout: this.#deadline,
-      timeoutMessage: () => `pusher: no result from ${w.target} within ${this.#timeoutMs / 1000} s`,
+      timeoutMessage: w.timeoutMessage,
       settle,
     });
     c.send(w.to, item.data, results ? undefined : () => c.resolve(undefined));
@@ -518,13 +524,12 @@ export function puller(
       oneway = true;
       appHeader = msg.header;
     }
-    if (!oneway) msg.release();
-    const out = run(() => handler(msg, appHeader));
     if (oneway) {
-      out.catch((e) => onError(e, msg)).finally(() => msg.release());
+      run(() => handler(msg, appHeader)).catch((e) => onError(e, msg)).finally(() => msg.release());
       return true;
     }
-    answer(msg, PATTERN.PIPELINE, OP.PIPELINE.RESULT, OP.PIPELINE.FAILED, out, onError);
+    msg.release();
+    respond(msg, PATTERN.PIPELINE, OP.PIPELINE.RESULT, OP.PIPELINE.FAILED, handler, appHeader, onError);
     return true;
   };
 }

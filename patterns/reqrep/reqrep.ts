@@ -11,7 +11,7 @@
 import { ChirpError, type Chirp, type Message, type Target } from "../../adapters/mod.ts";
 import { OP, PATTERN, RemoteError, decodeHeader, targetKey, text } from "../header.ts";
 import type { MessageHandler } from "../router.ts";
-import { answer, call, run, type ReplyValue } from "../call.ts";
+import { call, respond, type ReplyValue } from "../call.ts";
 
 /** How `request()` sends and waits: application header, deadline, cancellation, release. */
 export interface RequestOptions {
@@ -100,7 +100,7 @@ export function responder(
       appHeader = msg.header;
     }
     msg.release();
-    answer(msg, PATTERN.REQREP, OP.REQREP.REPLY, OP.REQREP.ERROR, run(() => handler(msg, appHeader)), onError);
+    respond(msg, PATTERN.REQREP, OP.REQREP.REPLY, OP.REQREP.ERROR, handler, appHeader, onError);
     return true;
   };
 }
