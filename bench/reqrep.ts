@@ -6,7 +6,11 @@
 // (from the client's first request to its last reply) and the p50 / p99 of the round trips.
 // Not a test: nothing here asserts on speed.
 //
-//   node build/js/bench/reqrep.js [--runs 3] [--count 20000] [--runtimes node,deno,bun]
+// Every client first makes `--warmup` untimed round trips (raw, zeromq and Chirp alike): the
+// figures are the steady state, not the JIT's warm-up (which on one CPU competes with both
+// processes: 1 warm-up round trip gave Chirp 18.7 k/s, 20,000 gave 32.4 k/s on Node).
+//
+//   node build/js/bench/reqrep.js [--runs 3] [--count 20000] [--warmup 20000] [--runtimes node,deno,bun]
 //                                 [--out bench/results/reqrep.json]
 //
 // Prints a table per runtime and placement; writes the JSON and an SVG chart next to it.
@@ -92,8 +96,13 @@ interface ZmqSock {
   lastEndpoint: string | null;
 }
 
-/** Runs `once` `count` times, timing each; reports "done COUNT MS P50_US P99_US". */
+/** Untimed round trips before the timed ones (the client role's 3rd argument). */
+let warmup = 0;
+
+/** Runs `once` `warmup` times untimed, then `count` times, timing each; reports
+ * "done COUNT MS P50_US P99_US". */
 async function timed(count: number, once: () => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < warmup; i++) await once();
   const rts = new Float64Array(count);
   const t0 = performance.now();
   let prev = t0;
@@ -158,12 +167,12 @@ interface Run { rate: number; p50: number; p99: number }
 interface Row { kind: Kind; label: string; runs: Run[]; rate: number; p50: number; p99: number; vsZeromq: number | null; vsRaw: number | null }
 interface Placement { runtime: RuntimeName; cpus: 1 | 2; rows: Row[] }
 
-async function measure(rt: RuntimeName, kind: Kind, cpus: 1 | 2, count: number): Promise<Run> {
+async function measure(rt: RuntimeName, kind: Kind, cpus: 1 | 2, count: number, warm: number): Promise<Run> {
   const serverCpu = cpus === 2 ? 1 : 0;
   const server = runRole(SCRIPT, rt, serverCpu, [`serve-${kind}`]);
   const ready = (await server.lines.next()).value as string | undefined;
   if (!ready?.startsWith("ready ")) throw new Error(`${kind} server on ${rt}: no "ready" line (${ready})`);
-  const client = runRole(SCRIPT, rt, 0, [`client-${kind}`, String(count), ready.split(" ")[1]]);
+  const client = runRole(SCRIPT, rt, 0, [`client-${kind}`, String(count), ready.split(" ")[1], String(warm)]);
   const lines = await collect(client);
   await client.exited;
   server.stdinEnd();
@@ -209,6 +218,7 @@ function chart(placements: Placement[], title: string): string {
 async function main(): Promise<void> {
   const runs = arg("runs", 3);
   const count = arg("count", 20000);
+  const warm = arg("warmup", 20000);
   const rts = runtimesArg();
   const out = resolve(strArg("out", "bench/results/reqrep.json"));
   const zmqMissing = rts.includes("node") ? await zmqLoadable() : "not on Node";
@@ -221,7 +231,7 @@ async function main(): Promise<void> {
       const kinds: Kind[] = ["raw", ...(rt === "node" && !zmqMissing ? ["zeromq" as const] : []), "chirp-sync", "chirp-async"];
       const xs = new Map<Kind, Run[]>(kinds.map((k) => [k, []]));
       // Rounds of one run per kind, so that a noisy moment hits Chirp and its baselines alike.
-      for (let r = 0; r < runs; r++) for (const k of kinds) xs.get(k)!.push(await measure(rt, k, cpus, count));
+      for (let r = 0; r < runs; r++) for (const k of kinds) xs.get(k)!.push(await measure(rt, k, cpus, count, warm));
       const med = (k: Kind, f: keyof Run): number => median(xs.get(k)!.map((x) => x[f]));
       const rows: Row[] = kinds.map((k) => ({
         kind: k, label: LABEL[k], runs: xs.get(k)!, rate: med(k, "rate"), p50: med(k, "p50"), p99: med(k, "p99"),
@@ -237,15 +247,16 @@ async function main(): Promise<void> {
     }
   }
   console.log("\ntargets (issue 19): chirp >= 1.3x zeromq on Node in both placements; >= 0.9x raw on Deno and Bun; p99 <= 3x p50");
-  const res = { date: new Date().toISOString(), command: ["node", ...process.argv.slice(1)].join(" "), options: { runs, count }, machine, zeromq: zmqMissing ?? "loaded", placements };
+  const res = { date: new Date().toISOString(), command: ["node", ...process.argv.slice(1)].join(" "), options: { runs, count, warmup: warm }, machine, zeromq: zmqMissing ?? "loaded", placements };
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(res, null, 1) + "\n");
   const svg = out.replace(/\.json$/, "") + ".svg";
-  writeFileSync(svg, chart(placements, `${machine.cpuModel}, ${machine.cpuCount} CPUs; median of ${runs} runs of ${count} round trips; ${res.date.slice(0, 10)}`));
+  writeFileSync(svg, chart(placements, `${machine.cpuModel}, ${machine.cpuCount} CPUs; median of ${runs} runs of ${count} round trips after ${warm} untimed; ${res.date.slice(0, 10)}`));
   console.log(`wrote ${out}\nwrote ${svg}`);
 }
 
-const [role, n, p] = process.argv.slice(2);
+const [role, n, p, w] = process.argv.slice(2);
+warmup = Number(w ?? 0);
 if (role === "serve-raw") await serveRaw();
 else if (role === "serve-zeromq") await serveZmq();
 else if (role === "serve-chirp-sync") await serveChirp(true);

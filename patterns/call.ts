@@ -15,14 +15,14 @@
 // answers, at once when it returns a plain value.
 //
 // request() (reqrep), connect() (pair), subscribe()/unsubscribe() (pubsub), survey() (one call,
-// several sends) and each attempt of a pusher (pipeline, deadlines from its own timer queue)
-// are calls. Uses the public API only.
+// several sends) and each attempt of a pusher (pipeline) are calls; calls with the same
+// timeout share one timer (patterns/deadlines.ts). Uses the public API only.
 import { ChirpError, type Chirp, type Message, type Target } from "../adapters/mod.ts";
 import { bytes, decodeHeader, encodeHeader, type PatternHeader, type PatternId } from "./header.ts";
 import { newIdentity, routerOf, sameId, type Router } from "./router.ts";
+import { deadlineAfter, type Deadline } from "./deadlines.ts";
 
-/** Schedules `expire` at a call's deadline; returns a function that cancels it. */
-export type Deadline = (expire: () => void) => () => void;
+export type { Deadline };
 
 /** Hears how a call ended, once: `err` undefined means it resolved with `value`. `answered`
  * is true when the awaited answer came (the identity is then forgotten; otherwise later
@@ -44,7 +44,8 @@ export interface CallOptions<T> {
   take?: (msg: Message, h: PatternHeader | null, call: Call<T>) => boolean;
   /** The router the answers come through (default routerOf(node)). */
   router?: Router;
-  /** Deadline: seconds from now, or a scheduler of the caller's own. */
+  /** Deadline: seconds from now (one timer per timeout value serves every call,
+   * patterns/deadlines.ts), or a scheduler of the caller's own. */
   timeout: number | Deadline;
   /** The TIMEOUT error's message (built when the deadline passes). */
   timeoutMessage?: () => string;
@@ -67,16 +68,16 @@ export class Call<T = void> {
   #onAbort: (() => void) | null = null;
   #done = false;
   #stop: ((answered?: boolean) => void) | null = null;
-  #timer: ReturnType<typeof setTimeout> | undefined;
   #cancel: (() => void) | null = null;
 
-  constructor(node: Chirp, options: CallOptions<T>) {
+  /** `settle` may come apart from the options (call() passes it so). */
+  constructor(node: Chirp, options: Omit<CallOptions<T>, "settle"> & { settle?: Settle<T> }, settle: Settle<T> = options.settle!) {
     this.node = node;
     this.identity = options.identity ?? newIdentity();
     this.#pattern = options.pattern;
     this.#op = options.op;
     this.header = encodeHeader(options.pattern, options.op, options.header);
-    this.#settle = options.settle;
+    this.#settle = settle;
     this.#signal = options.signal;
     const take = options.take;
     if (take) {
@@ -90,8 +91,7 @@ export class Call<T = void> {
     const expire = options.onTimeout
       ? () => options.onTimeout!(this)
       : () => this.reject(new ChirpError("TIMEOUT", options.timeoutMessage?.() ?? "no answer in time"));
-    if (typeof options.timeout === "number") this.#timer = setTimeout(expire, options.timeout * 1000);
-    else this.#cancel = options.timeout(expire);
+    this.#cancel = (typeof options.timeout === "number" ? deadlineAfter(options.timeout * 1000) : options.timeout)(expire);
     const signal = this.#signal;
     if (signal?.aborted) this.reject(signal.reason);
     else if (signal) signal.addEventListener("abort", (this.#onAbort = () => this.reject(signal.reason)), { once: true });
@@ -123,7 +123,6 @@ export class Call<T = void> {
   #end(err: unknown, value: T | undefined, answered: boolean): void {
     if (this.#done) return;
     this.#done = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#cancel?.();
     if (this.#onAbort) this.#signal!.removeEventListener("abort", this.#onAbort);
     this.#stop?.(answered);
@@ -134,7 +133,7 @@ export class Call<T = void> {
 /** One call as a promise: sends `data` to `to` and settles as the call ends. */
 export function call<T = void>(node: Chirp, to: Target, data: Uint8Array | string | undefined, options: Omit<CallOptions<T>, "settle">): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    new Call<T>(node, { ...options, settle: (err, value) => (err !== undefined ? reject(err) : resolve(value as T)) }).send(to, data);
+    new Call<T>(node, options, (err, value) => (err !== undefined ? reject(err) : resolve(value as T))).send(to, data);
   });
 }
 

@@ -32,7 +32,7 @@ import { ChirpError, type Chirp, type Message, type Target } from "../../adapter
 import { OP, PATTERN, RemoteError, decodeHeader, targetKey, text, type PatternHeader } from "../header.ts";
 import { routerOf, type MessageHandler } from "../router.ts";
 import { joinHandler } from "./joins.ts";
-import { Call, respond, run, type Deadline, type ReplyValue } from "../call.ts";
+import { Call, respond, run, type ReplyValue } from "../call.ts";
 
 /** A worker with its own capacity (a plain Target takes the pusher's `slots`). */
 export interface WorkerSpec {
@@ -132,7 +132,6 @@ const EMPTY = new Uint8Array(0);
 /** Queued items looked at per placement (see #pump). */
 const LOOKAHEAD = 16;
 
-const NOTHING = (): void => {};
 
 /** Spreads work items over workers by free capacity, retries failed attempts on other
  * workers and drops workers that keep failing (see the file comment; made by `pusher()`). */
@@ -149,9 +148,6 @@ export class Pusher {
   readonly #onDrop?: (w: WorkerStats, err: unknown) => void;
   #rr = 0;
   #inFlight = 0;
-  #deadlines: { at: number; fail: () => void; settled: boolean }[] = [];
-  #dHead = 0;
-  #timer: ReturnType<typeof setTimeout> | null = null;
   #closed = false;
   #idle: (() => void)[] = [];
   readonly #waitMs: number;
@@ -371,58 +367,6 @@ export class Pusher {
     return best;
   }
 
-  /** Attempt deadlines: every attempt gets the same timeout, so deadlines come in start
-   * order and one timer for the oldest unsettled one serves them all (a timer per item
-   * costs more than its send). */
-  readonly #deadline: Deadline = (fail) => {
-    // Settled deadlines at the head go first: while items keep flowing the timer (armed for
-    // the oldest) never fires, and without this the queue would keep every attempt so far.
-    this.#dropSettled();
-    const d = { at: performance.now() + this.#timeoutMs, fail, settled: false };
-    this.#deadlines.push(d);
-    if (this.#timer === null) this.#arm();
-    return () => {
-      d.settled = true;
-      d.fail = NOTHING; // the attempt (its item, its reply) is not kept until the queue moves
-    };
-  };
-
-  /** Drops the settled deadlines at the head of the queue (in place, amortised O(1)). */
-  #dropSettled(): void {
-    const q = this.#deadlines;
-    while (this.#dHead < q.length && q[this.#dHead].settled) this.#dHead++;
-    if (this.#dHead > 1024 && this.#dHead * 2 > q.length) {
-      q.splice(0, this.#dHead);
-      this.#dHead = 0;
-    }
-  }
-
-  #arm(): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
-    this.#dropSettled();
-    const q = this.#deadlines;
-    if (this.#dHead >= q.length) return;
-    const wait = Math.max(0, q[this.#dHead].at - performance.now());
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      this.#expire();
-    }, wait);
-  }
-
-  #expire(): void {
-    const now = performance.now();
-    for (;;) {
-      const q = this.#deadlines; // fail() may reset it (nothing left in flight)
-      if (this.#dHead >= q.length) break;
-      const d = q[this.#dHead];
-      if (!d.settled && d.at > now) break;
-      this.#dHead++;
-      if (!d.settled) d.fail();
-    }
-    if (this.#timer === null) this.#arm();
-  }
-
   #attempt(item: Item, w: Worker): void {
     item.attempts++;
     const epoch = w.epoch;
@@ -432,13 +376,7 @@ export class Pusher {
     // worker's fault), the send resolved without results, or a failure (send, deadline).
     const settle = (err: unknown, reply: Message | undefined, answered: boolean): void => {
       w.inFlight--;
-      if (--this.#inFlight === 0 && this.#timer !== null) {
-        // Nothing in flight: drop the deadline timer so it keeps no process alive.
-        clearTimeout(this.#timer);
-        this.#timer = null;
-        this.#deadlines = [];
-        this.#dHead = 0;
-      }
+      this.#inFlight--;
       if (err === undefined || answered) {
         w.done++;
         w.consecutiveFailures = 0;
@@ -472,7 +410,7 @@ export class Pusher {
       op: results ? OP.PIPELINE.WORK : OP.PIPELINE.WORK_ONEWAY,
       header: item.header,
       take: results ? w.take : undefined,
-      timeout: this.#deadline,
+      timeout: this.#timeoutMs / 1000, // one timer for all attempts (patterns/deadlines.ts)
       timeoutMessage: w.timeoutMessage,
       settle,
     });
