@@ -16,7 +16,9 @@
 //               in an extra row `--push-slots` (256; 0: no extra row). zeromq: the classic pipeline:
 //               PUSH to the workers' PULLs, each worker PUSHes its result to the pusher
 //               process's PULL (the sink); `await send` per item (it blocks at the
-//               high-water mark), the sink counts results.
+//               high-water mark), the sink counts results. Both first run --warmup-items
+//               untimed (50,000; sync 2,000): the figure is the steady state, not the JIT's
+//               warm-up.
 //
 // Placement (with taskset): the publisher / pusher on CPU 0, every subscriber / worker process
 // on CPU 1, for Chirp and zeromq alike (--pin none: unpinned). The clock runs in this
@@ -31,7 +33,7 @@
 //   node build/js/bench/patterns-scale.js [--runs 3] [--deliveries 320000] [--items 100000]
 //       [--sync-deliveries 32000] [--sync-items 10000] [--modes async,sync] [--sub-procs 8]
 //       [--runtimes node,deno,bun] [--pin split|none] [--cases pubsub-8,pubsub-64,pushpull-4]
-//       [--push-slots 256]
+//       [--push-slots 256] [--warmup-items 50000] [--sync-warmup-items 2000]
 //       [--out bench/results/patterns.json]
 //
 // Prints a table per case; writes the JSON and an SVG chart next to it (.svg).
@@ -180,16 +182,24 @@ async function chirpWorker(mode: string): Promise<void> {
   exitOnStdinEnd(() => node.close());
 }
 
-/** Pushes `count` items over the workers (at most PUSH_WINDOW outstanding); "done FAILED".
- * `mode` "async/N": asynchronous, N slots per worker (else the pusher's default). */
-async function chirpPush(mode: string, count: number, ports: number[]): Promise<void> {
+/** Pushes `warm` items untimed, then at "go" `count` items over the workers (at most
+ * PUSH_WINDOW outstanding); "done FAILED". `mode` "async/N": asynchronous, N slots per
+ * worker (else the pusher's default). */
+async function chirpPush(mode: string, count: number, warm: number, ports: number[]): Promise<void> {
   const node = await chirpNode(mode);
   const slots = mode.includes("/") ? Number(mode.split("/")[1]) : undefined;
   const p = pusher(node, { workers: ports.map((port) => `127.0.0.1:${port}`), timeout: 30, slots });
   await Promise.all(ports.map(() => p.push(PAYLOAD))); // connect to every worker first
+  const warmFailed = await pushAll(p, warm);
+  if (warmFailed > 0) throw new Error(`${warmFailed} warm-up items failed`);
   report("ready");
   exitOnStdinEnd(() => node.close());
   await go();
+  report(`done ${await pushAll(p, count)}`);
+}
+
+/** Pushes `count` items, at most PUSH_WINDOW outstanding; resolves with the failures. */
+async function pushAll(p: ReturnType<typeof pusher>, count: number): Promise<number> {
   let outstanding = 0, failed = 0;
   let wake: (() => void) | null = null;
   const settled = (): void => {
@@ -207,7 +217,7 @@ async function chirpPush(mode: string, count: number, ports: number[]): Promise<
     });
   }
   await p.idle();
-  report(`done ${failed}`);
+  return failed;
 }
 
 /** A zeromq worker: binds a PULL for items and a PUSH for results ("ready ITEMS RESULTS");
@@ -231,9 +241,9 @@ async function zmqWorker(index: number): Promise<void> {
 }
 
 /** The ventilator and the sink: connects ("connected"); at "warm" (the workers listen) warms
- * up until every worker answered, "ready"; at "go" pushes `count` items, "done 0" when
- * `count` results came back. */
-async function zmqPush(count: number, ports: number[][]): Promise<void> {
+ * up until every worker answered and `warm` items came back, "ready"; at "go" pushes `count`
+ * items, "done 0" when `count` results came back. */
+async function zmqPush(count: number, warm: number, ports: number[][]): Promise<void> {
   const z = await zmq();
   const push = new z.Push(), sink = new z.Pull();
   for (const [items, results] of ports) {
@@ -247,14 +257,18 @@ async function zmqPush(count: number, ports: number[][]): Promise<void> {
     await push.send(WARM);
     seen.add((await sink.receive())[0][0]);
   }
+  const ventilate = async (n: number): Promise<void> => {
+    const received = (async () => {
+      for (let k = 0; k < n; k++) await sink.receive();
+    })();
+    for (let i = 0; i < n; i++) await push.send(PAYLOAD);
+    await received;
+  };
+  await ventilate(warm);
   report("ready");
   exitOnStdinEnd(() => (push.close(), sink.close()));
   await go();
-  const received = (async () => {
-    for (let n = 0; n < count; n++) await sink.receive();
-  })();
-  for (let i = 0; i < count; i++) await push.send(PAYLOAD);
-  await received;
+  await ventilate(count);
   report("done 0");
 }
 
@@ -274,7 +288,7 @@ async function stop(roles: Role[]): Promise<void> {
 }
 
 /** One run: the rate in the case's unit. */
-async function measure(c: Case, rt: RuntimeName, impl: Impl, mode: string, count: number, procs: number, pin: boolean): Promise<number> {
+async function measure(c: Case, rt: RuntimeName, impl: Impl, mode: string, count: number, procs: number, pin: boolean, warm: number): Promise<number> {
   const role = (producer: boolean, args: (string | number)[]): Role => runRole(SCRIPT, rt, pin ? (producer ? 0 : 1) : null, args.map(String));
   const what = `${c.id} ${impl} on ${rt}`;
   if (c.subscribers) {
@@ -294,7 +308,7 @@ async function measure(c: Case, rt: RuntimeName, impl: Impl, mode: string, count
   }
   const workers = Array.from({ length: WORKERS }, (_, i) => role(false, impl === "chirp" ? ["chirp-worker", mode] : ["zmq-worker", i]));
   const ports = await Promise.all(workers.map(async (w) => (await line(w, "ready ", what)).split(" ").slice(1).join(",")));
-  const p = role(true, impl === "chirp" ? ["chirp-push", mode, count, ...ports] : ["zmq-push", count, ...ports]);
+  const p = role(true, impl === "chirp" ? ["chirp-push", mode, count, warm, ...ports] : ["zmq-push", count, warm, ...ports]);
   if (impl === "zeromq") {
     await line(p, "connected", what);
     for (const w of workers) w.stdinWrite("go\n");
@@ -320,6 +334,8 @@ async function main(): Promise<void> {
   const deliveries: Record<string, number> = { async: arg("deliveries", 320000), sync: arg("sync-deliveries", 32000) };
   const items: Record<string, number> = { async: arg("items", 100000), sync: arg("sync-items", 10000) };
   const pushSlots = arg("push-slots", 256);
+  // Untimed push/pull items first (zeromq and Chirp alike): the figure is the steady state.
+  const warmItems: Record<string, number> = { async: arg("warmup-items", 50000), sync: arg("sync-warmup-items", 2000) };
   const z = await loadZmq();
   const zmqVersion = typeof z === "string" ? null : `zeromq.js 6.8.0 (libzmq ${z.version})`;
   const machine = machineInfo(rts);
@@ -346,7 +362,7 @@ async function main(): Promise<void> {
     const xs = kinds.map(() => [] as number[]);
     // Rounds of one run per row, so that a noisy moment hits Chirp and zeromq alike.
     for (let r = 0; r < runs; r++) {
-      for (const [i, [rt, impl, mode]] of kinds.entries()) xs[i].push(await measure(c, rt, impl, mode, count(impl === "zeromq" ? "async" : mode), subProcs, pin));
+      for (const [i, [rt, impl, mode]] of kinds.entries()) xs[i].push(await measure(c, rt, impl, mode, count(impl === "zeromq" ? "async" : mode), subProcs, pin, warmItems[impl === "zeromq" ? "async" : mode.split("/")[0]]));
     }
     const mine: Row[] = kinds.map(([rt, impl, mode], i) => ({
       case: c.id, runtime: rt, impl, mode, count: count(impl === "zeromq" ? "async" : mode), runs: xs[i].map(Math.round), median: Math.round(median(xs[i])), baseline: null, vsZeromq: null, met: null,
@@ -367,7 +383,7 @@ async function main(): Promise<void> {
       console.log(`  ${label.padEnd(30)} ${String(r.count).padStart(7)} ${r.median.toLocaleString("en-US").padStart(11)}  ${r.runs.map((x) => short(x)).join(" ").padEnd(28)} ${vs.padStart(7)}  ${r.met === null ? "" : r.met ? "met" : "missed"}`);
     }
   }
-  const res = { date: new Date().toISOString(), command: ["node", ...process.argv.slice(1)].join(" "), options: { runs, procs, modes, deliveries, items, pin, pushSlots }, placement, payload: PAYLOAD.length, target: `chirp >= ${TARGET}x zeromq.js`, machine, zeromq: zmqVersion ?? z, zeromqRuntimes: zmqRts, rows };
+  const res = { date: new Date().toISOString(), command: ["node", ...process.argv.slice(1)].join(" "), options: { runs, procs, modes, deliveries, items, pin, pushSlots, warmItems }, placement, payload: PAYLOAD.length, target: `chirp >= ${TARGET}x zeromq.js`, machine, zeromq: zmqVersion ?? z, zeromqRuntimes: zmqRts, rows };
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(res, null, 1) + "\n");
   const svg = out.replace(/\.json$/, "") + ".svg";
@@ -382,7 +398,7 @@ else if (role === "chirp-subs") await chirpSubs(a[0], num(1), num(2), num(3));
 else if (role === "zmq-pub") await zmqPub(num(0));
 else if (role === "zmq-subs") await zmqSubs(num(0), num(1), num(2));
 else if (role === "chirp-worker") await chirpWorker(a[0]);
-else if (role === "chirp-push") await chirpPush(a[0], num(1), a.slice(2).map(Number));
+else if (role === "chirp-push") await chirpPush(a[0], num(1), num(2), a.slice(3).map(Number));
 else if (role === "zmq-worker") await zmqWorker(num(0));
-else if (role === "zmq-push") await zmqPush(num(0), a.slice(1).map((p) => p.split(",").map(Number)));
+else if (role === "zmq-push") await zmqPush(num(0), num(1), a.slice(2).map((p) => p.split(",").map(Number)));
 else await main();
