@@ -1,9 +1,11 @@
 // Request/reply benchmark (issue 19): the patterns' `request` against a `responder`, in both
 // modes, next to baselines measured in the same run: raw ping-pong on the same runtime's
 // sockets (a 43-byte frame out, 43 bytes back, one at a time) and zeromq.js REQ/REP (Node; it
-// fails on Bun and Deno). Two processes, a client and a server, in two placements: on two CPUs
-// (client CPU 0, server CPU 1) and both on CPU 0. 16-byte payloads. Figures: round trips/s
-// (from the client's first request to its last reply) and the p50 / p99 of the round trips.
+// fails on Bun and Deno); and Chirp's plain synchronous send (a message out, its ACK back on
+// release: the "sync send" target). Two processes, a client and a server, in two placements:
+// on two CPUs (client CPU 0, server CPU 1) and both on CPU 0. 16-byte payloads. Figures: round
+// trips/s (from the client's first timed request to its last reply) and the p50 / p99 of the
+// round trips.
 // Not a test: nothing here asserts on speed.
 //
 // Every client first makes `--warmup` untimed round trips (raw, zeromq and Chirp alike): the
@@ -32,12 +34,13 @@ const FRAME = 43; // 27-byte header + 16 bytes
 const transport: Transport = runtime === "deno" ? denoTransport : runtime === "bun" ? bunTransport : nodeTransport;
 const noop = (): void => {};
 
-type Kind = "raw" | "zeromq" | "chirp-sync" | "chirp-async";
+type Kind = "raw" | "zeromq" | "chirp-sync" | "chirp-async" | "chirp-send";
 const LABEL: Record<Kind, string> = {
   raw: "raw ping-pong (43 B each way)",
   zeromq: "zeromq.js REQ/REP",
   "chirp-sync": "chirp request/responder, sync",
   "chirp-async": "chirp request/responder, async",
+  "chirp-send": "chirp sync send (message + ACK)",
 };
 
 // ------------------------------------------------------------------ servers (child process)
@@ -77,6 +80,13 @@ async function serveZmq(): Promise<void> {
     const [m] = await sock.receive();
     await sock.send(m);
   }
+}
+
+/** The receiver of plain synchronous sends: releases each message (its ACK is the answer). */
+async function serveChirpSend(): Promise<void> {
+  const node = await Chirp.start({ port: 0, bindV6: null, synchronous: true, onMessage: (m) => m.release() });
+  report(`ready ${node.port}`);
+  stayUntilStdinEnds(() => void node.close());
 }
 
 async function serveChirp(sync: boolean): Promise<void> {
@@ -152,6 +162,16 @@ async function clientZmq(count: number, port: number): Promise<void> {
   sock.close();
 }
 
+/** Synchronous sends, one at a time: each settles on the receiver's ACK (protocol.md §4.1). */
+async function clientChirpSend(count: number, port: number): Promise<void> {
+  const node = await Chirp.start({ port: 0, bindV6: null, synchronous: true });
+  const payload = new Uint8Array(16).fill(0x61);
+  const to = `127.0.0.1:${port}`;
+  await node.send(to, payload);
+  await timed(count, () => node.send(to, payload));
+  await node.close();
+}
+
 async function clientChirp(sync: boolean, count: number, port: number): Promise<void> {
   const node = await Chirp.start({ port: 0, bindV6: null, synchronous: sync });
   const payload = new Uint8Array(16).fill(0x61);
@@ -200,10 +220,11 @@ function chart(placements: Placement[], title: string): string {
       runtime: p.runtime,
       bars: p.rows.map((r) => ({
         kind: r.kind === "raw" ? "raw" : r.kind === "zeromq" ? "zeromq" : r.kind === "chirp-sync" ? "chirp" : "chirp-await",
+        color: r.kind === "chirp-send" ? "#76a5af" : undefined,
         value: r.rate,
         labels: [short(r.rate), `p99 ${short(r.p99)} µs`, ...(r.vsZeromq !== null ? [`${r.vsZeromq.toFixed(2)}× zmq`] : [])],
       })),
-    })), "dark blue: sync, light blue: async");
+    })), "dark blue: request/reply sync, light blue: async; grey-green: plain sync send + ACK");
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
@@ -228,14 +249,14 @@ async function main(): Promise<void> {
   const placements: Placement[] = [];
   for (const rt of rts) {
     for (const cpus of [2, 1] as const) {
-      const kinds: Kind[] = ["raw", ...(rt === "node" && !zmqMissing ? ["zeromq" as const] : []), "chirp-sync", "chirp-async"];
+      const kinds: Kind[] = ["raw", ...(rt === "node" && !zmqMissing ? ["zeromq" as const] : []), "chirp-sync", "chirp-async", "chirp-send"];
       const xs = new Map<Kind, Run[]>(kinds.map((k) => [k, []]));
       // Rounds of one run per kind, so that a noisy moment hits Chirp and its baselines alike.
       for (let r = 0; r < runs; r++) for (const k of kinds) xs.get(k)!.push(await measure(rt, k, cpus, count, warm));
       const med = (k: Kind, f: keyof Run): number => median(xs.get(k)!.map((x) => x[f]));
       const rows: Row[] = kinds.map((k) => ({
         kind: k, label: LABEL[k], runs: xs.get(k)!, rate: med(k, "rate"), p50: med(k, "p50"), p99: med(k, "p99"),
-        vsZeromq: k.startsWith("chirp") && xs.has("zeromq") ? med(k, "rate") / med("zeromq", "rate") : null,
+        vsZeromq: (k === "chirp-sync" || k === "chirp-async") && xs.has("zeromq") ? med(k, "rate") / med("zeromq", "rate") : null,
         vsRaw: k !== "raw" ? med(k, "rate") / med("raw", "rate") : null,
       }));
       placements.push({ runtime: rt, cpus, rows });
@@ -246,7 +267,8 @@ async function main(): Promise<void> {
       }
     }
   }
-  console.log("\ntargets (issue 19): chirp >= 1.3x zeromq on Node in both placements; >= 0.9x raw on Deno and Bun; p99 <= 3x p50");
+  console.log("\ntargets (issue 19): request/reply >= 1.3x zeromq on Node in both placements; >= 0.9x raw on Deno and Bun; p99 <= 3x p50;");
+  console.log("sync send >= 0.9x raw with two CPUs, >= 0.7x with one");
   const res = { date: new Date().toISOString(), command: ["node", ...process.argv.slice(1)].join(" "), options: { runs, count, warmup: warm }, machine, zeromq: zmqMissing ?? "loaded", placements };
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(res, null, 1) + "\n");
@@ -260,9 +282,11 @@ warmup = Number(w ?? 0);
 if (role === "serve-raw") await serveRaw();
 else if (role === "serve-zeromq") await serveZmq();
 else if (role === "serve-chirp-sync") await serveChirp(true);
+else if (role === "serve-chirp-send") await serveChirpSend();
 else if (role === "serve-chirp-async") await serveChirp(false);
 else if (role === "client-raw") await clientRaw(Number(n), Number(p));
 else if (role === "client-zeromq") await clientZmq(Number(n), Number(p));
 else if (role === "client-chirp-sync") await clientChirp(true, Number(n), Number(p));
 else if (role === "client-chirp-async") await clientChirp(false, Number(n), Number(p));
+else if (role === "client-chirp-send") await clientChirpSend(Number(n), Number(p));
 else await main();
