@@ -64,6 +64,30 @@ for (const mode of ["sync", "async"] as const) {
   });
 }
 
+test("topics that alternate (same length, other bytes), byte topics and 300 distinct ones arrive under their own names", async () => {
+  // The publisher keeps the bytes and header of its recent string topics and the subscriber
+  // the text of the last topic: neither may hand one topic's name to another.
+  const pubNode = await node4();
+  const pub = publisher(pubNode);
+  const sNode = await node4();
+  const got: string[] = [];
+  const s = subscriber(sNode, (topic, m) => got.push(`${topic}=${m.text()}`));
+  try {
+    await s.subscribe(to(pubNode), "t.");
+    const want: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const topic = i < 20 ? (i % 2 ? "t.a" : "t.b") : i < 40 ? new TextEncoder().encode(i % 2 ? "t.c" : "t.d") : `t.${i}`;
+      await pub.publish(topic, String(i));
+      want.push(`${typeof topic === "string" ? topic : new TextDecoder().decode(topic)}=${i}`);
+    }
+    await until(() => got.length === 300, 5000, "300 deliveries");
+    assert.equal(got, want);
+  } finally {
+    await pubNode.close();
+    await sNode.close();
+  }
+});
+
 test("fan-out to 8 subscribers, in order per subscriber", async () => {
   const pubNode = await node4({ synchronous: false });
   const pub = publisher(pubNode);

@@ -66,9 +66,13 @@ export interface PublisherOptions {
 
 /** Sends each published message to every subscriber with a matching topic prefix and keeps
  * the subscriptions (see the file comment; made by `publisher()`). */
+/** Topics whose bytes and PUBLISH header a publisher keeps (then it starts over). */
+const TOPIC_CACHE = 256;
+
 export class Publisher {
   readonly #node: Chirp;
   readonly #subs = new Map<string, Sub>();
+  readonly #topics = new Map<string, { t: Uint8Array; header: Uint8Array }>();
   readonly #maxFailures: number;
   readonly #options: PublisherOptions;
   readonly #remove: () => void;
@@ -129,8 +133,20 @@ export class Publisher {
    * resolves when every send settled. The header body carries the topic, so a PUBLISH has no
    * application header: put everything else in `data`. */
   async publish(topic: Uint8Array | string, data?: Uint8Array | string): Promise<PublishReport> {
-    const t = bytes(topic);
-    const header = encodeHeader(PATTERN.PUBSUB, OP.PUBSUB.PUBLISH, t);
+    let t: Uint8Array, header: Uint8Array;
+    const known = typeof topic === "string" ? this.#topics.get(topic) : undefined;
+    if (known !== undefined) ({ t, header } = known);
+    else {
+      t = bytes(topic);
+      header = encodeHeader(PATTERN.PUBSUB, OP.PUBSUB.PUBLISH, t);
+      if (typeof topic === "string") {
+        // A publisher's topics are few and repeat: their bytes and header are made once (the
+        // send copies the header, so one can serve every publish). Bounded, for callers that
+        // make up a topic per message.
+        if (this.#topics.size >= TOPIC_CACHE) this.#topics.clear();
+        this.#topics.set(topic, { t, header });
+      }
+    }
     const targets: Sub[] = [];
     for (const s of this.#subs.values()) {
       for (const p of s.prefixes.values()) {
@@ -231,9 +247,24 @@ export class Subscriber {
       this.filtered++;
       return true;
     }
-    this.#onMessage(text(h.body), msg);
+    this.#onMessage(this.#topicText(h.body), msg);
     return true;
   };
+
+  #lastTopic: Uint8Array = new Uint8Array(0);
+  #lastText = "";
+
+  /** The topic as text: decoded once while messages keep coming under the same topic. */
+  #topicText(b: Uint8Array): string {
+    const last = this.#lastTopic;
+    if (b.length === last.length) {
+      let i = 0;
+      while (i < b.length && b[i] === last[i]) i++;
+      if (i === b.length) return this.#lastText;
+    }
+    this.#lastTopic = b.slice();
+    return (this.#lastText = text(b));
+  }
 
   #wants(topic: Uint8Array): boolean {
     for (const s of this.#subs.values()) for (const p of s.prefixes.values()) if (startsWith(topic, p)) return true;
