@@ -77,7 +77,10 @@ const ignore = (): void => {};
  * at once (one copy of the payload, no queue entry, no per-send record); the frames of one
  * connection gather there and go out in one socket write when OUT is full, when the pump runs,
  * or before any command that needs OUT for another connection (assembly/ABI.md "Driving the
- * core": OUT holds one connection's bytes). One SendOp record (`count` messages) stands for
+ * core": OUT holds one connection's bytes). A send to another connection while OUT holds
+ * frames does not take this path (it is queued, and the pump writes each remote's queue in
+ * one write): else a fan-out (a publisher's send to each subscriber in turn) flushed OUT
+ * before every send, one socket write per message. One SendOp record (`count` messages) stands for
  * the frames of one write: its failure reports them all as lost (onLost). It is never
  * requeued: its frames carry serials of the connection they were encoded for (protocol.md §2.3).
  */
@@ -99,7 +102,7 @@ export class SendTimeEncoder {
   /** Encodes one message for the connection into OUT; false if it cannot go now (the
    * connection takes no writes, was retired, or the core said no): the caller queues it. */
   encode(conn: Conn, r: Remote, ids: Uint8Array, idAt: number, header: Uint8Array, data: Uint8Array, t: number): boolean {
-    if (this.#conn !== conn) this.flush();
+    if (this.#conn !== null && this.#conn !== conn) return false;
     const core = this.core;
     const mem = core.mem;
     for (let k = 0, d = core.idPtr; k < 16; k++) mem[d + k] = ids[idAt + k];

@@ -64,11 +64,11 @@ export interface PublisherOptions {
   onSubscription?: (subscriber: string, prefix: Uint8Array, subscribed: boolean) => void;
 }
 
-/** Sends each published message to every subscriber with a matching topic prefix and keeps
- * the subscriptions (see the file comment; made by `publisher()`). */
 /** Topics whose bytes and PUBLISH header a publisher keeps (then it starts over). */
 const TOPIC_CACHE = 256;
 
+/** Sends each published message to every subscriber with a matching topic prefix and keeps
+ * the subscriptions (see the file comment; made by `publisher()`). */
 export class Publisher {
   readonly #node: Chirp;
   readonly #subs = new Map<string, Sub>();
