@@ -9,6 +9,9 @@
 //               receive high-water marks 0, so nothing is dropped: every subscriber must get
 //               every message), one SUB socket per subscriber; before the clock the PUB sends
 //               1-byte warm-up messages until every SUB got one (the slow-joiner problem).
+//               3.2 million deliveries per run by default: with 320,000 (0.7 s) the JIT's
+//               warm-up was half of Chirp's run (8 subscribers: 0.86x zeromq.js, 1.9x with
+//               1.6 million).
 //   push/pull   items/s completed: an item goes to a worker and its 16-byte result comes
 //               back (two messages per item), 4 worker processes. Chirp: pusher() with at
 //               most 4096 items outstanding, puller() workers; at most `slots` items in
@@ -30,7 +33,7 @@
 // uv_poll_init_socket). Chirp rows are compared with zeromq.js on the same runtime where it
 // ran, else with Node's.
 //
-//   node build/js/bench/patterns-scale.js [--runs 3] [--deliveries 320000] [--items 100000]
+//   node build/js/bench/patterns-scale.js [--runs 3] [--deliveries 3200000] [--items 100000]
 //       [--sync-deliveries 32000] [--sync-items 10000] [--modes async,sync] [--sub-procs 8]
 //       [--runtimes node,deno,bun] [--pin split|none] [--cases pubsub-8,pubsub-64,pushpull-4]
 //       [--push-slots 256] [--warmup-items 50000] [--sync-warmup-items 2000]
@@ -331,7 +334,7 @@ async function main(): Promise<void> {
   const pin = strArg("pin", "split") !== "none" && hasTaskset;
   const rts = runtimesArg();
   const out = resolve(strArg("out", "bench/results/patterns.json"));
-  const deliveries: Record<string, number> = { async: arg("deliveries", 320000), sync: arg("sync-deliveries", 32000) };
+  const deliveries: Record<string, number> = { async: arg("deliveries", 3200000), sync: arg("sync-deliveries", 32000) };
   const items: Record<string, number> = { async: arg("items", 100000), sync: arg("sync-items", 10000) };
   const pushSlots = arg("push-slots", 256);
   // Untimed push/pull items first (zeromq and Chirp alike): the figure is the steady state.
