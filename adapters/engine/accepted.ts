@@ -80,9 +80,10 @@ const ignore = (): void => {};
  * core": OUT holds one connection's bytes). A send to another connection while OUT holds
  * frames does not take this path (it is queued, and the pump writes each remote's queue in
  * one write): else a fan-out (a publisher's send to each subscriber in turn) flushed OUT
- * before every send, one socket write per message. One SendOp record (`count` messages) stands for
- * the frames of one write: its failure reports them all as lost (onLost). It is never
- * requeued: its frames carry serials of the connection they were encoded for (protocol.md §2.3).
+ * before every send, one socket write per message. One SendOp record (`count` messages)
+ * stands for the frames of one write: its failure reports them all as lost (onLost). It is
+ * never requeued: its frames carry serials of the connection they were encoded for
+ * (protocol.md §2.3).
  */
 export class SendTimeEncoder {
   /** The connection whose frames OUT holds, and the record counting them. */
