@@ -9,10 +9,10 @@
 //     .send(to, data)                                   -> the message, with the call's identity
 //   call(node, to, data, options)                       -> Promise: the same, settled by a promise
 //
-// The answering side: run(handler) turns a handler's throw into a rejection, and answer()
-// sends what it returns back as the reply (REPLY, RESULT: replyParts) or its error's text
-// (ERROR, FAILED) with the request's identity (Message.reply); respond() runs a handler and
-// answers, at once when it returns a plain value.
+// The answering side: respond() runs a handler and sends what it returns back as the reply
+// (REPLY, RESULT: replyParts) or its error's text (ERROR, FAILED) with the request's identity
+// (Message.reply), at once when it returns a plain value; run(handler) turns a handler's
+// throw into a rejection (for handlers whose result is awaited, e.g. a survey's).
 //
 // request() (reqrep), connect() (pair), subscribe()/unsubscribe() (pubsub), survey() (one call,
 // several sends) and each attempt of a pusher (pipeline) are calls; calls with the same
@@ -157,8 +157,8 @@ export function run<T>(handler: () => T | Promise<T>): Promise<T> {
 
 /** Replies to `msg` with what `out` resolves to, as `op` of `pattern` (undefined: empty
  * data), or with the error's text as `errorOp` when it rejects. A reply that cannot be sent
- * (the requester went away) goes to `onError`. */
-export function answer(
+ * (the requester went away) goes to `onError`. respond()'s path for a handler's promise. */
+function answer(
   msg: Message,
   pattern: PatternId,
   op: number,

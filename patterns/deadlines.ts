@@ -90,13 +90,11 @@ class DeadlineQueue {
       const expire = e.expire;
       e.live = false;
       e.expire = NOTHING;
-      const last = --this.#live === 0;
-      expire();
-      if (last) {
-        if (this.#live === 0) this.#forget();
-        break;
-      }
+      this.#live--;
+      expire(); // may add entries (a pusher's retry) or cancel others
     }
-    if (this.#timer === null && this.#live > 0) this.#arm();
+    if (this.#timer !== null) return; // an add() during expire() armed it
+    if (this.#live === 0) this.#forget();
+    else this.#arm();
   }
 }

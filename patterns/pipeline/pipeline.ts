@@ -132,7 +132,6 @@ const EMPTY = new Uint8Array(0);
 /** Queued items looked at per placement (see #pump). */
 const LOOKAHEAD = 16;
 
-
 /** Spreads work items over workers by free capacity, retries failed attempts on other
  * workers and drops workers that keep failing (see the file comment; made by `pusher()`). */
 export class Pusher {
